@@ -1,0 +1,151 @@
+# crashwatch — see README.md.  `make run` and `make test` do all set-up on a fresh Debian 12.
+BUILD      ?= build
+V          ?= 0
+Q           = $(if $(filter 1,$(V)),,@)
+msg         = $(if $(filter 1,$(V)),,@printf '  %-8s %s\n' $(1) $(2);)
+
+CC         ?= cc
+CLANG      ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL    ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+PYTHON     ?= /usr/bin/python3
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+# Every Debian package the build, the tests and the benchmarks need.
+DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
+	zlib1g-dev libjansson-dev libcmocka-dev python3 python3-pytest
+
+PKGS       := libbpf libdw libelf jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS     ?= -O2 -g
+CW_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
+	-Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS)
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Crash targets: frame pointers and no optimisation, so the crash happens where the source says.
+TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
+
+BPF_PROGS  := detect
+LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
+SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
+BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+.PHONY: all deps run test check test-build bench bench-build format format-check clean
+.DEFAULT_GOAL := all
+.SECONDARY:
+
+all: $(BUILD)/crashwatch
+
+# ---- set-up --------------------------------------------------------------
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "crashwatch: missing Debian packages:" $$missing; \
+			echo "crashwatch: run 'make deps' as root, or: sudo apt-get install" $$missing; \
+			exit 1; \
+		fi; \
+		echo "  APT      $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+			|| { echo "crashwatch: apt-get install failed for: $$missing"; exit 1; }; \
+	fi
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/crashwatch watch
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+check: test
+
+test-build: all $(BUILD)/san/crashwatch $(UNIT_TESTS) $(TARGETS) format-check
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/overhead.sh
+
+bench-build: all $(BENCHES)
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+format-check:
+	$(call msg,FORMAT,check)
+	$(Q)out=$$(for f in $$(git ls-files '*.c' '*.h'); do \
+		clang-format --dry-run -Werror $$f 2>&1 >/dev/null | head -3; done); \
+	if [ -n "$$out" ]; then echo "$$out"; echo "crashwatch: run 'make format'"; exit 1; fi
+
+clean:
+	rm -rf $(BUILD)
+
+# ---- BPF -----------------------------------------------------------------
+$(BUILD)/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "crashwatch: /sys/kernel/btf/vmlinux missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y"; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h include/crashwatch/events.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(BUILD) -Iinclude -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+# ---- userspace -----------------------------------------------------------
+$(BUILD)/obj/%.o: user/%.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CW_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/obj/%.o: user/%.c | $(SKELS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CW_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/libcw.a: $(LIB_SRCS:user/%.c=$(BUILD)/obj/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/san/libcw.a: $(LIB_SRCS:user/%.c=$(BUILD)/san/obj/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/crashwatch: $(BUILD)/obj/main.o $(BUILD)/libcw.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/san/crashwatch: $(BUILD)/san/obj/main.o $(BUILD)/san/libcw.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---- tests and benchmarks ------------------------------------------------
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CW_CFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libcw.a \
+		$(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/targets/%: tests/targets/%.c
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TARGET_CFLAGS) -MMD -MP -o $@ $<
+
+$(BUILD)/bench/%: bench/%.c
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

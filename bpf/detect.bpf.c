@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Crash detection: notice watched fatal signals at delivery, take a first
+ * capture of the faulting thread, remember who sent them, and report how
+ * the process ended.  These tracepoints fire for every signal and every
+ * exit on the host: each program returns after a few instructions unless
+ * the event is one we watch.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "crashwatch/events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by userspace between open and load. */
+const volatile __u64 watched_signals = 0;
+const volatile __u32 stack_copy_max = CW_STACK_COPY_DEFAULT;
+const volatile __u32 self_tgid = 0;
+const volatile bool report_nonzero_exit = false;
+const volatile bool report_signal_deaths = false;
+
+#define SIGKILL		  9
+#define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* resized by userspace */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CW_NR_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/*
+ * The signal record is too large for the BPF stack: it is built in a slot
+ * per CPU (max_entries set to the number of CPUs by userspace).  Only
+ * on_signal_deliver uses it and it cannot nest on one CPU (irqs are off
+ * at that tracepoint), so a slot is never shared.
+ */
+struct signal_scratch {
+	struct cw_signal_event ev;
+	__u8 stack[CW_STACK_COPY_MAX + 2 * CW_STACK_PAGE]; /* + verifier slack */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* resized to the number of possible CPUs */
+	__type(key, __u32);
+	__type(value, struct signal_scratch);
+} scratch SEC(".maps");
+
+/* Processes that received a watched signal, until their exit. */
+struct flag {
+	__s32 sig;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, struct flag);
+} flagged SEC(".maps");
+
+/* Who sent a watched signal to whom, until the delivery picks it up. */
+struct sender {
+	__s32 sig;
+	__u32 pid;
+	__u32 uid;
+	__u32 _pad;
+	char comm[CW_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* victim tgid */
+	__type(value, struct sender);
+} senders SEC(".maps");
+
+/* Processes the OOM killer chose, until their exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} oom_victims SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline bool is_watched(int sig)
+{
+	return sig >= 1 && sig <= 64 && (watched_signals & CW_SIGMASK(sig));
+}
+
+static __always_inline void fill_task(struct cw_task *t, struct task_struct *task)
+{
+	t->pid = BPF_CORE_READ(task, tgid);
+	t->tid = BPF_CORE_READ(task, pid);
+	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	t->uid = BPF_CORE_READ(task, cred, uid.val);
+	t->gid = BPF_CORE_READ(task, cred, gid.val);
+	t->_pad0 = 0;
+	t->cgroup_id = bpf_get_current_cgroup_id();
+	t->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+struct vma_bounds {
+	__u64 start;
+	__u64 end;
+};
+
+static long vma_bounds_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_bounds *b = data;
+
+	b->start = BPF_CORE_READ(vma, vm_start);
+	b->end = BPF_CORE_READ(vma, vm_end);
+	return 0;
+}
+
+/*
+ * Copy the stack from the stack pointer up to the end of its VMA, page by
+ * page (a single large read fails as soon as one page is missing).  When
+ * the stack pointer is in no VMA (a stack overflow leaves it in the guard
+ * gap) start at the first readable page above it; bpf_find_vma cannot be
+ * called a second time here (it answers -EBUSY until its irq_work ran).
+ */
+static __always_inline void copy_stack(struct signal_scratch *s, struct task_struct *task)
+{
+	struct cw_signal_event *ev = &s->ev;
+	struct vma_bounds b = {};
+	__u64 sp = ev->regs[CW_REG_RSP];
+	__u64 src = sp, end;
+	__u32 off = 0, limit = stack_copy_max;
+	int i;
+
+	if (limit > CW_STACK_COPY_MAX)
+		limit = CW_STACK_COPY_MAX;
+	if (bpf_find_vma(task, sp, vma_bounds_cb, &b, 0) == 0 && b.start <= sp && sp < b.end) {
+		ev->stack_vma_start = b.start;
+		ev->stack_vma_end = b.end;
+		end = b.end;
+	} else {
+		ev->flags |= CW_SIG_SP_UNMAPPED;
+		end = sp + CW_STACK_COPY_MAX + CW_STACK_PAGE; /* until a page fails */
+		for (i = 0; i < 16; i++) {
+			__u64 probe;
+
+			if (bpf_probe_read_user(&probe, sizeof(probe), (void *)src) == 0)
+				break;
+			src = (src | (CW_STACK_PAGE - 1)) + 1;
+		}
+	}
+	ev->stack_start = src;
+
+	for (i = 0; i < CW_STACK_COPY_MAX / CW_STACK_PAGE + 1; i++) {
+		__u64 chunk = CW_STACK_PAGE - (src & (CW_STACK_PAGE - 1));
+
+		if (off >= limit || src >= end)
+			break;
+		if (chunk > limit - off)
+			chunk = limit - off;
+		if (chunk > end - src)
+			chunk = end - src;
+		/* Logically chunk <= one page; the mask is what the verifier can follow. */
+		barrier_var(chunk);
+		chunk &= 2 * CW_STACK_PAGE - 1;
+		if (bpf_probe_read_user(&s->stack[off & (CW_STACK_COPY_MAX - 1)], chunk,
+					(void *)src)) {
+			if (!(ev->flags & CW_SIG_SP_UNMAPPED))
+				ev->flags |= CW_SIG_STACK_FAULT;
+			break;
+		}
+		off += chunk;
+		src += chunk;
+	}
+	if (off >= limit && src < end)
+		ev->flags |= CW_SIG_STACK_TRUNCATED;
+	if (off > CW_STACK_COPY_MAX)
+		off = CW_STACK_COPY_MAX;
+	ev->stack_len = off;
+}
+
+static __always_inline struct mount *real_mount(struct vfsmount *vmnt)
+{
+	return (struct mount *)((void *)vmnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+struct path_walk {
+	struct dentry *d;
+	struct vfsmount *vmnt;
+	struct mount *mnt;
+	__u32 cpu;
+	__u32 off;
+	bool done;
+	bool truncated;
+};
+
+/* One step up the path, as a bpf_loop callback: an unrolled walk is too much to verify. */
+static long path_step(__u64 i, void *data)
+{
+	struct path_walk *w = data;
+	struct signal_scratch *s = bpf_map_lookup_elem(&scratch, &w->cpu);
+	/* Locals, not w->...: CO-RE relocates every access inside BPF_CORE_READ. */
+	struct dentry *d = w->d, *parent;
+	struct vfsmount *vmnt = w->vmnt;
+	struct mount *mnt = w->mnt, *mnt_parent;
+	long n;
+
+	if (!s)
+		return 1;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == BPF_CORE_READ(vmnt, mnt_root)) {
+		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mnt_parent == mnt) {
+			w->done = true; /* the root of the mount tree */
+			return 1;
+		}
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mnt_parent;
+		w->vmnt = &mnt_parent->mnt;
+		return 0;
+	}
+	if (d == parent) {
+		w->done = true;
+		return 1;
+	}
+	if (w->off >= CW_EXE_PATH_LEN - 1) {
+		w->truncated = true;
+		return 1;
+	}
+	/*
+	 * A whole NAME_MAX component may run past exe_parts into the stack
+	 * copy's room, which is filled afterwards; exe_len tells userspace
+	 * where the captured parts end.
+	 */
+	n = bpf_probe_read_kernel_str(&s->ev.exe_parts[w->off & (CW_EXE_PATH_LEN - 1)],
+				      CW_EXE_PATH_LEN, BPF_CORE_READ(d, d_name.name));
+	if (n <= 0) {
+		w->truncated = true;
+		return 1;
+	}
+	w->off += n;
+	w->d = parent;
+	return 0;
+}
+
+/*
+ * The executable's path, one component at a time from the leaf up, crossing
+ * mounts (bpf_d_path is not allowed at this tracepoint).  Userspace joins
+ * the parts in reverse; with it, frames can be symbolized after the process
+ * is gone.
+ */
+static __always_inline void read_exe_parts(struct cw_signal_event *ev, struct task_struct *task,
+					   __u32 cpu)
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct path_walk w = {.cpu = cpu};
+
+	ev->exe_len = 0;
+	if (!exe)
+		return;
+	w.d = BPF_CORE_READ(exe, f_path.dentry);
+	w.vmnt = BPF_CORE_READ(exe, f_path.mnt);
+	w.mnt = real_mount(w.vmnt);
+	bpf_loop(CW_EXE_PATH_DEPTH, path_step, &w, 0);
+	if (w.truncated || !w.done)
+		ev->flags |= CW_SIG_EXE_TRUNCATED;
+	ev->exe_len = w.off > CW_EXE_PATH_LEN ? CW_EXE_PATH_LEN : w.off;
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	struct task_struct *task;
+	struct signal_scratch *s;
+	struct cw_signal_event *ev;
+	struct sender *snd;
+	struct flag fl = {.sig = sig};
+	struct pt_regs *regs;
+	__u32 cpu, tgid, size;
+	long n;
+
+	if (!is_watched(sig))
+		return 0;
+	count(CW_CNT_SIGNAL_SEEN);
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid == self_tgid) {
+		count(CW_CNT_FILTERED);
+		return 0;
+	}
+	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
+		count(CW_CNT_FLAG_TABLE_FULL);
+
+	cpu = bpf_get_smp_processor_id();
+	s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	task = bpf_get_current_task_btf();
+
+	ev->hdr.kind = CW_EVENT_SIGNAL;
+	ev->hdr.version = CW_EVENT_VERSION;
+	ev->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	fill_task(&ev->task, task);
+	ev->sig = sig;
+	ev->flags = 0;
+	ev->si_code = BPF_CORE_READ(info, si_code);
+	ev->si_errno = BPF_CORE_READ(info, si_errno);
+	ev->fault_addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
+	ev->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+	if (ev->handler > 1)
+		ev->flags |= CW_SIG_HAS_HANDLER;
+	ev->sender_pid = 0;
+	ev->sender_uid = 0;
+	if (info && ev->si_code <= 0) {
+		ev->flags |= CW_SIG_FROM_PROCESS;
+		ev->sender_pid = BPF_CORE_READ(info, _sifields._kill._pid);
+		ev->sender_uid = BPF_CORE_READ(info, _sifields._kill._uid);
+		ev->fault_addr = 0; /* the union holds the sender there, not an address */
+	}
+	snd = bpf_map_lookup_elem(&senders, &tgid);
+	if (snd && snd->sig == sig) {
+		ev->flags |= CW_SIG_SENDER_SEEN;
+		ev->sender_pid = snd->pid;
+		ev->sender_uid = snd->uid;
+		__builtin_memcpy(ev->sender_comm, snd->comm, sizeof(ev->sender_comm));
+		bpf_map_delete_elem(&senders, &tgid);
+	}
+
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (bpf_probe_read_kernel(ev->regs, sizeof(ev->regs), regs) == 0)
+		ev->flags |= CW_SIG_REGS;
+	else
+		__builtin_memset(ev->regs, 0, sizeof(ev->regs));
+
+	n = bpf_get_stack(ctx, ev->frames, sizeof(ev->frames),
+			  BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	ev->nr_build_ids = n > 0 ? n / sizeof(struct cw_frame) : 0;
+	n = bpf_get_stack(ctx, ev->ips, sizeof(ev->ips), BPF_F_USER_STACK);
+	ev->nr_ips = n > 0 ? n / sizeof(__u64) : 0;
+
+	ev->stack_vma_start = 0;
+	ev->stack_vma_end = 0;
+	ev->stack_len = 0;
+	ev->stack_start = 0;
+	read_exe_parts(ev, task, cpu); /* before the stack copy: see there */
+	if (ev->flags & CW_SIG_REGS)
+		copy_stack(s, task);
+	if (!(ev->flags & CW_SIG_REGS) || (ev->flags & CW_SIG_STACK_FAULT) || !ev->nr_ips)
+		count(CW_CNT_CAPTURE_PARTIAL);
+
+	size = ev->stack_len;
+	if (size > CW_STACK_COPY_MAX)
+		size = CW_STACK_COPY_MAX;
+	size += sizeof(struct cw_signal_event);
+	ev->hdr.size = size;
+	if (bpf_ringbuf_output(&events, s, size, 0)) {
+		count(CW_CNT_DROPPED_RINGBUF);
+		return 0;
+	}
+	count(CW_CNT_SIGNAL_EMITTED);
+	return 0;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	struct sender snd = {.sig = sig};
+	__u64 uid_gid;
+	__u32 victim;
+
+	if (!is_watched(sig) || result != 0 /* TRACE_SIGNAL_DELIVERED */)
+		return 0;
+	snd.pid = bpf_get_current_pid_tgid() >> 32;
+	victim = BPF_CORE_READ(task, tgid);
+	/* A fault or a self-raise (abort, raise): current is the victim itself. */
+	if (snd.pid == victim)
+		return 0;
+	uid_gid = bpf_get_current_uid_gid();
+	snd.uid = (__u32)uid_gid;
+	bpf_get_current_comm(snd.comm, sizeof(snd.comm));
+	bpf_map_update_elem(&senders, &victim, &snd, BPF_ANY);
+	count(CW_CNT_SENDER_SEEN);
+	return 0;
+}
+
+/* Linux >= 6.8 passes the task; userspace disables this program on older kernels. */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(on_mark_victim, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u8 one = 1;
+
+	bpf_map_update_elem(&oom_victims, &tgid, &one, BPF_ANY);
+	count(CW_CNT_OOM_VICTIMS);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_process_exit, struct task_struct *p)
+{
+	struct signal_struct *sig = p->signal;
+	struct cw_exit_event *ev;
+	struct flag *fl;
+	__u32 tgid, status, flags = 0;
+	__s32 flagged_sig = 0, term_sig;
+
+	/* Only the last thread of a process: the others leave live above zero. */
+	if (sig->live.counter != 0)
+		return 0;
+	tgid = p->tgid;
+	status = (sig->flags & SIGNAL_GROUP_EXIT) ? sig->group_exit_code
+						  : p->group_leader->exit_code;
+	term_sig = status & 0x7f;
+
+	fl = bpf_map_lookup_elem(&flagged, &tgid);
+	if (fl) {
+		flagged_sig = fl->sig;
+		flags |= CW_EXIT_SEEN_AT_DELIVERY;
+		/* Two last threads may race here: only the one that deletes reports. */
+		if (bpf_map_delete_elem(&flagged, &tgid))
+			return 0;
+	}
+	if (term_sig == SIGKILL && bpf_map_lookup_elem(&oom_victims, &tgid)) {
+		flags |= CW_EXIT_OOM_VICTIM;
+		bpf_map_delete_elem(&oom_victims, &tgid);
+	}
+	if (!flags && !(term_sig && (report_signal_deaths || is_watched(term_sig))) &&
+	    !(report_nonzero_exit && !term_sig && (status >> 8) & 0xff))
+		return 0;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(CW_CNT_DROPPED_RINGBUF);
+		return 0;
+	}
+	ev->hdr.kind = CW_EVENT_EXIT;
+	ev->hdr.version = CW_EVENT_VERSION;
+	ev->hdr.size = sizeof(*ev);
+	ev->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	fill_task(&ev->task, p);
+	ev->status = status;
+	ev->term_sig = term_sig;
+	ev->exit_code = term_sig ? 0 : (status >> 8) & 0xff;
+	if (term_sig)
+		flags |= CW_EXIT_SIGNALED;
+	if (term_sig && (status & 0x80))
+		flags |= CW_EXIT_CORE_DUMPED;
+	ev->flags = flags;
+	ev->flagged_sig = flagged_sig;
+	ev->_pad0 = 0;
+	bpf_ringbuf_submit(ev, 0);
+	count(CW_CNT_EXIT_EMITTED);
+	return 0;
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The records the BPF programs send to the daemon through the ring buffer.
+ * This is the one definition, compiled both by clang -target bpf (after
+ * vmlinux.h) and by the userspace compiler (after <linux/types.h>).
+ * Fixed-width types, explicit padding, sizes pinned by _Static_assert:
+ * userspace checks hdr.size against these before using a record.
+ */
+#ifndef CRASHWATCH_EVENTS_H
+#define CRASHWATCH_EVENTS_H
+
+#define CW_EVENT_VERSION 1
+
+#define CW_COMM_LEN	  16
+#define CW_BUILD_ID_SIZE  20
+#define CW_MAX_FRAMES	  64
+#define CW_EXE_PATH_LEN	  256
+#define CW_EXE_PATH_DEPTH 32
+
+/* The stack copy: a bounded, page-by-page read from the stack pointer up. */
+#define CW_STACK_PAGE	      4096
+#define CW_STACK_COPY_DEFAULT 16384
+#define CW_STACK_COPY_MAX     65536 /* power of two: the BPF side masks offsets with it */
+
+/* Signals are 1..64; a mask bit per signal number. */
+#define CW_SIGMASK(sig) (1ULL << ((sig)-1))
+
+enum cw_event_kind {
+	CW_EVENT_SIGNAL = 1, /* a watched fatal signal is being delivered */
+	CW_EVENT_EXIT = 2,   /* how a flagged (or notable) process ended */
+};
+
+struct cw_event_header {
+	__u16 kind;    /* enum cw_event_kind */
+	__u16 version; /* CW_EVENT_VERSION */
+	__u32 size;    /* bytes in this record, trailer included */
+	__u64 ts_ns;   /* CLOCK_BOOTTIME */
+};
+_Static_assert(sizeof(struct cw_event_header) == 16, "cw_event_header layout");
+
+/* Who: the thread the event is about, as the host's pid namespace sees it. */
+struct cw_task {
+	__u32 pid; /* thread group id */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 _pad0;
+	__u64 cgroup_id;      /* cgroup v2 id */
+	__u64 start_boottime; /* ns since boot: tells pid reuse apart */
+	char comm[CW_COMM_LEN];
+};
+_Static_assert(sizeof(struct cw_task) == 56, "cw_task layout");
+
+/* Same layout as the kernel's struct bpf_stack_build_id. */
+enum cw_frame_status {
+	CW_FRAME_EMPTY = 0,    /* BPF_STACK_BUILD_ID_EMPTY */
+	CW_FRAME_BUILD_ID = 1, /* build_id + file offset valid */
+	CW_FRAME_IP_ONLY = 2,  /* no build-id could be read: addr is the ip */
+};
+
+struct cw_frame {
+	__s32 status; /* enum cw_frame_status */
+	__u8 build_id[CW_BUILD_ID_SIZE];
+	__u64 addr; /* file offset with a build-id, else the ip */
+};
+_Static_assert(sizeof(struct cw_frame) == 32, "cw_frame layout");
+
+/* x86_64 user registers, in the order of struct pt_regs / user_regs_struct. */
+enum cw_reg {
+	CW_REG_R15,
+	CW_REG_R14,
+	CW_REG_R13,
+	CW_REG_R12,
+	CW_REG_RBP,
+	CW_REG_RBX,
+	CW_REG_R11,
+	CW_REG_R10,
+	CW_REG_R9,
+	CW_REG_R8,
+	CW_REG_RAX,
+	CW_REG_RCX,
+	CW_REG_RDX,
+	CW_REG_RSI,
+	CW_REG_RDI,
+	CW_REG_ORIG_RAX,
+	CW_REG_RIP,
+	CW_REG_CS,
+	CW_REG_EFLAGS,
+	CW_REG_RSP,
+	CW_REG_SS,
+	CW_NR_REGS,
+};
+
+enum cw_signal_flags {
+	CW_SIG_HAS_HANDLER = 1 << 0,	 /* a handler (not SIG_DFL/SIG_IGN) will run */
+	CW_SIG_FROM_PROCESS = 1 << 1,	 /* si_code <= 0: sent by a process (kill, tgkill...) */
+	CW_SIG_SENDER_SEEN = 1 << 2,	 /* signal_generate saw the sender: sender_comm valid */
+	CW_SIG_REGS = 1 << 3,		 /* regs valid */
+	CW_SIG_SP_UNMAPPED = 1 << 4,	 /* the stack pointer is in no VMA: stack overflow */
+	CW_SIG_STACK_TRUNCATED = 1 << 5, /* the copy stopped at the size bound, not the VMA end */
+	CW_SIG_STACK_FAULT = 1 << 6,	 /* a page of the stack could not be read */
+	CW_SIG_EXE_TRUNCATED = 1 << 7,	 /* exe path deeper or longer than captured */
+};
+
+/*
+ * A watched signal at delivery, with the first capture of the faulting
+ * thread.  The record is followed by stack_len bytes: a copy of its stack
+ * from stack_start.
+ */
+struct cw_signal_event {
+	struct cw_event_header hdr;
+	struct cw_task task;
+	__s32 sig;
+	__s32 si_code;
+	__s32 si_errno;
+	__u32 flags;	  /* enum cw_signal_flags */
+	__u64 fault_addr; /* si_addr */
+	__u64 handler;	  /* sa_handler: 0 SIG_DFL, 1 SIG_IGN, else the handler */
+	__u32 sender_pid; /* si_pid for process-sent signals */
+	__u32 sender_uid;
+	char sender_comm[CW_COMM_LEN];
+	__u64 regs[CW_NR_REGS];
+	__u32 nr_ips;	    /* ips[] filled: the frame-pointer walk */
+	__u32 nr_build_ids; /* frames[] filled: the same walk as build-id + offset */
+	__u32 stack_len;
+	__u16 exe_len; /* bytes used in exe_parts */
+	__u16 _pad1;
+	__u64 stack_start;
+	__u64 stack_vma_start; /* 0 when the stack pointer is in no VMA */
+	__u64 stack_vma_end;
+	__u64 ips[CW_MAX_FRAMES];
+	struct cw_frame frames[CW_MAX_FRAMES];
+	/* The executable's path components, leaf first, each NUL-terminated. */
+	char exe_parts[CW_EXE_PATH_LEN];
+	/* stack_len bytes of stack copy follow the record (see cw_signal_stack). */
+};
+_Static_assert(sizeof(struct cw_signal_event) == 3152, "cw_signal_event layout");
+
+static inline const __u8 *cw_signal_stack(const struct cw_signal_event *ev)
+{
+	return (const __u8 *)(ev + 1);
+}
+
+enum cw_exit_flags {
+	CW_EXIT_SEEN_AT_DELIVERY = 1 << 0, /* a watched signal was delivered to it before */
+	CW_EXIT_CORE_DUMPED = 1 << 1,	   /* the parent sees WCOREDUMP */
+	CW_EXIT_OOM_VICTIM = 1 << 2,	   /* chosen by the OOM killer (oom:mark_victim) */
+	CW_EXIT_SIGNALED = 1 << 3,	   /* killed by term_sig */
+};
+
+/* The end of a process (its last thread), sent when it matters. */
+struct cw_exit_event {
+	struct cw_event_header hdr;
+	struct cw_task task;
+	__u32 status;	   /* the wait status its parent sees */
+	__s32 exit_code;   /* WEXITSTATUS, when it exited */
+	__s32 term_sig;	   /* WTERMSIG, when it was killed */
+	__u32 flags;	   /* enum cw_exit_flags */
+	__s32 flagged_sig; /* the watched signal seen at delivery, or 0 */
+	__u32 _pad0;
+};
+_Static_assert(sizeof(struct cw_exit_event) == 96, "cw_exit_event layout");
+
+/* Per-CPU counters, summed by userspace.  Loss is never silent. */
+enum cw_counter {
+	CW_CNT_SIGNAL_SEEN,	/* watched signals at delivery */
+	CW_CNT_SIGNAL_EMITTED,	/* ... sent to userspace */
+	CW_CNT_FILTERED,	/* watched, but filtered out (e.g. the watcher itself) */
+	CW_CNT_SENDER_SEEN,	/* watched signals sent by another process */
+	CW_CNT_EXIT_EMITTED,	/* exit records sent */
+	CW_CNT_DROPPED_RINGBUF, /* records lost: the ring buffer was full */
+	CW_CNT_CAPTURE_PARTIAL, /* a stack or regs read failed (record still sent) */
+	CW_CNT_FLAG_TABLE_FULL, /* a crashing process could not be remembered for its exit */
+	CW_CNT_OOM_VICTIMS,	/* oom:mark_victim hits */
+	CW_NR_COUNTERS,
+};
+
+#endif /* CRASHWATCH_EVENTS_H */

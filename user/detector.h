@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* The detection BPF programs: environment checks, configure, load, attach, counters. */
+#ifndef CW_DETECTOR_H
+#define CW_DETECTOR_H
+
+#include <bpf/libbpf.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/types.h>
+#include "crashwatch/events.h"
+#include "watch_options.h"
+
+struct cw_detector {
+	struct detect_bpf *skel;
+	struct ring_buffer *rb;
+	bool oom_tracking; /* oom:mark_victim attached */
+};
+
+/* Root, BPF and BTF present: prints what is missing and how to fix it. 0 or -errno. */
+int cw_check_environment(void);
+
+/* Open, configure, load and attach; events go to fn.  Prints the failure.  0 or -errno. */
+int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
+		      ring_buffer_sample_fn fn, void *ctx);
+
+/* Wait up to timeout_ms for records and hand them to fn: count handled or -errno. */
+int cw_detector_poll(struct cw_detector *d, int timeout_ms);
+
+/* Sum of the per-CPU counters. */
+int cw_detector_counters(struct cw_detector *d, uint64_t out[CW_NR_COUNTERS]);
+
+/* Detach and free everything; safe on a half-started or zeroed detector. */
+void cw_detector_stop(struct cw_detector *d);
+
+#endif

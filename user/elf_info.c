@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#include "elf_info.h"
+
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <string.h>
+
+void cw_elf_init(void)
+{
+	elf_version(EV_CURRENT);
+}
+
+int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap)
+{
+	const void *bits;
+	ssize_t n;
+	Elf *elf;
+
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -EINVAL;
+	if (elf_kind(elf) != ELF_K_ELF) {
+		elf_end(elf);
+		return -ENOEXEC;
+	}
+	n = dwelf_elf_gnu_build_id(elf, &bits);
+	if (n > 0) {
+		if ((size_t)n > cap)
+			n = (ssize_t)cap;
+		memcpy(id, bits, (size_t)n);
+	}
+	elf_end(elf);
+	return n < 0 ? -EINVAL : (int)n;
+}
+
+int cw_elf_offset_to_vaddr(Elf *elf, uint64_t offset, uint64_t *vaddr)
+{
+	size_t n;
+
+	if (!elf || elf_getphdrnum(elf, &n) != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
+
+		if (!ph || ph->p_type != PT_LOAD)
+			continue;
+		if (offset >= ph->p_offset && offset < ph->p_offset + ph->p_filesz) {
+			*vaddr = offset - ph->p_offset + ph->p_vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+char *cw_hex(const uint8_t *bytes, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+	return out;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* Facts read from ELF files: build-ids, and file offsets turned into addresses. */
+#ifndef CW_ELF_INFO_H
+#define CW_ELF_INFO_H
+
+#include <gelf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CW_BUILD_ID_MAX 64
+
+/* Call once before any other libelf use. */
+void cw_elf_init(void);
+
+/* The GNU build-id of the ELF file open on fd: its length, 0 if none, or -errno. */
+int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap);
+
+/* The link-time address the file offset is loaded at (via PT_LOAD). 0 or -ENOENT. */
+int cw_elf_offset_to_vaddr(Elf *elf, uint64_t offset, uint64_t *vaddr);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+char *cw_hex(const uint8_t *bytes, size_t len, char *out);
+
+#endif

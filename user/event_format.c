@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+#include "event_format.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "elf_info.h"
+#include "event_decode.h"
+#include "signals.h"
+
+static const char *const reg_names[CW_NR_REGS] = {
+	"r15", "r14", "r13", "r12", "rbp",	"rbx", "r11", "r10",	"r9",  "r8", "rax",
+	"rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs",  "eflags", "rsp", "ss",
+};
+
+struct frame_view {
+	uint64_t ip;
+	const struct cw_frame *bid; /* NULL: no build-id walk for this frame */
+	struct cw_symbol sym;
+};
+
+static size_t collect_frames(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+			     struct frame_view *v)
+{
+	size_t n = ev->nr_ips > ev->nr_build_ids ? ev->nr_ips : ev->nr_build_ids;
+
+	for (size_t i = 0; i < n; i++) {
+		v[i].ip = i < ev->nr_ips ? ev->ips[i] : 0;
+		v[i].bid = i < ev->nr_build_ids && ev->frames[i].status == CW_FRAME_BUILD_ID
+				   ? &ev->frames[i]
+				   : NULL;
+		if (!v[i].ip && i < ev->nr_build_ids && ev->frames[i].status == CW_FRAME_IP_ONLY)
+			v[i].ip = ev->frames[i].addr;
+		memset(&v[i].sym, 0, sizeof(v[i].sym));
+		if (sym)
+			cw_symbolize(sym, v[i].bid, v[i].ip, i > 0, &v[i].sym);
+		else if (v[i].bid) {
+			v[i].sym.module_offset = v[i].bid->addr;
+			v[i].sym.has_offset = true;
+		}
+	}
+	return n;
+}
+
+static const char *handler_text(uint64_t handler, char *buf, size_t cap)
+{
+	if (handler == 0)
+		return "default";
+	if (handler == 1)
+		return "ignored";
+	snprintf(buf, cap, "0x%" PRIx64, handler);
+	return buf;
+}
+
+static const char *name_or_number(const char *name, int n, char *buf, size_t cap)
+{
+	if (name)
+		return name;
+	snprintf(buf, cap, "%d", n);
+	return buf;
+}
+
+static void print_frame_text(FILE *out, size_t i, const struct frame_view *f)
+{
+	char hex[2 * CW_BUILD_ID_SIZE + 1];
+
+	fprintf(out, "    #%-2zu 0x%016" PRIx64, i, f->ip);
+	if (f->sym.function)
+		fprintf(out, " %s+0x%" PRIx64, f->sym.function, f->sym.function_offset);
+	else
+		fprintf(out, " ??");
+	if (f->sym.file)
+		fprintf(out, " (%s:%d)", f->sym.file, f->sym.line);
+	if (f->sym.module)
+		fprintf(out, " in %s+0x%" PRIx64, f->sym.module, f->sym.module_offset);
+	else if (f->sym.has_offset)
+		fprintf(out, " at offset 0x%" PRIx64, f->sym.module_offset);
+	if (f->bid)
+		fprintf(out, " build-id=%s", cw_hex(f->bid->build_id, CW_BUILD_ID_SIZE, hex));
+	fputc('\n', out);
+}
+
+static json_t *hex_u64(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_string(buf);
+}
+
+static json_t *task_json(const struct cw_task *t, const char *type, uint64_t ts)
+{
+	char time[48], comm[CW_COMM_LEN + 1];
+	json_t *o = json_object();
+
+	cw_format_time(ts, time, sizeof(time));
+	memcpy(comm, t->comm, CW_COMM_LEN);
+	comm[CW_COMM_LEN] = '\0';
+	json_object_set_new(o, "type", json_string(type));
+	json_object_set_new(o, "time", json_string(time));
+	json_object_set_new(o, "pid", json_integer(t->pid));
+	json_object_set_new(o, "tid", json_integer(t->tid));
+	json_object_set_new(o, "ppid", json_integer(t->ppid));
+	json_object_set_new(o, "uid", json_integer(t->uid));
+	json_object_set_new(o, "gid", json_integer(t->gid));
+	json_object_set_new(o, "comm", json_stringn_nocheck(comm, strnlen(comm, CW_COMM_LEN)));
+	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)t->cgroup_id));
+	return o;
+}
+
+static json_t *frame_json(size_t i, const struct frame_view *f)
+{
+	char hex[2 * CW_BUILD_ID_SIZE + 1];
+	json_t *o = json_object();
+
+	json_object_set_new(o, "index", json_integer((json_int_t)i));
+	json_object_set_new(o, "ip", hex_u64(f->ip));
+	if (f->sym.function) {
+		json_object_set_new(o, "function", json_string(f->sym.function));
+		json_object_set_new(o, "function_offset",
+				    json_integer((json_int_t)f->sym.function_offset));
+	}
+	if (f->sym.file) {
+		json_object_set_new(o, "file", json_string(f->sym.file));
+		json_object_set_new(o, "line", json_integer(f->sym.line));
+	}
+	if (f->sym.module)
+		json_object_set_new(o, "module", json_string(f->sym.module));
+	if (f->sym.has_offset)
+		json_object_set_new(o, "module_offset", hex_u64(f->sym.module_offset));
+	if (f->bid)
+		json_object_set_new(o, "build_id",
+				    json_string(cw_hex(f->bid->build_id, CW_BUILD_ID_SIZE, hex)));
+	return o;
+}
+
+static void signal_json(FILE *out, const struct cw_signal_event *ev, const char *exe,
+			const struct frame_view *v, size_t n)
+{
+	json_t *o = task_json(&ev->task, "signal", ev->hdr.ts_ns);
+	json_t *sig = json_object(), *regs = json_object(), *frames = json_array();
+	json_t *stack = json_object();
+	const char *code_name = cw_si_code_name(ev->sig, ev->si_code);
+	char hbuf[24], comm[CW_COMM_LEN + 1];
+
+	json_object_set_new(o, "exe", json_string(exe));
+	json_object_set_new(sig, "number", json_integer(ev->sig));
+	json_object_set_new(sig, "name", json_string(cw_signal_name(ev->sig)));
+	json_object_set_new(sig, "code", json_integer(ev->si_code));
+	json_object_set_new(sig, "code_name", code_name ? json_string(code_name) : json_null());
+	json_object_set_new(sig, "errno", json_integer(ev->si_errno));
+	json_object_set_new(sig, "addr", hex_u64(ev->fault_addr));
+	json_object_set_new(sig, "handler",
+			    json_string(handler_text(ev->handler, hbuf, sizeof(hbuf))));
+	json_object_set_new(sig, "from_process", json_boolean(ev->flags & CW_SIG_FROM_PROCESS));
+	json_object_set_new(o, "signal", sig);
+	if (ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_SENDER_SEEN)) {
+		json_t *snd = json_object();
+
+		json_object_set_new(snd, "pid", json_integer(ev->sender_pid));
+		json_object_set_new(snd, "uid", json_integer(ev->sender_uid));
+		if (ev->flags & CW_SIG_SENDER_SEEN) {
+			memcpy(comm, ev->sender_comm, CW_COMM_LEN);
+			comm[CW_COMM_LEN] = '\0';
+			json_object_set_new(snd, "comm", json_string(comm));
+		}
+		json_object_set_new(o, "sender", snd);
+	}
+	if (ev->flags & CW_SIG_REGS) {
+		for (int i = 0; i < CW_NR_REGS; i++)
+			json_object_set_new(regs, reg_names[i], hex_u64(ev->regs[i]));
+		json_object_set_new(o, "regs", regs);
+	} else {
+		json_decref(regs);
+	}
+	json_object_set_new(stack, "start", hex_u64(ev->stack_start));
+	json_object_set_new(stack, "bytes", json_integer(ev->stack_len));
+	json_object_set_new(stack, "vma_start", hex_u64(ev->stack_vma_start));
+	json_object_set_new(stack, "vma_end", hex_u64(ev->stack_vma_end));
+	json_object_set_new(stack, "sp_unmapped", json_boolean(ev->flags & CW_SIG_SP_UNMAPPED));
+	json_object_set_new(stack, "truncated", json_boolean(ev->flags & CW_SIG_STACK_TRUNCATED));
+	json_object_set_new(o, "stack", stack);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(frames, frame_json(i, &v[i]));
+	json_object_set_new(o, "frames", frames);
+	json_dumpf(o, out, JSON_COMPACT);
+	fputc('\n', out);
+	json_decref(o);
+}
+
+void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+		      const struct cw_format_options *o)
+{
+	struct frame_view v[CW_MAX_FRAMES];
+	char exe[CW_EXE_PATH_LEN + CW_EXE_PATH_DEPTH + 1], time[48], b1[24], b2[24], b3[24];
+	size_t n;
+
+	cw_exe_path(ev, exe, sizeof(exe));
+	if (sym)
+		cw_symbolizer_begin(sym, (pid_t)ev->task.pid, ev->task.start_boottime, exe);
+	n = o->show_stack || o->json ? collect_frames(ev, sym, v) : 0;
+	if (o->json) {
+		signal_json(out, ev, exe, v, n);
+		return;
+	}
+	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
+	fprintf(out,
+		"%s signal pid=%u tid=%u comm=%.*s sig=%s code=%s addr=0x%" PRIx64 " handler=%s",
+		time, ev->task.pid, ev->task.tid, CW_COMM_LEN, ev->task.comm,
+		name_or_number(cw_signal_name(ev->sig), ev->sig, b1, sizeof(b1)),
+		name_or_number(cw_si_code_name(ev->sig, ev->si_code), ev->si_code, b2, sizeof(b2)),
+		(uint64_t)ev->fault_addr, handler_text(ev->handler, b3, sizeof(b3)));
+	if (ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_SENDER_SEEN)) {
+		fprintf(out, " sender=%u", ev->sender_pid);
+		if (ev->flags & CW_SIG_SENDER_SEEN)
+			fprintf(out, "(%.*s)", CW_COMM_LEN, ev->sender_comm);
+	}
+	fprintf(out, " exe=%s ppid=%u uid=%u gid=%u cgroup=%" PRIu64 "\n", exe[0] ? exe : "?",
+		ev->task.ppid, ev->task.uid, ev->task.gid, (uint64_t)ev->task.cgroup_id);
+	for (size_t i = 0; i < n; i++)
+		print_frame_text(out, i, &v[i]);
+}
+
+void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_format_options *o)
+{
+	const char *sig = ev->term_sig ? cw_signal_name(ev->term_sig) : NULL;
+	char time[48], b[24];
+
+	if (o->json) {
+		json_t *j = task_json(&ev->task, "exit", ev->hdr.ts_ns);
+
+		json_object_set_new(j, "status", json_integer(ev->status));
+		json_object_set_new(j, "exit_code",
+				    ev->term_sig ? json_null() : json_integer(ev->exit_code));
+		json_object_set_new(
+			j, "killed_by",
+			ev->term_sig ? json_string(name_or_number(sig, ev->term_sig, b, sizeof(b)))
+				     : json_null());
+		json_object_set_new(j, "core_dumped",
+				    json_boolean(ev->flags & CW_EXIT_CORE_DUMPED));
+		json_object_set_new(j, "oom_victim", json_boolean(ev->flags & CW_EXIT_OOM_VICTIM));
+		json_object_set_new(j, "seen_at_delivery",
+				    ev->flags & CW_EXIT_SEEN_AT_DELIVERY
+					    ? json_string(cw_signal_name(ev->flagged_sig))
+					    : json_null());
+		json_dumpf(j, out, JSON_COMPACT);
+		fputc('\n', out);
+		json_decref(j);
+		return;
+	}
+	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
+	fprintf(out, "%s exit pid=%u comm=%.*s ", time, ev->task.pid, CW_COMM_LEN, ev->task.comm);
+	if (ev->term_sig)
+		fprintf(out, "status=killed:%s core=%s",
+			name_or_number(sig, ev->term_sig, b, sizeof(b)),
+			ev->flags & CW_EXIT_CORE_DUMPED ? "yes" : "no");
+	else
+		fprintf(out, "status=exited:%d", ev->exit_code);
+	if (ev->flags & CW_EXIT_OOM_VICTIM)
+		fprintf(out, " oom-victim");
+	if (ev->flags & CW_EXIT_SEEN_AT_DELIVERY)
+		fprintf(out, " seen=%s", cw_signal_name(ev->flagged_sig));
+	fprintf(out, " ppid=%u uid=%u\n", ev->task.ppid, ev->task.uid);
+}

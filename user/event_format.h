@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* The watcher's output: one readable line (plus the stack) or one JSON line per event. */
+#ifndef CW_EVENT_FORMAT_H
+#define CW_EVENT_FORMAT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <linux/types.h>
+#include "crashwatch/events.h"
+#include "symbolize.h"
+
+struct cw_format_options {
+	bool json;
+	bool show_stack; /* the first capture's frames under the event line */
+};
+
+/* sym may be NULL: frames are then shown as addresses and build-ids only. */
+void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+		      const struct cw_format_options *o);
+void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_format_options *o);
+
+#endif

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+#include "proc_maps.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cw_maps_parse(FILE *f, struct cw_maps *out)
+{
+	char *line = NULL;
+	size_t cap = 0, alloc = 0;
+	int r = 0;
+
+	out->v = NULL;
+	out->n = 0;
+	while (getline(&line, &cap, f) > 0) {
+		uint64_t start, end, pgoff;
+		int path_at = 0;
+		char *path;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*4s %" SCNx64 " %*x:%*x %*u %n", &start,
+			   &end, &pgoff, &path_at) < 3 ||
+		    path_at == 0)
+			continue;
+		path = line + path_at;
+		path[strcspn(path, "\n")] = '\0';
+		if (out->n == alloc) {
+			size_t na = alloc ? 2 * alloc : 64;
+			struct cw_mapping *nv = realloc(out->v, na * sizeof(*nv));
+
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			out->v = nv;
+			alloc = na;
+		}
+		out->v[out->n] = (struct cw_mapping){start, end, pgoff, NULL};
+		if (path[0] == '/') {
+			out->v[out->n].path = strdup(path);
+			if (!out->v[out->n].path) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+		out->n++;
+	}
+	free(line);
+	if (r < 0)
+		cw_maps_free(out);
+	return r;
+}
+
+int cw_maps_read(pid_t pid, struct cw_maps *out)
+{
+	char path[64];
+	FILE *f;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	r = cw_maps_parse(f, out);
+	fclose(f);
+	return r;
+}
+
+const struct cw_mapping *cw_maps_find(const struct cw_maps *m, uint64_t addr)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (addr >= m->v[i].start && addr < m->v[i].end)
+			return &m->v[i];
+	return NULL;
+}
+
+void cw_maps_free(struct cw_maps *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+bool cw_proc_is_same(pid_t pid, uint64_t start_boottime)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || hz <= 0)
+		return false;
+	/* After ")": state is field 3, starttime field 22. */
+	if (sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		   "%*d %llu",
+		   &ticks) != 1)
+		return false;
+	return ticks == start_boottime / (1000000000ULL / (unsigned long long)hz);
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+#include "watch_options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include <linux/types.h>
+#include "crashwatch/events.h"
+#include "parse.h"
+#include "signals.h"
+
+static const char usage[] =
+	"Usage: crashwatch watch [OPTIONS]\n"
+	"\n"
+	"Watch every process on the host for fatal signals and report each crash, with a\n"
+	"first capture of the faulting thread taken in the kernel, and how the process ended.\n"
+	"\n"
+	"  --signals=LIST       fatal signals to watch, by name or number\n"
+	"                       (default " CW_DEFAULT_SIGNALS ")\n"
+	"  --stack-bytes=SIZE   bound of the stack copied at the crash, K/M suffixes\n"
+	"                       (default 16K, at most 64K; 0 disables the copy)\n"
+	"  --ringbuf-size=SIZE  kernel-to-daemon ring buffer, a power of two (default 4M)\n"
+	"  --nonzero-exit       also report processes that exit with a non-zero code\n"
+	"  --signal-deaths      also report deaths by signals not watched (SIGKILL, SIGTERM...)\n"
+	"  --json               one JSON object per line instead of readable lines\n"
+	"  --no-stack           do not print the captured frames under each crash\n"
+	"  -v, --verbose        show libbpf's messages\n"
+	"  -h, --help           show this help\n"
+	"\n"
+	"SIGUSR1 prints the counters; SIGINT or SIGTERM detach everything and exit 0.\n"
+	"Exit status: 0 stopped cleanly, 1 could not watch (the message says why), 2 bad usage.\n";
+
+enum {
+	OPT_SIGNALS = 0x100,
+	OPT_STACK_BYTES,
+	OPT_RINGBUF_SIZE,
+	OPT_NONZERO_EXIT,
+	OPT_SIGNAL_DEATHS,
+	OPT_JSON,
+	OPT_NO_STACK,
+};
+
+static const struct option long_options[] = {
+	{"signals", required_argument, NULL, OPT_SIGNALS},
+	{"stack-bytes", required_argument, NULL, OPT_STACK_BYTES},
+	{"ringbuf-size", required_argument, NULL, OPT_RINGBUF_SIZE},
+	{"nonzero-exit", no_argument, NULL, OPT_NONZERO_EXIT},
+	{"signal-deaths", no_argument, NULL, OPT_SIGNAL_DEATHS},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"no-stack", no_argument, NULL, OPT_NO_STACK},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FILE *out, FILE *err)
+{
+	const char *bad;
+	uint64_t v;
+	int c;
+
+	*o = (struct cw_watch_options){
+		.stack_bytes = CW_STACK_COPY_DEFAULT,
+		.ringbuf_bytes = 4 << 20,
+		.show_stack = true,
+	};
+	cw_parse_signal_list(CW_DEFAULT_SIGNALS, &o->signals, &bad);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "vh", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_SIGNALS:
+			if (cw_parse_signal_list(optarg, &o->signals, &bad) < 0) {
+				fprintf(err,
+					"crashwatch: bad --signals '%s': '%s' is not a signal name "
+					"or "
+					"number 1-64\n",
+					optarg, bad ? bad : "");
+				return -EINVAL;
+			}
+			break;
+		case OPT_STACK_BYTES:
+			if (cw_parse_size(optarg, 0, CW_STACK_COPY_MAX, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --stack-bytes '%s': give a size from 0 to "
+					"64K\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->stack_bytes = (uint32_t)v;
+			break;
+		case OPT_RINGBUF_SIZE:
+			if (cw_parse_size(optarg, 4096, 1U << 30, &v) < 0 || (v & (v - 1))) {
+				fprintf(err,
+					"crashwatch: bad --ringbuf-size '%s': give a power of two "
+					"from 4K to 1G\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->ringbuf_bytes = (uint32_t)v;
+			break;
+		case OPT_NONZERO_EXIT:
+			o->nonzero_exit = true;
+			break;
+		case OPT_SIGNAL_DEATHS:
+			o->signal_deaths = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_NO_STACK:
+			o->show_stack = false;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, out);
+			return 1;
+		default:
+			if (optopt && optopt < 0x100)
+				fprintf(err, "crashwatch: unknown option '-%c'\n", optopt);
+			else if (optopt)
+				fprintf(err, "crashwatch: option '%s' needs a value\n",
+					argv[optind - 1]);
+			else
+				fprintf(err, "crashwatch: unknown option '%s'\n", argv[optind - 1]);
+			fprintf(err, "Try 'crashwatch watch --help'.\n");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(err,
+			"crashwatch: unexpected argument '%s'\nTry 'crashwatch watch --help'.\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void cw_signal_mask_text(uint64_t mask, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	if (cap)
+		out[0] = '\0';
+	for (int sig = 1; sig <= 64; sig++) {
+		int w;
+
+		if (!(mask & (1ULL << (sig - 1))))
+			continue;
+		w = snprintf(out + len, cap - len, "%s%s", len ? "," : "", cw_signal_name(sig));
+		if (w < 0 || (size_t)w >= cap - len)
+			break;
+		len += (size_t)w;
+	}
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The options of `crashwatch watch`. */
+#ifndef CW_WATCH_OPTIONS_H
+#define CW_WATCH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cw_watch_options {
+	uint64_t signals;	/* CW_SIGMASK() of the watched fatal signals */
+	uint32_t stack_bytes;	/* bound of the stack copy */
+	uint32_t ringbuf_bytes; /* ring buffer size: a power of two, >= one page */
+	bool json;
+	bool show_stack;
+	bool nonzero_exit;  /* also report processes that exit with a non-zero code */
+	bool signal_deaths; /* also report deaths by unwatched signals (SIGKILL, SIGTERM...) */
+	bool verbose;
+};
+
+#define CW_DEFAULT_SIGNALS "SEGV,BUS,FPE,ILL,ABRT,TRAP,SYS"
+
+/* Returns 0 to run, 1 when --help was printed (to out), -EINVAL after printing the error (to err).
+ */
+int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FILE *out, FILE *err);
+
+/* "SIGSEGV,SIGBUS" */
+void cw_signal_mask_text(uint64_t mask, char *out, size_t cap);
+
+#endif
