@@ -5,17 +5,14 @@
 #include <errno.h>
 #include <string.h>
 
-void cw_elf_init(void)
-{
-	elf_version(EV_CURRENT);
-}
-
 int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap)
 {
 	const void *bits;
 	ssize_t n;
 	Elf *elf;
 
+	/* libelf refuses every call until told the version; telling it twice is harmless. */
+	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
 		return -EINVAL;

@@ -9,9 +9,6 @@
 
 #define CW_BUILD_ID_MAX 64
 
-/* Call once before any other libelf use. */
-void cw_elf_init(void);
-
 /* The GNU build-id of the ELF file open on fd: its length, 0 if none, or -errno. */
 int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap);
 

@@ -218,8 +218,21 @@ void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_sym
 	}
 	fprintf(out, " exe=%s ppid=%u uid=%u gid=%u cgroup=%" PRIu64 "\n", exe[0] ? exe : "?",
 		ev->task.ppid, ev->task.uid, ev->task.gid, (uint64_t)ev->task.cgroup_id);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		size_t same = i;
+
 		print_frame_text(out, i, &v[i]);
+		/*
+		 * A frame-pointer walk through code built without frame pointers
+		 * (glibc) can loop on one address; deep recursion repeats too.
+		 */
+		while (same + 1 < n && v[same + 1].ip == v[i].ip)
+			same++;
+		if (same > i + 1) {
+			fprintf(out, "    #%zu..#%zu repeat the frame above\n", i + 1, same);
+			i = same;
+		}
+	}
 }
 
 void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_format_options *o)

@@ -56,7 +56,7 @@ static const Dwfl_Callbacks offline_callbacks = {
 
 struct cw_symbolizer *cw_symbolizer_new(void)
 {
-	cw_elf_init();
+	elf_version(EV_CURRENT);
 	return calloc(1, sizeof(struct cw_symbolizer));
 }
 

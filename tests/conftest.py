@@ -1,0 +1,193 @@
+"""Shared by the integration tests: the real watcher, real crashing targets.
+
+Every test here runs against the running kernel; nothing is faked.  The
+watcher runs from build/san (AddressSanitizer + UBSan): a leak or an
+undefined behaviour makes it exit non-zero, which the fixture asserts.
+"""
+import json
+import os
+import queue
+import re
+import resource
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+BUILD = os.environ.get("CW_BUILD", os.path.join(os.path.dirname(__file__), "..", "build"))
+WATCHER = os.path.join(BUILD, "san", "crashwatch")
+TARGETS = os.path.join(BUILD, "tests", "targets")
+
+BPF_PROG_NAMES = ("on_signal_deliv", "on_signal_gener", "on_process_exit", "on_mark_victim")
+
+
+def pytest_configure(config):
+    if os.geteuid() != 0:
+        raise pytest.UsageError("the integration tests load BPF programs: run them as root")
+
+
+class Watcher:
+    """crashwatch watch, its stdout read line by line in the background."""
+
+    def __init__(self, *args, json_output=True):
+        self.args = [WATCHER, "watch", *(("--json",) if json_output else ()), *args]
+        self.json = json_output
+        self.lines = queue.Queue()
+        self.seen = []  # every record read so far
+        self.stderr_lines = []
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        )
+        self._out = threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines))
+        self._err_q = queue.Queue()
+        self._err = threading.Thread(target=self._pump, args=(self.proc.stderr, self._err_q))
+        self._out.start()
+        self._err.start()
+        self.wait_stderr(r"crashwatch: watching ", 30)
+
+    @staticmethod
+    def _pump(stream, q):
+        for line in stream:
+            q.put(line.rstrip("\n"))
+        q.put(None)
+
+    def wait_stderr(self, pattern, timeout=10):
+        deadline = time.monotonic() + timeout
+        for line in self.stderr_lines:
+            if re.search(pattern, line):
+                return line
+        while time.monotonic() < deadline:
+            try:
+                line = self._err_q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.stderr_lines.append(line)
+            if re.search(pattern, line):
+                return line
+        raise AssertionError(
+            f"watcher never said /{pattern}/ on stderr; it said: {self.stderr_lines}"
+        )
+
+    def _read(self, timeout):
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if line is None:
+            raise AssertionError(f"watcher stopped; stderr: {self.stderr_lines}")
+        rec = json.loads(line) if self.json else line
+        self.seen.append(rec)
+        return rec
+
+    def wait_for(self, pred, timeout=10, what="record"):
+        for rec in self.seen:
+            if pred(rec):
+                return rec
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rec = self._read(0.1)
+            if rec is not None and pred(rec):
+                return rec
+        raise AssertionError(f"no {what} within {timeout}s; saw {len(self.seen)} records")
+
+    def records_for(self, pid, kind, timeout=10):
+        return self.wait_for(
+            lambda r: r["type"] == kind and r["pid"] == pid, timeout, f"{kind} record for {pid}"
+        )
+
+    def stop(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=30)
+        self._out.join(timeout=10)
+        self._err.join(timeout=10)
+        while True:
+            try:
+                line = self._err_q.get_nowait()
+            except queue.Empty:
+                break
+            if line is not None:
+                self.stderr_lines.append(line)
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                break
+            if line is not None:
+                self.seen.append(json.loads(line) if self.json else line)
+        return rc
+
+    def counters(self):
+        """The last counters line, as a dict."""
+        lines = [l for l in self.stderr_lines if l.startswith("crashwatch: counters:")]
+        assert lines, f"no counters line; stderr: {self.stderr_lines}"
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
+
+
+class Ran:
+    """A finished target: what it said on stdout and how it ended."""
+
+    def __init__(self, pid, status, stdout, stderr):
+        self.pid = pid
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.said = dict(re.findall(r"^(\w+)=(\d+)$", stdout, re.M))
+
+    def value(self, key):
+        return int(self.said[key])
+
+
+def no_core():
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def start_target(name, *args):
+    return subprocess.Popen(
+        [os.path.join(TARGETS, name), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=no_core,
+    )
+
+
+def finish(proc, timeout=30):
+    """Reap the target ourselves to see the raw wait status (core-dumped flag)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"target {proc.args[0]} did not end")
+        time.sleep(0.01)
+    proc.returncode = -1  # reaped here: keep Popen from waiting again
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    return Ran(proc.pid, status, out, err)
+
+
+def run_target(name, *args):
+    return finish(start_target(name, *args))
+
+
+@pytest.fixture(scope="module")
+def watcher():
+    w = Watcher()
+    yield w
+    rc = w.stop()
+    assert rc == 0, f"watcher exited {rc}; stderr: {w.stderr_lines}"
+    c = w.counters()
+    signals = [r for r in w.seen if r["type"] == "signal"]
+    exits = [r for r in w.seen if r["type"] == "exit"]
+    # Loss is never silent: what the kernel side sent is what we read.
+    assert c["dropped_ringbuf_full"] == 0
+    assert c["malformed"] == 0
+    assert c["signals_emitted"] == len(signals)
+    assert c["exits_emitted"] == len(exits)

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+#include "cw_test.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "watch_options.h"
+
+struct parsed {
+	int r;
+	struct cw_watch_options o;
+	char *out, *err;
+};
+
+static struct parsed parse(int argc, char **argv)
+{
+	struct parsed p = {0};
+	size_t olen, elen;
+	FILE *out = open_memstream(&p.out, &olen), *err = open_memstream(&p.err, &elen);
+
+	p.r = cw_watch_options_parse(argc, argv, &p.o, out, err);
+	fclose(out);
+	fclose(err);
+	return p;
+}
+
+static void release(struct parsed *p)
+{
+	free(p->out);
+	free(p->err);
+}
+
+#define ARGV(...)  ((char *[]){"watch", __VA_ARGS__, NULL})
+#define ARGC(...)  ((int)(sizeof((char *[]){"watch", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(...) parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static void defaults_watch_the_crash_signals(void **state)
+{
+	char *argv[] = {"watch", NULL};
+	struct parsed p = parse(1, argv);
+	char text[256];
+
+	(void)state;
+	assert_int_equal(p.r, 0);
+	cw_signal_mask_text(p.o.signals, text, sizeof(text));
+	assert_string_equal(text, "SIGILL,SIGTRAP,SIGABRT,SIGBUS,SIGFPE,SIGSEGV,SIGSYS");
+	assert_int_equal(p.o.stack_bytes, 16384);
+	assert_int_equal(p.o.ringbuf_bytes, 4 << 20);
+	assert_true(p.o.show_stack);
+	assert_false(p.o.json);
+	release(&p);
+}
+
+static void every_option_is_taken(void **state)
+{
+	struct parsed p = PARSE("--signals=SEGV,KILL", "--stack-bytes=32K", "--ringbuf-size=8M",
+				"--json", "--no-stack", "--nonzero-exit", "--signal-deaths", "-v");
+
+	(void)state;
+	assert_int_equal(p.r, 0);
+	assert_true(p.o.signals == ((1ULL << (SIGSEGV - 1)) | (1ULL << (SIGKILL - 1))));
+	assert_int_equal(p.o.stack_bytes, 32768);
+	assert_int_equal(p.o.ringbuf_bytes, 8 << 20);
+	assert_true(p.o.json && !p.o.show_stack && p.o.nonzero_exit && p.o.signal_deaths &&
+		    p.o.verbose);
+	release(&p);
+}
+
+static void bad_values_say_what_and_how(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	p = PARSE("--signals=SEGV,NOPE");
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "'NOPE' is not a signal name"));
+	release(&p);
+	p = PARSE("--stack-bytes=12abc");
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "bad --stack-bytes '12abc'"));
+	release(&p);
+	p = PARSE("--stack-bytes=128K");
+	assert_int_equal(p.r, -EINVAL);
+	release(&p);
+	p = PARSE("--ringbuf-size=3M");
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "power of two"));
+	release(&p);
+	p = PARSE("--frobnicate");
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "unknown option '--frobnicate'"));
+	release(&p);
+	p = PARSE("--signals");
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "needs a value"));
+	release(&p);
+	p = PARSE("extra");
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "unexpected argument 'extra'"));
+	release(&p);
+}
+
+static void help_goes_to_stdout(void **state)
+{
+	struct parsed p = PARSE("--help");
+
+	(void)state;
+	assert_int_equal(p.r, 1);
+	assert_non_null(strstr(p.out, "Usage: crashwatch watch"));
+	assert_non_null(strstr(p.out, "Exit status"));
+	assert_string_equal(p.err, "");
+	release(&p);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(defaults_watch_the_crash_signals),
+	cmocka_unit_test(every_option_is_taken),
+	cmocka_unit_test(bad_values_say_what_and_how),
+	cmocka_unit_test(help_goes_to_stdout),
+};
+
+CW_TEST_MAIN(tests)
