@@ -20,7 +20,17 @@ BUILD = os.environ.get("CW_BUILD", os.path.join(os.path.dirname(__file__), "..",
 WATCHER = os.path.join(BUILD, "san", "crashwatch")
 TARGETS = os.path.join(BUILD, "tests", "targets")
 
-BPF_PROG_NAMES = ("on_signal_deliv", "on_signal_gener", "on_process_exit", "on_mark_victim")
+BPF_PROG_NAMES = ("on_signal_deliver", "on_signal_generate", "on_process_exit", "on_mark_victim")
+
+LIVE_WATCHERS = []  # stopped at the end of the session whatever happened
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # A failed test must not leave a watcher (and its BPF programs) behind.
+    for proc in LIVE_WATCHERS:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def pytest_configure(config):
@@ -40,6 +50,7 @@ class Watcher:
         self.proc = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
         )
+        LIVE_WATCHERS.append(self.proc)
         self._out = threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines))
         self._err_q = queue.Queue()
         self._err = threading.Thread(target=self._pump, args=(self.proc.stderr, self._err_q))
