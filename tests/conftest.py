@@ -38,6 +38,18 @@ def pytest_configure(config):
         raise pytest.UsageError("the integration tests load BPF programs: run them as root")
 
 
+def drain(q):
+    """What is left in a reader's queue once the stream has ended."""
+    out = []
+    while True:
+        try:
+            line = q.get_nowait()
+        except queue.Empty:
+            return out
+        if line is not None:
+            out.append(line)
+
+
 class Watcher:
     """crashwatch watch, its stdout read line by line in the background."""
 
@@ -115,20 +127,8 @@ class Watcher:
         rc = self.proc.wait(timeout=30)
         self._out.join(timeout=10)
         self._err.join(timeout=10)
-        while True:
-            try:
-                line = self._err_q.get_nowait()
-            except queue.Empty:
-                break
-            if line is not None:
-                self.stderr_lines.append(line)
-        while True:
-            try:
-                line = self.lines.get_nowait()
-            except queue.Empty:
-                break
-            if line is not None:
-                self.seen.append(json.loads(line) if self.json else line)
+        self.stderr_lines += drain(self._err_q)
+        self.seen += [json.loads(l) if self.json else l for l in drain(self.lines)]
         return rc
 
     def counters(self):
