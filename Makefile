@@ -13,7 +13,7 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 # Every Debian package the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
-	zlib1g-dev libjansson-dev libcmocka-dev python3 python3-pytest bc
+	zlib1g-dev libjansson-dev libcmocka-dev python3 python3-pytest bc strace gdb elfutils
 
 PKGS       := libbpf libdw libelf jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -27,7 +27,8 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
 BPF_PROGS  := detect
-LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
+PROGRAMS   := crashwatch crashwatch-snapshot
+LIB_SRCS   := $(filter-out user/main.c user/snapshot_main.c,$(wildcard user/*.c))
 SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
@@ -38,7 +39,7 @@ BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildc
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: $(BUILD)/crashwatch
+all: $(PROGRAMS:%=$(BUILD)/%)
 
 # ---- set-up --------------------------------------------------------------
 deps:
@@ -66,7 +67,7 @@ test: deps
 
 check: test
 
-test-build: all $(BUILD)/san/crashwatch $(UNIT_TESTS) $(TARGETS) format-check
+test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(UNIT_TESTS) $(TARGETS) format-check
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
@@ -136,6 +137,14 @@ $(BUILD)/crashwatch: $(BUILD)/obj/main.o $(BUILD)/libcw.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/san/crashwatch: $(BUILD)/san/obj/main.o $(BUILD)/san/libcw.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/crashwatch-snapshot: $(BUILD)/obj/snapshot_main.o $(BUILD)/libcw.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/san/crashwatch-snapshot: $(BUILD)/san/obj/snapshot_main.o $(BUILD)/san/libcw.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 

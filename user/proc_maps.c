@@ -17,11 +17,12 @@ int cw_maps_parse(FILE *f, struct cw_maps *out)
 	out->n = 0;
 	while (getline(&line, &cap, f) > 0) {
 		uint64_t start, end, pgoff;
+		char perms[5] = "";
 		int path_at = 0;
 		char *path;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*4s %" SCNx64 " %*x:%*x %*u %n", &start,
-			   &end, &pgoff, &path_at) < 3 ||
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %*x:%*x %*u %n", &start,
+			   &end, perms, &pgoff, &path_at) < 4 ||
 		    path_at == 0)
 			continue;
 		path = line + path_at;
@@ -37,7 +38,8 @@ int cw_maps_parse(FILE *f, struct cw_maps *out)
 			out->v = nv;
 			alloc = na;
 		}
-		out->v[out->n] = (struct cw_mapping){start, end, pgoff, NULL};
+		out->v[out->n] = (struct cw_mapping){start, end, pgoff, "", NULL};
+		memcpy(out->v[out->n].perms, perms, sizeof(perms));
 		if (path[0] == '/') {
 			out->v[out->n].path = strdup(path);
 			if (!out->v[out->n].path) {

@@ -12,7 +12,8 @@ struct cw_mapping {
 	uint64_t start;
 	uint64_t end;
 	uint64_t pgoff;
-	char *path; /* "/usr/lib/...", or NULL for anonymous and [special] mappings */
+	char perms[5]; /* "r-xp" */
+	char *path;    /* "/usr/lib/...", or NULL for anonymous and [special] mappings */
 };
 
 struct cw_maps {

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* What /proc says about a process and its threads, read through one directory fd. */
+#ifndef CW_PROC_INFO_H
+#define CW_PROC_INFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cw_proc_info {
+	pid_t pid;
+	pid_t ppid;
+	uid_t uid;
+	gid_t gid;
+	pid_t tracer; /* TracerPid: 0 when nobody traces it */
+	char state;   /* R S D T t Z X ... */
+	bool kernel_thread;
+	uint64_t start_ticks; /* /proc/PID/stat starttime, clock ticks since boot */
+	char comm[64];
+	char *exe;     /* NULL when unreadable (kernel thread, zombie) */
+	char *cmdline; /* arguments joined by spaces */
+	char *cwd;
+	char *cgroup; /* the cgroup v2 path ("0::" line), else the first line */
+};
+
+/* 0, -ENOENT when there is no such process, or -errno. */
+int cw_proc_info_read(int proc_dir, pid_t pid, struct cw_proc_info *out);
+void cw_proc_info_free(struct cw_proc_info *p);
+
+/* The thread ids under /proc/PID/task, sorted.  0 or -errno; *out is malloc'd. */
+int cw_proc_threads(int proc_dir, pid_t **out, size_t *n);
+
+/* A thread's name and state letter; 0 or -errno. */
+int cw_thread_info(int proc_dir, pid_t tid, char *name, size_t cap, char *state);
+
+/* Parse a /proc stat line (after "pid (comm) "): state, ppid, flags, starttime. */
+int cw_parse_stat(const char *line, char *state, pid_t *ppid, unsigned *flags,
+		  uint64_t *start_ticks, char *comm, size_t comm_cap);
+
+#endif

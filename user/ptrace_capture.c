@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+#include "ptrace_capture.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc_info.h"
+#include "proc_maps.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static bool wanted(const struct cw_capture_options *o, pid_t tid)
+{
+	if (!o->only || tid == o->fault_tid)
+		return true;
+	for (size_t i = 0; i < o->n_only; i++)
+		if (o->only[i] == tid)
+			return true;
+	return false;
+}
+
+static struct cw_thread_capture *find(struct cw_capture *c, pid_t tid)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->threads[i].tid == tid)
+			return &c->threads[i];
+	return NULL;
+}
+
+/*
+ * Seize every thread; threads may start or end meanwhile, so list again
+ * until a pass finds nothing new.
+ */
+static int seize_all(int proc_dir, struct cw_capture *c, const struct cw_capture_options *o)
+{
+	unsigned long opts = o->mode == CW_CAPTURE_AT_EXIT ? PTRACE_O_TRACEEXIT : 0;
+	size_t cap = 0;
+
+	for (int pass = 0; pass < 100; pass++) {
+		bool fresh = false;
+		pid_t *tids;
+		size_t n;
+		int r = cw_proc_threads(proc_dir, &tids, &n);
+
+		if (r < 0)
+			return c->n ? 0 : r;
+		for (size_t i = 0; i < n; i++) {
+			struct cw_thread_capture *t;
+
+			if (find(c, tids[i]) || !wanted(o, tids[i]))
+				continue;
+			if (c->n == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				struct cw_thread_capture *nv =
+					realloc(c->threads, nc * sizeof(*nv));
+
+				if (!nv) {
+					free(tids);
+					return -ENOMEM;
+				}
+				c->threads = nv;
+				cap = nc;
+			}
+			t = &c->threads[c->n];
+			memset(t, 0, sizeof(*t));
+			t->tid = tids[i];
+			cw_thread_info(proc_dir, t->tid, t->name, sizeof(t->name), &t->state);
+			if (ptrace(PTRACE_SEIZE, t->tid, 0, opts) < 0) {
+				int e = errno;
+
+				if (e == ESRCH)
+					continue; /* ended meanwhile */
+				free(tids);
+				return -e;
+			}
+			c->n++;
+			fresh = true;
+		}
+		free(tids);
+		if (!fresh)
+			break;
+	}
+	return 0;
+}
+
+/* Wait for one seized thread to stop where the mode wants it. */
+static void wait_stop(struct cw_thread_capture *t, enum cw_capture_mode mode)
+{
+	for (;;) {
+		int st, event;
+
+		if (waitpid(t->tid, &st, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			t->vanished = true;
+			return;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			t->vanished = true;
+			return;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		event = st >> 16;
+		if (mode == CW_CAPTURE_INTERRUPT) {
+			/* A signal-delivery stop is a stop too: keep the signal for detach. */
+			if (event == 0)
+				t->pending_sig = WSTOPSIG(st);
+			return;
+		}
+		if (event == PTRACE_EVENT_EXIT)
+			return;
+		if (event == PTRACE_EVENT_STOP) {
+			ptrace(PTRACE_LISTEN, t->tid, 0, 0);
+			continue;
+		}
+		/* On its way to exit: let the signal that kills it be delivered. */
+		ptrace(PTRACE_CONT, t->tid, 0, event == 0 ? WSTOPSIG(st) : 0);
+	}
+}
+
+static void copy_stack(pid_t pid, struct cw_thread_capture *t, const struct cw_maps *maps,
+		       size_t limit)
+{
+	uint64_t sp = (uint64_t)t->regs.rsp, end;
+	const struct cw_mapping *m = cw_maps_find(maps, sp);
+	struct iovec local, remote;
+	ssize_t n;
+
+	if (!m) {
+		/* A stack overflow leaves sp in the guard gap: start above it. */
+		for (size_t i = 0; i < maps->n && !m; i++)
+			if (maps->v[i].start > sp && maps->v[i].start - sp < (1 << 20))
+				m = &maps->v[i];
+		if (!m)
+			return;
+		sp = m->start;
+	}
+	end = m->end;
+	if (end - sp > limit) {
+		end = sp + limit;
+		t->stack_truncated = true;
+	}
+	t->stack = malloc(end - sp);
+	if (!t->stack)
+		return;
+	local = (struct iovec){t->stack, end - sp};
+	remote = (struct iovec){(void *)(uintptr_t)sp, end - sp};
+	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n <= 0) {
+		free(t->stack);
+		t->stack = NULL;
+		return;
+	}
+	t->stack_start = sp;
+	t->stack_len = (size_t)n;
+}
+
+static void detach_all(struct cw_capture *c, pid_t fault_tid)
+{
+	/* The faulted thread last: the others can go on (or die) first. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->n; i++) {
+			struct cw_thread_capture *t = &c->threads[i];
+
+			if (t->vanished || (t->tid == fault_tid) != (pass == 1))
+				continue;
+			ptrace(PTRACE_DETACH, t->tid, 0, t->pending_sig);
+		}
+}
+
+int cw_capture_process(int proc_dir, pid_t pid, const struct cw_capture_options *o,
+		       struct cw_capture *out)
+{
+	struct cw_maps maps = {0};
+	uint64_t t0 = 0;
+	size_t alive = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	out->mode = o->mode;
+	r = seize_all(proc_dir, out, o);
+	if (r < 0 || out->n == 0) {
+		/* Whatever was seized is released: the kernel resumes it on detach. */
+		for (size_t i = 0; i < out->n; i++)
+			ptrace(PTRACE_DETACH, out->threads[i].tid, 0, 0);
+		return r < 0 ? r : -ESRCH;
+	}
+	if (o->mode == CW_CAPTURE_INTERRUPT) {
+		t0 = now_ns();
+		for (size_t i = 0; i < out->n; i++)
+			if (ptrace(PTRACE_INTERRUPT, out->threads[i].tid, 0, 0) < 0)
+				out->threads[i].vanished = true;
+	}
+	for (size_t i = 0; i < out->n; i++) {
+		if (!out->threads[i].vanished)
+			wait_stop(&out->threads[i], o->mode);
+		if (!t0)
+			t0 = now_ns(); /* at exit: the hold starts at the first exit stop */
+	}
+	cw_maps_read(pid, &maps);
+	for (size_t i = 0; i < out->n; i++) {
+		struct cw_thread_capture *t = &out->threads[i];
+
+		if (t->vanished)
+			continue;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0) {
+			t->vanished = true;
+			continue;
+		}
+		t->captured = true;
+		alive++;
+		copy_stack(pid, t, &maps, o->stack_bytes);
+	}
+	detach_all(out, o->fault_tid);
+	out->pause_ns = now_ns() - t0;
+	cw_maps_free(&maps);
+	out->process_vanished = alive == 0;
+	return alive ? 0 : -ESRCH;
+}
+
+void cw_capture_free(struct cw_capture *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->threads[i].stack);
+	free(c->threads);
+	memset(c, 0, sizeof(*c));
+}
+
+bool cw_capture_read(const struct cw_capture *c, uint64_t addr, void *buf, size_t len)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cw_thread_capture *t = &c->threads[i];
+
+		if (t->stack && addr >= t->stack_start &&
+		    addr + len <= t->stack_start + t->stack_len) {
+			memcpy(buf, t->stack + (addr - t->stack_start), len);
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* The snapshot document (docs/snapshot.md), version CW_SNAPSHOT_VERSION. */
+#ifndef CW_SNAPSHOT_JSON_H
+#define CW_SNAPSHOT_JSON_H
+
+#include <jansson.h>
+
+#include "proc_info.h"
+#include "ptrace_capture.h"
+#include "snapshot_options.h"
+#include "unwind.h"
+
+#define CW_SNAPSHOT_VERSION 1
+
+struct cw_snapshot {
+	const struct cw_snapshot_options *opts;
+	const struct cw_proc_info *proc;  /* live: from /proc; core: filled from its notes */
+	const struct cw_capture *capture; /* NULL for a core */
+	const struct cw_unwinder *unwound;
+	const char *const *classifiers; /* all of them: given and derived */
+	size_t n_classifiers;
+	const char *method;	 /* "ptrace", "ptrace-at-exit", "core" */
+	const char *environment; /* NUL-separated, or NULL */
+	size_t environment_len;
+	double pause_ms, total_ms;
+	const char *uuid;
+	const char *const *notes; /* what went wrong on the way, for a person */
+	size_t n_notes;
+};
+
+json_t *cw_snapshot_json(const struct cw_snapshot *s);
+
+/* Lowercase DWARF-order register names for x86_64 (17). */
+extern const char *const cw_dwarf_reg_names[17];
+
+#endif

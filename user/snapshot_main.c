@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crashwatch-snapshot: parse → check the target → capture (stop, copy,
+ * release) → unwind and symbolize from the copy → classify → write.
+ * The target is released on every path: a signal or the watchdog ends the
+ * tool with _exit(), and the kernel detaches a dead tracer's tracees and
+ * lets them run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "classify.h"
+#include "proc_info.h"
+#include "proc_maps.h"
+#include "ptrace_capture.h"
+#include "signals.h"
+#include "snapshot_json.h"
+#include "snapshot_options.h"
+#include "unwind.h"
+
+#define MAX_CLASSIFIERS (CW_SNAP_MAX_LIST + 3)
+#define MAX_NOTES	8
+
+static void on_timeout(int sig)
+{
+	static const char msg[] = "crashwatch-snapshot: timed out; the target was released\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing left to tell */
+	}
+	_exit(CW_SNAP_TIMEOUT);
+}
+
+static void on_stop(int sig)
+{
+	static const char msg[] = "crashwatch-snapshot: interrupted; the target was released\n";
+
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing left to tell */
+	}
+	_exit(128 + sig);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void new_uuid(char *out, size_t cap)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
+
+	if (!f || !fgets(out, (int)cap, f))
+		snprintf(out, cap, "00000000-0000-4000-8000-%012lx", (unsigned long)time(NULL));
+	out[strcspn(out, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
+static char *read_environ(int proc_dir, size_t *len)
+{
+	int fd = openat(proc_dir, "environ", O_RDONLY | O_CLOEXEC);
+	size_t cap = 65536;
+	char *buf;
+	ssize_t n;
+
+	*len = 0;
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	while (buf && (n = read(fd, buf + *len, cap - *len)) > 0) {
+		*len += (size_t)n;
+		if (*len == cap) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	return buf;
+}
+
+/* Write atomically into dir (temporary file, fsync, rename); prints the path. */
+static int write_snapshot(json_t *doc, const char *dir, const char *uuid)
+{
+	char tmp[4096], path[4096];
+	int fd, r = 0;
+	FILE *f;
+
+	if (strcmp(dir, "-") == 0) {
+		if (json_dumpf(doc, stdout, JSON_INDENT(1)) < 0 || fputc('\n', stdout) == EOF ||
+		    fflush(stdout) != 0)
+			return -EIO;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", dir, uuid);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", dir, uuid);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		fprintf(stderr, "crashwatch-snapshot: failed to create %s: %s\n", tmp,
+			strerror(-r));
+		return r;
+	}
+	f = fdopen(fd, "w");
+	if (!f || json_dumpf(doc, f, JSON_INDENT(1)) < 0 || fflush(f) != 0 || fsync(fd) != 0)
+		r = -EIO;
+	if (f)
+		fclose(f);
+	else
+		close(fd);
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		fprintf(stderr, "crashwatch-snapshot: failed to write %s: %s\n", path,
+			strerror(-r));
+		return r;
+	}
+	printf("%s\n", path);
+	return 0;
+}
+
+/* A core on stdin is copied to an unlinked file: libelf wants to seek. */
+static int open_core(const char *path)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	if (strcmp(path, "-") != 0)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n) {
+			close(fd);
+			return -1;
+		}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/*
+ * Where the faulted thread was when the signal came: past a signal frame
+ * (held in its handler) the last exact pc of the first run of exact pcs;
+ * else its instruction pointer.
+ */
+static uint64_t fault_pc(const struct cw_unwound_thread *t)
+{
+	size_t i = 1;
+
+	if (!t || t->n == 0)
+		return 0;
+	while (i < t->n && !t->frames[i].activation)
+		i++;
+	if (i == t->n)
+		return t->frames[0].pc;
+	while (i + 1 < t->n && t->frames[i + 1].activation)
+		i++;
+	return t->frames[i].pc;
+}
+
+static int check_target(const struct cw_proc_info *p)
+{
+	if (p->kernel_thread) {
+		fprintf(stderr,
+			"crashwatch-snapshot: %d is a kernel thread: it has no user stack\n",
+			(int)p->pid);
+		return CW_SNAP_KERNEL_THREAD;
+	}
+	if (p->state == 'Z' || p->state == 'X') {
+		fprintf(stderr,
+			"crashwatch-snapshot: %d is a zombie: it has exited and waits for its "
+			"parent %d to reap it\n",
+			(int)p->pid, (int)p->ppid);
+		return CW_SNAP_ZOMBIE;
+	}
+	if (p->tracer) {
+		fprintf(stderr,
+			"crashwatch-snapshot: %d is already traced by %d: detach that debugger "
+			"first\n",
+			(int)p->pid, (int)p->tracer);
+		return CW_SNAP_ALREADY_TRACED;
+	}
+	return CW_SNAP_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cw_snapshot_options o;
+	struct cw_proc_info proc = {0};
+	struct cw_capture cap = {0};
+	struct cw_unwinder u = {0};
+	struct cw_maps maps = {0};
+	struct cw_snapshot snap = {0};
+	struct sigaction sa = {0};
+	struct timespec t0;
+	const char *classifiers[MAX_CLASSIFIERS], *notes[MAX_NOTES];
+	const char *functions[CW_UNWIND_MAX_FRAMES];
+	size_t n_cls = 0, n_notes = 0, n_functions = 0, env_len = 0;
+	char uuid[64], err[512] = "", *env = NULL;
+	int proc_dir = -1, core_fd = -1, rc = CW_SNAP_FAILED, r;
+	json_t *doc = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	u.core_fd = -1;
+	r = cw_snapshot_options_parse(argc, argv, &o, stdout, stderr);
+	if (r)
+		return r > 0 ? CW_SNAP_OK : CW_SNAP_USAGE;
+	/* The tool never handles its own crash, and its memory is nobody's to read. */
+	prctl(PR_SET_DUMPABLE, 0);
+	sa.sa_handler = on_timeout;
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	alarm(o.timeout_s);
+	new_uuid(uuid, sizeof(uuid));
+
+	if (o.core) {
+		core_fd = open_core(o.core);
+		if (core_fd < 0) {
+			fprintf(stderr, "crashwatch-snapshot: failed to open the core %s: %s\n",
+				o.core, strerror(errno));
+			rc = CW_SNAP_BAD_CORE;
+			goto cleanup;
+		}
+		if (cw_unwind_core(&u, core_fd, o.exe, err, sizeof(err)) < 0) {
+			fprintf(stderr, "crashwatch-snapshot: %s\n", err);
+			rc = CW_SNAP_BAD_CORE;
+			goto cleanup;
+		}
+		proc.pid = u.core_pid;
+		proc.ppid = u.core_ppid;
+		proc.uid = u.core_uid;
+		proc.gid = u.core_gid;
+		snprintf(proc.comm, sizeof(proc.comm), "%s", u.core_comm);
+		proc.cmdline = strdup(u.core_args);
+		proc.exe = o.exe ? strdup(o.exe) : NULL;
+		if (!o.sig)
+			o.sig = u.core_signal;
+		snap.method = "core";
+	} else {
+		char path[32];
+
+		snprintf(path, sizeof(path), "/proc/%d", (int)o.pid);
+		proc_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (proc_dir < 0 || cw_proc_info_read(proc_dir, o.pid, &proc) < 0) {
+			fprintf(stderr, "crashwatch-snapshot: no process with pid %d\n",
+				(int)o.pid);
+			rc = CW_SNAP_NO_PROCESS;
+			goto cleanup;
+		}
+		rc = check_target(&proc);
+		if (rc != CW_SNAP_OK)
+			goto cleanup;
+		cw_maps_read(o.pid, &maps);
+		if (o.env)
+			env = read_environ(proc_dir, &env_len);
+		r = cw_capture_process(
+			proc_dir, o.pid,
+			&(struct cw_capture_options){
+				.mode = o.at_exit ? CW_CAPTURE_AT_EXIT : CW_CAPTURE_INTERRUPT,
+				.stack_bytes = o.stack_bytes,
+				.only = o.n_threads ? o.threads : NULL,
+				.n_only = o.n_threads,
+				.fault_tid = o.fault_tid,
+			},
+			&cap);
+		if (r == -EPERM) {
+			struct cw_proc_info again;
+
+			if (cw_proc_info_read(proc_dir, o.pid, &again) == 0 && again.tracer) {
+				rc = check_target(&again);
+			} else {
+				fprintf(stderr,
+					"crashwatch-snapshot: not permitted to trace %d: run as "
+					"root "
+					"or as its owner with kernel.yama.ptrace_scope 0 or 1\n",
+					(int)o.pid);
+				rc = CW_SNAP_NOT_PERMITTED;
+			}
+			cw_proc_info_free(&again);
+			goto cleanup;
+		}
+		if (r == -ESRCH) {
+			fprintf(stderr,
+				"crashwatch-snapshot: %d ended before it could be captured\n",
+				(int)o.pid);
+			rc = CW_SNAP_VANISHED;
+			goto cleanup;
+		}
+		if (r < 0) {
+			fprintf(stderr, "crashwatch-snapshot: failed to capture %d: %s\n",
+				(int)o.pid, strerror(-r));
+			goto cleanup;
+		}
+		alarm(o.timeout_s); /* the target runs again: the rest is the tool's own time */
+		if (cw_unwind_capture(&u, &cap, err, sizeof(err)) < 0) {
+			fprintf(stderr, "crashwatch-snapshot: %s\n", err);
+			goto cleanup;
+		}
+		snap.method = o.at_exit ? "ptrace-at-exit" : "ptrace";
+		snap.capture = &cap;
+		snap.pause_ms = (double)cap.pause_ns / 1e6;
+		for (size_t i = 0; i < cap.n; i++)
+			if (!cap.threads[i].captured && n_notes < MAX_NOTES) {
+				notes[n_notes++] =
+					"some threads ended before they could be stopped";
+				break;
+			}
+	}
+
+	for (size_t i = 0; i < o.n_classifiers; i++)
+		classifiers[n_cls++] = o.classifiers[i];
+	if (o.sig) {
+		const struct cw_unwound_thread *ft = NULL;
+		const char *code = o.has_si_code ? cw_si_code_name(o.sig, o.si_code) : NULL;
+		const char *cause;
+
+		classifiers[n_cls++] = cw_signal_name(o.sig);
+		if (code)
+			classifiers[n_cls++] = code;
+		for (size_t i = 0; i < u.n; i++)
+			if (u.threads[i].tid == o.fault_tid)
+				ft = &u.threads[i];
+		for (size_t i = 0; ft && i < ft->n; i++)
+			functions[n_functions++] = ft->frames[i].function;
+		cause = cw_crash_cause(&(struct cw_crash_facts){
+			.sig = o.sig,
+			.code = o.si_code,
+			.addr = o.fault_addr,
+			.pc = fault_pc(ft),
+			.maps = maps.n ? &maps : NULL,
+			.functions = functions,
+			.n_functions = n_functions,
+		});
+		if (cause)
+			classifiers[n_cls++] = cause;
+	}
+	if (!u.n && n_notes < MAX_NOTES)
+		notes[n_notes++] = "no thread could be unwound";
+
+	snap.opts = &o;
+	snap.proc = &proc;
+	snap.unwound = &u;
+	snap.classifiers = classifiers;
+	snap.n_classifiers = n_cls;
+	snap.environment = env;
+	snap.environment_len = env_len;
+	snap.uuid = uuid;
+	snap.notes = notes;
+	snap.n_notes = n_notes;
+	snap.total_ms = ms_since(&t0);
+	doc = cw_snapshot_json(&snap);
+	if (!doc || write_snapshot(doc, o.output, uuid) < 0)
+		goto cleanup;
+	rc = CW_SNAP_OK;
+
+cleanup:
+	json_decref(doc);
+	cw_unwinder_free(&u);
+	cw_capture_free(&cap);
+	cw_maps_free(&maps);
+	cw_proc_info_free(&proc);
+	free(env);
+	if (proc_dir >= 0)
+		close(proc_dir);
+	if (core_fd >= 0)
+		close(core_fd);
+	return rc;
+}

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+#include "snapshot_options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "signals.h"
+
+static const char usage[] =
+	"Usage: crashwatch-snapshot [OPTIONS] PID\n"
+	"       crashwatch-snapshot [OPTIONS] --core=FILE|-\n"
+	"\n"
+	"Stop every thread of PID for a moment, copy its registers and stack, let it go,\n"
+	"then unwind and symbolize every thread and write one JSON snapshot; its path is\n"
+	"printed on stdout.\n"
+	"\n"
+	"  --fault-thread=TID   the thread that crashed: marked in the snapshot\n"
+	"  --thread=TID         only these threads (repeatable; the faulted one always)\n"
+	"  --classifier=NAME    a classifier to add (repeatable)\n"
+	"  --kv=KEY:VALUE       an attribute to add (repeatable)\n"
+	"  --output=DIR|-       where the snapshot goes (default .; - for stdout)\n"
+	"  --timeout=SECONDS    give up after this long, releasing the target (default 30)\n"
+	"  --at-exit            the target is dying: wait for each thread's exit stop\n"
+	"                       (PTRACE_O_TRACEEXIT), never interrupt it\n"
+	"  --core=FILE|-        snapshot a core file (or a core stream on stdin) instead\n"
+	"  --exe=PATH           with --core: the executable\n"
+	"  --signal=SIG --si-code=N --fault-addr=ADDR --sender=PID\n"
+	"                       what is known of the crash; the cause is derived from it\n"
+	"  --stack-bytes=SIZE   stack copied per thread while it is stopped (default 256K)\n"
+	"  --env                also record the environment (it can hold secrets)\n"
+	"  -h, --help           show this help\n"
+	"\n"
+	"Exit status: 0 written; 1 failed; 2 bad usage; 3 no such process; 4 kernel thread;\n"
+	"5 zombie; 6 ptrace not permitted; 7 already traced; 8 timed out; 9 the process\n"
+	"ended before it was captured; 10 not a readable core file.\n";
+
+enum {
+	OPT_FAULT_THREAD = 0x100,
+	OPT_THREAD,
+	OPT_CLASSIFIER,
+	OPT_KV,
+	OPT_OUTPUT,
+	OPT_TIMEOUT,
+	OPT_AT_EXIT,
+	OPT_CORE,
+	OPT_EXE,
+	OPT_SIGNAL,
+	OPT_SI_CODE,
+	OPT_FAULT_ADDR,
+	OPT_SENDER,
+	OPT_STACK_BYTES,
+	OPT_ENV,
+};
+
+static const struct option long_options[] = {
+	{"fault-thread", required_argument, NULL, OPT_FAULT_THREAD},
+	{"thread", required_argument, NULL, OPT_THREAD},
+	{"classifier", required_argument, NULL, OPT_CLASSIFIER},
+	{"kv", required_argument, NULL, OPT_KV},
+	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"at-exit", no_argument, NULL, OPT_AT_EXIT},
+	{"core", required_argument, NULL, OPT_CORE},
+	{"exe", required_argument, NULL, OPT_EXE},
+	{"signal", required_argument, NULL, OPT_SIGNAL},
+	{"si-code", required_argument, NULL, OPT_SI_CODE},
+	{"fault-addr", required_argument, NULL, OPT_FAULT_ADDR},
+	{"sender", required_argument, NULL, OPT_SENDER},
+	{"stack-bytes", required_argument, NULL, OPT_STACK_BYTES},
+	{"env", no_argument, NULL, OPT_ENV},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int bad(FILE *err, const char *what, const char *value, const char *want)
+{
+	fprintf(err, "crashwatch-snapshot: bad %s '%s': %s\n", what, value, want);
+	return -EINVAL;
+}
+
+static int parse_pid(const char *s, pid_t *out)
+{
+	uint64_t v;
+
+	if (cw_parse_u64(s, 1, 0x3fffffff /* PID_MAX_LIMIT */, &v) < 0)
+		return -EINVAL;
+	*out = (pid_t)v;
+	return 0;
+}
+
+int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options *o, FILE *out,
+			      FILE *err)
+{
+	uint64_t v;
+	char *colon;
+	int c;
+
+	*o = (struct cw_snapshot_options){.output = ".", .timeout_s = 30, .stack_bytes = 256 << 10};
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_FAULT_THREAD:
+			if (parse_pid(optarg, &o->fault_tid) < 0)
+				return bad(err, "--fault-thread", optarg, "give a thread id");
+			break;
+		case OPT_THREAD:
+			if (o->n_threads == CW_SNAP_MAX_LIST)
+				return bad(err, "--thread", optarg, "too many --thread options");
+			if (parse_pid(optarg, &o->threads[o->n_threads]) < 0)
+				return bad(err, "--thread", optarg, "give a thread id");
+			o->n_threads++;
+			break;
+		case OPT_CLASSIFIER:
+			if (!*optarg || o->n_classifiers == CW_SNAP_MAX_LIST)
+				return bad(err, "--classifier", optarg, "give a non-empty name");
+			o->classifiers[o->n_classifiers++] = optarg;
+			break;
+		case OPT_KV:
+			colon = strchr(optarg, ':');
+			if (!colon || colon == optarg || o->n_kv == CW_SNAP_MAX_LIST)
+				return bad(err, "--kv", optarg,
+					   "give KEY:VALUE with a non-empty key");
+			*colon = '\0';
+			o->kv[o->n_kv++] = (struct cw_kv){optarg, colon + 1};
+			break;
+		case OPT_OUTPUT:
+			if (!*optarg)
+				return bad(err, "--output", optarg, "give a directory or -");
+			o->output = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (cw_parse_u64(optarg, 1, 86400, &v) < 0)
+				return bad(err, "--timeout", optarg,
+					   "give seconds from 1 to 86400");
+			o->timeout_s = (unsigned)v;
+			break;
+		case OPT_AT_EXIT:
+			o->at_exit = true;
+			break;
+		case OPT_CORE:
+			o->core = optarg;
+			break;
+		case OPT_EXE:
+			o->exe = optarg;
+			break;
+		case OPT_SIGNAL:
+			o->sig = cw_signal_from_name(optarg);
+			if (o->sig < 0)
+				return bad(err, "--signal", optarg, "give a signal name or number");
+			break;
+		case OPT_SI_CODE: {
+			char *end;
+			long code = strtol(optarg, &end, 0);
+
+			if (!*optarg || *end || code < -128 || code > 255)
+				return bad(err, "--si-code", optarg, "give a number");
+			o->si_code = (int)code;
+			o->has_si_code = true;
+			break;
+		}
+		case OPT_FAULT_ADDR:
+			if (cw_parse_u64(optarg, 0, UINT64_MAX, &o->fault_addr) < 0)
+				return bad(err, "--fault-addr", optarg, "give an address");
+			o->has_fault_addr = true;
+			break;
+		case OPT_SENDER:
+			if (parse_pid(optarg, &o->sender_pid) < 0)
+				return bad(err, "--sender", optarg, "give a process id");
+			break;
+		case OPT_STACK_BYTES:
+			if (cw_parse_size(optarg, 4096, 64 << 20, &v) < 0)
+				return bad(err, "--stack-bytes", optarg,
+					   "give a size from 4K to 64M");
+			o->stack_bytes = (size_t)v;
+			break;
+		case OPT_ENV:
+			o->env = true;
+			break;
+		case 'h':
+			fputs(usage, out);
+			return 1;
+		default:
+			if (optopt >= 0x100)
+				fprintf(err, "crashwatch-snapshot: option '%s' needs a value\n",
+					argv[optind - 1]);
+			else
+				fprintf(err, "crashwatch-snapshot: unknown option '%s'\n",
+					argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (o->core) {
+		if (optind < argc)
+			return bad(err, "argument", argv[optind], "--core takes no PID");
+		if (o->at_exit)
+			return bad(err, "--at-exit", "", "not with --core");
+		return 0;
+	}
+	if (optind != argc - 1) {
+		fprintf(err, "crashwatch-snapshot: give one PID (or --core); see --help\n");
+		return -EINVAL;
+	}
+	if (parse_pid(argv[optind], &o->pid) < 0)
+		return bad(err, "PID", argv[optind], "give a process id");
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* The options of crashwatch-snapshot (the convention of Backtrace's ptrace tool). */
+#ifndef CW_SNAPSHOT_OPTIONS_H
+#define CW_SNAPSHOT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Exit codes, one per kind of failure (also in --help). */
+enum cw_snapshot_exit {
+	CW_SNAP_OK = 0,
+	CW_SNAP_FAILED = 1,	    /* unwinding or writing failed */
+	CW_SNAP_USAGE = 2,	    /* malformed options */
+	CW_SNAP_NO_PROCESS = 3,	    /* no such pid */
+	CW_SNAP_KERNEL_THREAD = 4,  /* a kernel thread has no user stack */
+	CW_SNAP_ZOMBIE = 5,	    /* dead, not yet reaped: nothing to trace */
+	CW_SNAP_NOT_PERMITTED = 6,  /* ptrace refused (permissions, Yama, seccomp) */
+	CW_SNAP_ALREADY_TRACED = 7, /* a debugger holds it */
+	CW_SNAP_TIMEOUT = 8,	    /* --timeout expired */
+	CW_SNAP_VANISHED = 9,	    /* it ended before anything was captured */
+	CW_SNAP_BAD_CORE = 10,	    /* --core is not a readable core file */
+};
+
+#define CW_SNAP_MAX_LIST 256
+
+struct cw_kv {
+	const char *key;
+	const char *value;
+};
+
+struct cw_snapshot_options {
+	pid_t pid; /* 0 with --core */
+	pid_t fault_tid;
+	pid_t threads[CW_SNAP_MAX_LIST];
+	size_t n_threads;
+	const char *classifiers[CW_SNAP_MAX_LIST];
+	size_t n_classifiers;
+	struct cw_kv kv[CW_SNAP_MAX_LIST];
+	size_t n_kv;
+	const char *output; /* a directory, or "-" for stdout */
+	unsigned timeout_s;
+	bool at_exit;
+	bool env;
+	const char *core; /* a core file, "-" for stdin, or NULL */
+	const char *exe;  /* with --core: the executable, when the core's notes lack it */
+	size_t stack_bytes;
+	/* What the caller knows of the crash (the daemon has it from the kernel). */
+	int sig;
+	int si_code;
+	bool has_si_code;
+	uint64_t fault_addr;
+	bool has_fault_addr;
+	pid_t sender_pid;
+};
+
+/* 0 to run; 1 when --help/--version was printed to out; -EINVAL after one line on err. */
+int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options *o, FILE *out,
+			      FILE *err);
+
+#endif

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: MIT
+#include "unwind.h"
+
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/procfs.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "elf_info.h"
+
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+static const Dwfl_Callbacks core_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct capture_state {
+	const struct cw_capture *c;
+	size_t next;
+};
+
+static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct capture_state *s = arg;
+
+	(void)dwfl;
+	while (s->next < s->c->n) {
+		const struct cw_thread_capture *t = &s->c->threads[s->next++];
+
+		if (t->captured) {
+			*thread_argp = (void *)t;
+			return t->tid;
+		}
+	}
+	return 0;
+}
+
+static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	struct capture_state *s = arg;
+
+	(void)dwfl;
+	for (size_t i = 0; i < s->c->n; i++)
+		if (s->c->threads[i].tid == tid && s->c->threads[i].captured) {
+			*thread_argp = (void *)&s->c->threads[i];
+			return true;
+		}
+	return false;
+}
+
+/* From the stack copies; anything else (code, data) from the process, which runs again. */
+static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct capture_state *s = arg;
+	struct iovec local = {result, sizeof(*result)};
+	struct iovec remote = {(void *)(uintptr_t)addr, sizeof(*result)};
+
+	(void)dwfl;
+	if (cw_capture_read(s->c, addr, result, sizeof(*result)))
+		return true;
+	return process_vm_readv(s->c->pid, &local, 1, &remote, 1, 0) == sizeof(*result);
+}
+
+static void dwarf_regs(const struct user_regs_struct *r, Dwarf_Word *out)
+{
+	const unsigned long long v[17] = {r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi,
+					  r->rbp, r->rsp, r->r8,  r->r9,  r->r10, r->r11,
+					  r->r12, r->r13, r->r14, r->r15, r->rip};
+
+	for (int i = 0; i < 17; i++)
+		out[i] = v[i];
+}
+
+static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	const struct cw_thread_capture *t = thread_arg;
+	Dwarf_Word regs[17];
+
+	dwarf_regs(&t->regs, regs);
+	if (!dwfl_thread_state_registers(thread, 0, 16, regs))
+		return false;
+	dwfl_thread_state_register_pc(thread, regs[16]);
+	return true;
+}
+
+static const Dwfl_Thread_Callbacks capture_thread_callbacks = {
+	.next_thread = next_thread,
+	.get_thread = get_thread,
+	.memory_read = memory_read,
+	.set_initial_registers = set_initial_registers,
+};
+
+static const char *keep(struct cw_unwinder *u, char *s)
+{
+	char **nv;
+
+	if (!s)
+		return NULL;
+	nv = realloc(u->strings, (u->n_strings + 1) * sizeof(*nv));
+	if (!nv) {
+		free(s);
+		return NULL;
+	}
+	u->strings = nv;
+	u->strings[u->n_strings++] = s;
+	return s;
+}
+
+static const char *module_build_id(struct cw_unwinder *u, Dwfl_Module *mod)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &bits, &vaddr);
+	char *hex;
+
+	if (n <= 0)
+		return NULL;
+	hex = malloc(2 * (size_t)n + 1);
+	return hex ? keep(u, cw_hex(bits, (size_t)n, hex)) : NULL;
+}
+
+static void symbolize(struct cw_unwinder *u, struct cw_frame_info *f)
+{
+	/* A return address points after the call: look up the call itself. */
+	Dwarf_Addr at = f->activation ? f->pc : f->pc - 1;
+	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, at);
+	Dwarf_Addr start;
+	GElf_Off off;
+	GElf_Sym sym;
+	Dwfl_Line *line;
+	const char *name;
+
+	if (!mod)
+		return;
+	f->module = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	f->module_offset = f->pc - start;
+	f->build_id = module_build_id(u, mod);
+	name = dwfl_module_addrinfo(mod, at, &off, &sym, NULL, NULL, NULL);
+	if (name) {
+		f->function = name;
+		f->function_offset = off + (f->pc - at);
+	}
+	line = dwfl_module_getsrc(mod, at);
+	if (line) {
+		int lineno = 0;
+		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+
+		if (file) {
+			f->file = file;
+			f->line = lineno;
+		}
+	}
+}
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct cw_unwound_thread *t = arg;
+	Dwarf_Addr pc;
+	bool activation;
+
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return DWARF_CB_ABORT;
+	if (t->n == CW_UNWIND_MAX_FRAMES) {
+		t->frame_cap_hit = true;
+		return DWARF_CB_ABORT;
+	}
+	t->frames[t->n++] = (struct cw_frame_info){.pc = pc, .activation = activation};
+	return DWARF_CB_OK;
+}
+
+static void unwind_thread(struct cw_unwinder *u, pid_t tid, Dwfl_Thread *thread)
+{
+	struct cw_unwound_thread *t = &u->threads[u->n++];
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->frames = calloc(CW_UNWIND_MAX_FRAMES, sizeof(*t->frames));
+	if (!t->frames)
+		return;
+	r = thread ? dwfl_thread_getframes(thread, frame_cb, t)
+		   : dwfl_getthread_frames(u->dwfl, tid, frame_cb, t);
+	/* Reaching the outermost frame also ends with an error: only none at all counts. */
+	if (r < 0 && t->n == 0)
+		t->error = strdup(dwfl_errmsg(-1));
+	for (size_t i = 0; i < t->n; i++)
+		symbolize(u, &t->frames[i]);
+}
+
+static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		     void *arg)
+{
+	struct cw_unwinder *u = arg;
+	struct cw_module_info *nv = realloc(u->modules, (u->n_modules + 1) * sizeof(*nv));
+	Dwarf_Addr end;
+
+	(void)userdata;
+	if (!nv)
+		return DWARF_CB_ABORT;
+	u->modules = nv;
+	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	u->modules[u->n_modules++] = (struct cw_module_info){
+		.path = name, .start = start, .end = end, .build_id = module_build_id(u, mod)};
+	return DWARF_CB_OK;
+}
+
+int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *err, size_t cap)
+{
+	struct capture_state *s;
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	u->core_fd = -1;
+	u->dwfl = dwfl_begin(&proc_callbacks);
+	if (!u->dwfl) {
+		snprintf(err, cap, "failed to start libdwfl: %s", dwfl_errmsg(-1));
+		return -ENOMEM;
+	}
+	dwfl_report_begin(u->dwfl);
+	r = dwfl_linux_proc_report(u->dwfl, c->pid);
+	dwfl_report_end(u->dwfl, NULL, NULL);
+	if (r != 0) {
+		snprintf(err, cap, "failed to read the modules of %d: %s", (int)c->pid,
+			 r > 0 ? strerror(r) : dwfl_errmsg(-1));
+		return r > 0 ? -r : -EINVAL;
+	}
+	/* libdwfl keeps the pointer until dwfl_end: the state must outlive this call. */
+	s = calloc(1, sizeof(*s));
+	if (!s || !keep(u, (char *)s)) {
+		snprintf(err, cap, "out of memory");
+		return -ENOMEM;
+	}
+	s->c = c;
+	if (!dwfl_attach_state(u->dwfl, NULL, c->pid, &capture_thread_callbacks, s)) {
+		snprintf(err, cap, "failed to attach libdwfl to the capture: %s", dwfl_errmsg(-1));
+		return -EINVAL;
+	}
+	u->threads = calloc(c->n ? c->n : 1, sizeof(*u->threads));
+	if (!u->threads)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cw_thread_capture *t = &c->threads[i];
+
+		if (!t->captured)
+			continue;
+		unwind_thread(u, t->tid, NULL);
+		dwarf_regs(&t->regs, u->threads[u->n - 1].regs);
+		u->threads[u->n - 1].has_regs = true;
+	}
+	dwfl_getmodules(u->dwfl, module_cb, u, 0);
+	return 0;
+}
+
+static int core_thread_cb(Dwfl_Thread *thread, void *arg)
+{
+	struct cw_unwinder *u = arg;
+	struct cw_unwound_thread *nv = realloc(u->threads, (u->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return DWARF_CB_ABORT;
+	u->threads = nv;
+	unwind_thread(u, dwfl_thread_tid(thread), thread);
+	return DWARF_CB_OK;
+}
+
+/* pid, signal, command from NT_PRSTATUS (first thread) and NT_PRPSINFO. */
+static void read_core_notes(struct cw_unwinder *u, Elf *elf)
+{
+	size_t phnum;
+	bool seen_status = false;
+
+	if (elf_getphdrnum(elf, &phnum) != 0)
+		return;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
+		Elf_Data *data;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+
+		if (!ph || ph->p_type != PT_NOTE)
+			continue;
+		data = elf_getdata_rawchunk(elf, ph->p_offset, ph->p_filesz, ELF_T_NHDR);
+		if (!data)
+			continue;
+		while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+			const char *desc = (const char *)data->d_buf + desc_off;
+
+			if (nh.n_type == NT_PRSTATUS && !seen_status &&
+			    nh.n_descsz >= sizeof(struct elf_prstatus)) {
+				const struct elf_prstatus *st = (const void *)desc;
+
+				u->core_signal = st->pr_cursig;
+				seen_status = true;
+			} else if (nh.n_type == NT_PRPSINFO &&
+				   nh.n_descsz >= sizeof(struct elf_prpsinfo)) {
+				const struct elf_prpsinfo *ps = (const void *)desc;
+
+				u->core_pid = ps->pr_pid;
+				u->core_ppid = ps->pr_ppid;
+				u->core_uid = ps->pr_uid;
+				u->core_gid = ps->pr_gid;
+				memcpy(u->core_comm, ps->pr_fname, sizeof(ps->pr_fname));
+				memcpy(u->core_args, ps->pr_psargs, sizeof(ps->pr_psargs));
+			}
+		}
+	}
+}
+
+int cw_unwind_core(struct cw_unwinder *u, int fd, const char *exe, char *err, size_t cap)
+{
+	Elf *elf;
+
+	memset(u, 0, sizeof(*u));
+	u->core_fd = fd;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		elf = elf_begin(fd, ELF_C_READ, NULL); /* a pipe cannot be mapped */
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		snprintf(err, cap, "not an ELF core file: %s", elf_errmsg(-1));
+		if (elf)
+			elf_end(elf);
+		return -EINVAL;
+	}
+	u->core_elf = elf;
+	u->dwfl = dwfl_begin(&core_callbacks);
+	if (!u->dwfl)
+		return -ENOMEM;
+	dwfl_report_begin(u->dwfl);
+	if (dwfl_core_file_report(u->dwfl, elf, exe) < 0) {
+		snprintf(err, cap, "failed to read the modules of the core: %s", dwfl_errmsg(-1));
+		return -EINVAL;
+	}
+	dwfl_report_end(u->dwfl, NULL, NULL);
+	if (dwfl_core_file_attach(u->dwfl, elf) < 0) {
+		snprintf(err, cap, "failed to read the threads of the core: %s", dwfl_errmsg(-1));
+		return -EINVAL;
+	}
+	read_core_notes(u, elf);
+	dwfl_getthreads(u->dwfl, core_thread_cb, u);
+	dwfl_getmodules(u->dwfl, module_cb, u, 0);
+	return 0;
+}
+
+void cw_unwinder_free(struct cw_unwinder *u)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		free(u->threads[i].frames);
+		free(u->threads[i].error);
+	}
+	free(u->threads);
+	free(u->modules);
+	for (size_t i = 0; i < u->n_strings; i++)
+		free(u->strings[i]);
+	free(u->strings);
+	if (u->dwfl)
+		dwfl_end(u->dwfl);
+	if (u->core_elf)
+		elf_end(u->core_elf);
+	memset(u, 0, sizeof(*u));
+	u->core_fd = -1;
+}

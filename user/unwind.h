@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unwind threads with libdwfl (CFI, through signal frames; frame pointers
+ * where CFI is missing) and symbolize the frames: from a ptrace capture of
+ * a live process, or from a core file.
+ */
+#ifndef CW_UNWIND_H
+#define CW_UNWIND_H
+
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ptrace_capture.h"
+
+#define CW_UNWIND_MAX_FRAMES 256
+
+struct cw_frame_info {
+	uint64_t pc;
+	bool activation;      /* pc is exact (first frame, or interrupted by a signal) */
+	const char *function; /* strings live as long as the Dwfl */
+	uint64_t function_offset;
+	const char *module;
+	uint64_t module_offset; /* pc - module load address */
+	const char *build_id;	/* hex, owned by the unwinder */
+	const char *file;
+	int line;
+};
+
+struct cw_unwound_thread {
+	pid_t tid;
+	struct cw_frame_info *frames;
+	size_t n;
+	bool frame_cap_hit;
+	char *error;	   /* why unwinding stopped early, when it found no frame at all */
+	uint64_t regs[17]; /* DWARF order: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
+	bool has_regs;
+};
+
+struct cw_module_info {
+	const char *path;
+	uint64_t start;
+	uint64_t end;
+	const char *build_id;
+};
+
+struct cw_unwinder {
+	Dwfl *dwfl;
+	struct cw_unwound_thread *threads;
+	size_t n;
+	struct cw_module_info *modules;
+	size_t n_modules;
+	char **strings; /* owned hex strings */
+	size_t n_strings;
+	int core_fd;
+	void *core_elf;
+	/* From a core: what the notes say about the process. */
+	pid_t core_pid, core_ppid;
+	uid_t core_uid;
+	gid_t core_gid;
+	int core_signal;
+	char core_comm[17];
+	char core_args[81];
+};
+
+/* Unwind every captured thread of a live (now detached) process.  0 or -errno; err set. */
+int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *err, size_t cap);
+
+/* Unwind every thread in a core file (fd: a file or a pipe read to the end). */
+int cw_unwind_core(struct cw_unwinder *u, int fd, const char *exe, char *err, size_t cap);
+
+void cw_unwinder_free(struct cw_unwinder *u);
+
+#endif
