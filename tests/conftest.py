@@ -18,6 +18,7 @@ import pytest
 
 BUILD = os.environ.get("CW_BUILD", os.path.join(os.path.dirname(__file__), "..", "build"))
 WATCHER = os.path.join(BUILD, "san", "crashwatch")
+SNAPSHOT = os.path.join(BUILD, "san", "crashwatch-snapshot")
 TARGETS = os.path.join(BUILD, "tests", "targets")
 
 BPF_PROG_NAMES = ("on_signal_deliver", "on_signal_generate", "on_process_exit", "on_mark_victim")

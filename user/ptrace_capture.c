@@ -2,6 +2,7 @@
 #include "ptrace_capture.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -131,6 +132,27 @@ static void wait_stop(struct cw_thread_capture *t, enum cw_capture_mode mode)
 	}
 }
 
+static char *read_maps_text(pid_t pid)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0;
+	FILE *f, *mem;
+	int c;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	mem = open_memstream(&buf, &len);
+	if (mem) {
+		while ((c = getc(f)) != EOF)
+			putc(c, mem);
+		fclose(mem);
+	}
+	fclose(f);
+	return buf;
+}
+
 static void copy_stack(pid_t pid, struct cw_thread_capture *t, const struct cw_maps *maps,
 		       size_t limit)
 {
@@ -211,7 +233,15 @@ int cw_capture_process(int proc_dir, pid_t pid, const struct cw_capture_options 
 		if (!t0)
 			t0 = now_ns(); /* at exit: the hold starts at the first exit stop */
 	}
-	cw_maps_read(pid, &maps);
+	out->maps = read_maps_text(pid);
+	if (out->maps) {
+		FILE *f = fmemopen(out->maps, strlen(out->maps), "r");
+
+		if (f) {
+			cw_maps_parse(f, &maps);
+			fclose(f);
+		}
+	}
 	for (size_t i = 0; i < out->n; i++) {
 		struct cw_thread_capture *t = &out->threads[i];
 
@@ -237,6 +267,7 @@ void cw_capture_free(struct cw_capture *c)
 	for (size_t i = 0; i < c->n; i++)
 		free(c->threads[i].stack);
 	free(c->threads);
+	free(c->maps);
 	memset(c, 0, sizeof(*c));
 }
 

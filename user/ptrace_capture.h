@@ -38,6 +38,7 @@ struct cw_capture {
 	struct cw_thread_capture *threads;
 	size_t n;
 	uint64_t pause_ns; /* first stop to last detach */
+	char *maps;	   /* /proc/PID/maps as it was while stopped: it may be gone after */
 	bool process_vanished;
 };
 

@@ -273,6 +273,7 @@ int main(int argc, char **argv)
 		rc = check_target(&proc);
 		if (rc != CW_SNAP_OK)
 			goto cleanup;
+		rc = CW_SNAP_FAILED;
 		cw_maps_read(o.pid, &maps);
 		if (o.env)
 			env = read_environ(proc_dir, &env_len);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/procfs.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include "elf_info.h"
@@ -231,7 +232,16 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 		return -ENOMEM;
 	}
 	dwfl_report_begin(u->dwfl);
-	r = dwfl_linux_proc_report(u->dwfl, c->pid);
+	if (c->maps) {
+		/* The mappings as they were while stopped: the process may be gone by now. */
+		FILE *f = fmemopen(c->maps, strlen(c->maps), "r");
+
+		r = f ? dwfl_linux_proc_maps_report(u->dwfl, f) : errno;
+		if (f)
+			fclose(f);
+	} else {
+		r = dwfl_linux_proc_report(u->dwfl, c->pid);
+	}
 	dwfl_report_end(u->dwfl, NULL, NULL);
 	if (r != 0) {
 		snprintf(err, cap, "failed to read the modules of %d: %s", (int)c->pid,
@@ -277,7 +287,24 @@ static int core_thread_cb(Dwfl_Thread *thread, void *arg)
 	return DWARF_CB_OK;
 }
 
-/* pid, signal, command from NT_PRSTATUS (first thread) and NT_PRPSINFO. */
+static void set_core_regs(struct cw_unwinder *u, pid_t tid, const elf_gregset_t greg)
+{
+	struct user_regs_struct r;
+
+	_Static_assert(sizeof(elf_gregset_t) == sizeof(r), "NT_PRSTATUS holds user_regs_struct");
+	memcpy(&r, greg, sizeof(r));
+	for (size_t i = 0; i < u->n; i++)
+		if (u->threads[i].tid == tid) {
+			dwarf_regs(&r, u->threads[i].regs);
+			u->threads[i].has_regs = true;
+		}
+}
+
+/*
+ * From the notes: each thread's registers (NT_PRSTATUS; the first names the
+ * signal) and the process (NT_PRPSINFO).  Copied out: notes are only 4-byte
+ * aligned.
+ */
 static void read_core_notes(struct cw_unwinder *u, Elf *elf)
 {
 	size_t phnum;
@@ -299,22 +326,26 @@ static void read_core_notes(struct cw_unwinder *u, Elf *elf)
 		while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
 			const char *desc = (const char *)data->d_buf + desc_off;
 
-			if (nh.n_type == NT_PRSTATUS && !seen_status &&
+			if (nh.n_type == NT_PRSTATUS &&
 			    nh.n_descsz >= sizeof(struct elf_prstatus)) {
-				const struct elf_prstatus *st = (const void *)desc;
+				struct elf_prstatus st;
 
-				u->core_signal = st->pr_cursig;
+				memcpy(&st, desc, sizeof(st));
+				if (!seen_status)
+					u->core_signal = st.pr_cursig;
 				seen_status = true;
+				set_core_regs(u, st.pr_pid, st.pr_reg);
 			} else if (nh.n_type == NT_PRPSINFO &&
 				   nh.n_descsz >= sizeof(struct elf_prpsinfo)) {
-				const struct elf_prpsinfo *ps = (const void *)desc;
+				struct elf_prpsinfo ps;
 
-				u->core_pid = ps->pr_pid;
-				u->core_ppid = ps->pr_ppid;
-				u->core_uid = ps->pr_uid;
-				u->core_gid = ps->pr_gid;
-				memcpy(u->core_comm, ps->pr_fname, sizeof(ps->pr_fname));
-				memcpy(u->core_args, ps->pr_psargs, sizeof(ps->pr_psargs));
+				memcpy(&ps, desc, sizeof(ps));
+				u->core_pid = ps.pr_pid;
+				u->core_ppid = ps.pr_ppid;
+				u->core_uid = ps.pr_uid;
+				u->core_gid = ps.pr_gid;
+				memcpy(u->core_comm, ps.pr_fname, sizeof(ps.pr_fname));
+				memcpy(u->core_args, ps.pr_psargs, sizeof(ps.pr_psargs));
 			}
 		}
 	}
@@ -350,8 +381,8 @@ int cw_unwind_core(struct cw_unwinder *u, int fd, const char *exe, char *err, si
 		snprintf(err, cap, "failed to read the threads of the core: %s", dwfl_errmsg(-1));
 		return -EINVAL;
 	}
-	read_core_notes(u, elf);
 	dwfl_getthreads(u->dwfl, core_thread_cb, u);
+	read_core_notes(u, elf);
 	dwfl_getmodules(u->dwfl, module_cb, u, 0);
 	return 0;
 }
