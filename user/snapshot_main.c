@@ -225,6 +225,7 @@ int main(int argc, char **argv)
 	r = cw_snapshot_options_parse(argc, argv, &o, stdout, stderr);
 	if (r)
 		return r > 0 ? CW_SNAP_OK : CW_SNAP_USAGE;
+	u.source_lines = o.source_lines;
 	/* The tool never handles its own crash, and its memory is nobody's to read. */
 	prctl(PR_SET_DUMPABLE, 0);
 	sa.sa_handler = on_timeout;

@@ -30,6 +30,8 @@ static const char usage[] =
 	"  --signal=SIG --si-code=N --fault-addr=ADDR --sender=PID\n"
 	"                       what is known of the crash; the cause is derived from it\n"
 	"  --stack-bytes=SIZE   stack copied per thread while it is stopped (default 256K)\n"
+	"  --no-source          no source file:line (skips reading DWARF: much faster\n"
+	"                       where debug info is large or compressed)\n"
 	"  --env                also record the environment (it can hold secrets)\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -53,6 +55,7 @@ enum {
 	OPT_SENDER,
 	OPT_STACK_BYTES,
 	OPT_ENV,
+	OPT_NO_SOURCE,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +74,7 @@ static const struct option long_options[] = {
 	{"sender", required_argument, NULL, OPT_SENDER},
 	{"stack-bytes", required_argument, NULL, OPT_STACK_BYTES},
 	{"env", no_argument, NULL, OPT_ENV},
+	{"no-source", no_argument, NULL, OPT_NO_SOURCE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -98,7 +102,8 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 	char *colon;
 	int c;
 
-	*o = (struct cw_snapshot_options){.output = ".", .timeout_s = 30, .stack_bytes = 256 << 10};
+	*o = (struct cw_snapshot_options){
+		.output = ".", .timeout_s = 30, .stack_bytes = 256 << 10, .source_lines = true};
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -179,6 +184,9 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			break;
 		case OPT_ENV:
 			o->env = true;
+			break;
+		case OPT_NO_SOURCE:
+			o->source_lines = false;
 			break;
 		case 'h':
 			fputs(usage, out);

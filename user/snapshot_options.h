@@ -44,6 +44,7 @@ struct cw_snapshot_options {
 	unsigned timeout_s;
 	bool at_exit;
 	bool env;
+	bool source_lines;
 	const char *core; /* a core file, "-" for stdin, or NULL */
 	const char *exe;  /* with --core: the executable, when the core's notes lack it */
 	size_t stack_bytes;

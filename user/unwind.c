@@ -134,10 +134,8 @@ static const char *module_build_id(struct cw_unwinder *u, Dwfl_Module *mod)
 	return hex ? keep(u, cw_hex(bits, (size_t)n, hex)) : NULL;
 }
 
-static void symbolize(struct cw_unwinder *u, struct cw_frame_info *f)
+static void lookup_symbol(struct cw_unwinder *u, Dwarf_Addr at, struct cw_frame_info *f)
 {
-	/* A return address points after the call: look up the call itself. */
-	Dwarf_Addr at = f->activation ? f->pc : f->pc - 1;
 	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, at);
 	Dwarf_Addr start;
 	GElf_Off off;
@@ -148,14 +146,14 @@ static void symbolize(struct cw_unwinder *u, struct cw_frame_info *f)
 	if (!mod)
 		return;
 	f->module = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
-	f->module_offset = f->pc - start;
+	f->module_offset = at - start; /* adjusted by the caller */
 	f->build_id = module_build_id(u, mod);
 	name = dwfl_module_addrinfo(mod, at, &off, &sym, NULL, NULL, NULL);
 	if (name) {
 		f->function = name;
-		f->function_offset = off + (f->pc - at);
+		f->function_offset = off;
 	}
-	line = dwfl_module_getsrc(mod, at);
+	line = u->source_lines ? dwfl_module_getsrc(mod, at) : NULL;
 	if (line) {
 		int lineno = 0;
 		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
@@ -165,6 +163,39 @@ static void symbolize(struct cw_unwinder *u, struct cw_frame_info *f)
 			f->line = lineno;
 		}
 	}
+}
+
+static void symbolize(struct cw_unwinder *u, struct cw_frame_info *f)
+{
+	/* A return address points after the call: look up the call itself. */
+	Dwarf_Addr at = f->activation ? f->pc : f->pc - 1;
+	struct cw_symbol_cache_entry *e = NULL;
+	struct cw_frame_info info = {0};
+	uint64_t delta = f->pc - at;
+
+	if (!u->symbol_cache)
+		u->symbol_cache = calloc(CW_SYMBOL_CACHE, sizeof(*u->symbol_cache));
+	if (u->symbol_cache) {
+		size_t h = (size_t)((at * 0x9e3779b97f4a7c15ULL) >> 52) & (CW_SYMBOL_CACHE - 1);
+
+		e = &u->symbol_cache[h];
+		if (e->at == at) {
+			info = e->info;
+			goto found;
+		}
+	}
+	lookup_symbol(u, at, &info);
+	if (e) {
+		e->at = at;
+		e->info = info;
+	}
+found:
+	info.pc = f->pc;
+	info.activation = f->activation;
+	info.module_offset += delta;
+	if (info.function)
+		info.function_offset += delta;
+	*f = info;
 }
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
@@ -224,7 +255,6 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 	struct capture_state *s;
 	int r;
 
-	memset(u, 0, sizeof(*u));
 	u->core_fd = -1;
 	u->dwfl = dwfl_begin(&proc_callbacks);
 	if (!u->dwfl) {
@@ -355,7 +385,6 @@ int cw_unwind_core(struct cw_unwinder *u, int fd, const char *exe, char *err, si
 {
 	Elf *elf;
 
-	memset(u, 0, sizeof(*u));
 	u->core_fd = fd;
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -395,6 +424,7 @@ void cw_unwinder_free(struct cw_unwinder *u)
 	}
 	free(u->threads);
 	free(u->modules);
+	free(u->symbol_cache);
 	for (size_t i = 0; i < u->n_strings; i++)
 		free(u->strings[i]);
 	free(u->strings);
@@ -402,6 +432,5 @@ void cw_unwinder_free(struct cw_unwinder *u)
 		dwfl_end(u->dwfl);
 	if (u->core_elf)
 		elf_end(u->core_elf);
-	memset(u, 0, sizeof(*u));
-	u->core_fd = -1;
+	*u = (struct cw_unwinder){.source_lines = u->source_lines, .core_fd = -1};
 }

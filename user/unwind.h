@@ -45,7 +45,16 @@ struct cw_module_info {
 	const char *build_id;
 };
 
+#define CW_SYMBOL_CACHE 4096 /* a power of two */
+
+struct cw_symbol_cache_entry {
+	uint64_t at; /* the address looked up; 0: empty */
+	struct cw_frame_info info;
+};
+
+/* Zero it and set source_lines before unwinding. */
 struct cw_unwinder {
+	bool source_lines; /* file:line too (reads DWARF: the slow part) */
 	Dwfl *dwfl;
 	struct cw_unwound_thread *threads;
 	size_t n;
@@ -53,6 +62,8 @@ struct cw_unwinder {
 	size_t n_modules;
 	char **strings; /* owned hex strings */
 	size_t n_strings;
+	/* libdwfl looks symbols up by a linear scan: threads share most pcs. */
+	struct cw_symbol_cache_entry *symbol_cache;
 	int core_fd;
 	void *core_elf;
 	/* From a core: what the notes say about the process. */
@@ -70,6 +81,7 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 /* Unwind every thread in a core file (fd: a file or a pipe read to the end). */
 int cw_unwind_core(struct cw_unwinder *u, int fd, const char *exe, char *err, size_t cap);
 
+/* Frees everything; source_lines is kept. */
 void cw_unwinder_free(struct cw_unwinder *u);
 
 #endif
