@@ -13,8 +13,7 @@
 
 #define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
-/* The whole of a small /proc file, NUL-terminated; *len excludes the NUL. */
-static char *read_at(int dir, const char *path, size_t *len)
+char *cw_proc_read_file(int dir, const char *path, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
@@ -117,7 +116,7 @@ int cw_proc_info_read(int dir, pid_t pid, struct cw_proc_info *out)
 
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
-	stat = read_at(dir, "stat", NULL);
+	stat = cw_proc_read_file(dir, "stat", NULL);
 	if (!stat)
 		return -errno;
 	r = cw_parse_stat(stat, &out->state, &out->ppid, &flags, &out->start_ticks, out->comm,
@@ -126,7 +125,7 @@ int cw_proc_info_read(int dir, pid_t pid, struct cw_proc_info *out)
 	if (r < 0)
 		return r;
 	out->kernel_thread = flags & PF_KTHREAD;
-	status = read_at(dir, "status", NULL);
+	status = cw_proc_read_file(dir, "status", NULL);
 	if (!status)
 		return -errno;
 	for (line = strtok(status, "\n"); line; line = strtok(NULL, "\n")) {
@@ -142,13 +141,13 @@ int cw_proc_info_read(int dir, pid_t pid, struct cw_proc_info *out)
 	free(status);
 	out->exe = link_at(dir, "exe");
 	out->cwd = link_at(dir, "cwd");
-	out->cmdline = read_at(dir, "cmdline", &len);
+	out->cmdline = cw_proc_read_file(dir, "cmdline", &len);
 	if (out->cmdline) {
 		for (size_t i = 0; i + 1 < len; i++)
 			if (out->cmdline[i] == '\0')
 				out->cmdline[i] = ' ';
 	}
-	cg = read_at(dir, "cgroup", NULL);
+	cg = cw_proc_read_file(dir, "cgroup", NULL);
 	if (cg) {
 		out->cgroup = cgroup_path(cg);
 		free(cg);
@@ -219,7 +218,7 @@ int cw_thread_info(int dir, pid_t tid, char *name, size_t cap, char *state)
 	int r;
 
 	snprintf(path, sizeof(path), "task/%d/stat", (int)tid);
-	stat = read_at(dir, path, NULL);
+	stat = cw_proc_read_file(dir, path, NULL);
 	if (!stat)
 		return -errno;
 	r = cw_parse_stat(stat, state, &ppid, &flags, &start, name, cap);

@@ -31,6 +31,12 @@ void cw_proc_info_free(struct cw_proc_info *p);
 /* The thread ids under /proc/PID/task, sorted.  0 or -errno; *out is malloc'd. */
 int cw_proc_threads(int proc_dir, pid_t **out, size_t *n);
 
+/*
+ * The whole of a /proc file (path relative to dir, or AT_FDCWD), malloc'd and
+ * NUL-terminated; *len (may be NULL) excludes the NUL.  NULL with errno set.
+ */
+char *cw_proc_read_file(int dir, const char *path, size_t *len);
+
 /* A thread's name and state letter; 0 or -errno. */
 int cw_thread_info(int proc_dir, pid_t tid, char *name, size_t cap, char *state);
 

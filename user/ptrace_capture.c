@@ -132,27 +132,6 @@ static void wait_stop(struct cw_thread_capture *t, enum cw_capture_mode mode)
 	}
 }
 
-static char *read_maps_text(pid_t pid)
-{
-	char path[64], *buf = NULL;
-	size_t len = 0;
-	FILE *f, *mem;
-	int c;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	mem = open_memstream(&buf, &len);
-	if (mem) {
-		while ((c = getc(f)) != EOF)
-			putc(c, mem);
-		fclose(mem);
-	}
-	fclose(f);
-	return buf;
-}
-
 static void copy_stack(pid_t pid, struct cw_thread_capture *t, const struct cw_maps *maps,
 		       size_t limit)
 {
@@ -233,7 +212,7 @@ int cw_capture_process(int proc_dir, pid_t pid, const struct cw_capture_options 
 		if (!t0)
 			t0 = now_ns(); /* at exit: the hold starts at the first exit stop */
 	}
-	out->maps = read_maps_text(pid);
+	out->maps = cw_proc_read_file(proc_dir, "maps", NULL);
 	if (out->maps) {
 		FILE *f = fmemopen(out->maps, strlen(out->maps), "r");
 

@@ -70,32 +70,6 @@ static void new_uuid(char *out, size_t cap)
 		fclose(f);
 }
 
-static char *read_environ(int proc_dir, size_t *len)
-{
-	int fd = openat(proc_dir, "environ", O_RDONLY | O_CLOEXEC);
-	size_t cap = 65536;
-	char *buf;
-	ssize_t n;
-
-	*len = 0;
-	if (fd < 0)
-		return NULL;
-	buf = malloc(cap);
-	while (buf && (n = read(fd, buf + *len, cap - *len)) > 0) {
-		*len += (size_t)n;
-		if (*len == cap) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	return buf;
-}
-
 /* Write atomically into dir (temporary file, fsync, rename); prints the path. */
 static int write_snapshot(json_t *doc, const char *dir, const char *uuid)
 {
@@ -277,7 +251,7 @@ int main(int argc, char **argv)
 		rc = CW_SNAP_FAILED;
 		cw_maps_read(o.pid, &maps);
 		if (o.env)
-			env = read_environ(proc_dir, &env_len);
+			env = cw_proc_read_file(proc_dir, "environ", &env_len);
 		r = cw_capture_process(
 			proc_dir, o.pid,
 			&(struct cw_capture_options){
