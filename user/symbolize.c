@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dwfl_lookup.h"
 #include "elf_info.h"
 #include "proc_maps.h"
 
@@ -326,13 +327,10 @@ static bool open_module(struct module *m)
 
 static void lookup(struct module *m, uint64_t offset, bool return_address, struct cw_symbol *out)
 {
+	struct cw_code_location loc;
 	uint64_t vaddr, at;
-	GElf_Addr bias, off;
-	GElf_Sym sym;
-	Dwfl_Line *line;
-	const char *name;
+	GElf_Addr bias;
 	Elf *elf;
-	int lineno;
 
 	out->module = m->path;
 	if (!open_module(m))
@@ -341,20 +339,12 @@ static void lookup(struct module *m, uint64_t offset, bool return_address, struc
 	if (cw_elf_offset_to_vaddr(elf, offset, &vaddr) < 0)
 		return;
 	at = vaddr + bias - (return_address && vaddr > 0 ? 1 : 0);
-	name = dwfl_module_addrinfo(m->mod, at, &off, &sym, NULL, NULL, NULL);
-	if (name) {
-		out->function = name;
-		out->function_offset = off + (at != vaddr + bias ? 1 : 0);
-	}
-	line = dwfl_module_getsrc(m->mod, at);
-	if (line) {
-		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-
-		if (file) {
-			out->file = file;
-			out->line = lineno;
-		}
-	}
+	cw_dwfl_lookup(m->mod, at, true, &loc);
+	out->function = loc.function;
+	if (loc.function)
+		out->function_offset = loc.function_offset + (vaddr + bias - at);
+	out->file = loc.file;
+	out->line = loc.line;
 }
 
 int cw_symbolize(struct cw_symbolizer *s, const struct cw_frame *f, uint64_t ip,

@@ -13,6 +13,7 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include "dwfl_lookup.h"
 #include "elf_info.h"
 
 static char *debuginfo_path;
@@ -137,32 +138,19 @@ static const char *module_build_id(struct cw_unwinder *u, Dwfl_Module *mod)
 static void lookup_symbol(struct cw_unwinder *u, Dwarf_Addr at, struct cw_frame_info *f)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, at);
+	struct cw_code_location loc;
 	Dwarf_Addr start;
-	GElf_Off off;
-	GElf_Sym sym;
-	Dwfl_Line *line;
-	const char *name;
 
 	if (!mod)
 		return;
 	f->module = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
 	f->module_offset = at - start; /* adjusted by the caller */
 	f->build_id = module_build_id(u, mod);
-	name = dwfl_module_addrinfo(mod, at, &off, &sym, NULL, NULL, NULL);
-	if (name) {
-		f->function = name;
-		f->function_offset = off;
-	}
-	line = u->source_lines ? dwfl_module_getsrc(mod, at) : NULL;
-	if (line) {
-		int lineno = 0;
-		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-
-		if (file) {
-			f->file = file;
-			f->line = lineno;
-		}
-	}
+	cw_dwfl_lookup(mod, at, u->source_lines, &loc);
+	f->function = loc.function;
+	f->function_offset = loc.function_offset;
+	f->file = loc.file;
+	f->line = loc.line;
 }
 
 static void symbolize(struct cw_unwinder *u, struct cw_frame_info *f)
