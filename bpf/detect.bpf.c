@@ -20,8 +20,10 @@ const volatile __u32 stack_copy_max = CW_STACK_COPY_DEFAULT;
 const volatile __u32 self_tgid = 0;
 const volatile bool report_nonzero_exit = false;
 const volatile bool report_signal_deaths = false;
+const volatile bool hold_handled = false; /* stop handled fatal signals at the handler */
 
 #define SIGKILL		  9
+#define SIGSTOP		  19
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
 
 struct {
@@ -322,8 +324,18 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	ev->si_errno = BPF_CORE_READ(info, si_errno);
 	ev->fault_addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
 	ev->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
-	if (ev->handler > 1)
+	if (ev->handler > 1) {
 		ev->flags |= CW_SIG_HAS_HANDLER;
+		/*
+		 * Hold it where its handler is about to run, the fault context
+		 * intact in the signal frame.  Not a process a debugger holds:
+		 * a SIGSTOP would be that debugger's to see.  The signal is
+		 * sent by irq_work once the signal lock is dropped.
+		 */
+		if (hold_handled && !BPF_CORE_READ(task, ptrace) &&
+		    bpf_send_signal_thread(SIGSTOP) == 0)
+			ev->flags |= CW_SIG_HELD;
+	}
 	ev->sender_pid = 0;
 	ev->sender_uid = 0;
 	if (info && ev->si_code <= 0) {

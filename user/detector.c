@@ -124,6 +124,7 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	d->skel->rodata->self_tgid = (__u32)getpid();
 	d->skel->rodata->report_nonzero_exit = o->nonzero_exit;
 	d->skel->rodata->report_signal_deaths = o->signal_deaths;
+	d->skel->rodata->hold_handled = o->hold;
 
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {

@@ -276,3 +276,34 @@ void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_f
 		fprintf(out, " seen=%s", cw_signal_name(ev->flagged_sig));
 	fprintf(out, " ppid=%u uid=%u\n", ev->task.ppid, ev->task.uid);
 }
+
+void cw_format_snapshot(FILE *out, const struct cw_signal_event *ev, const char *path,
+			double held_ms, int tool_status, bool timed_out,
+			const struct cw_format_options *o)
+{
+	char time[48];
+
+	if (o->json) {
+		json_t *j = json_object();
+
+		cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
+		json_object_set_new(j, "type", json_string("snapshot"));
+		json_object_set_new(j, "time", json_string(time));
+		json_object_set_new(j, "pid", json_integer(ev->task.pid));
+		json_object_set_new(j, "tid", json_integer(ev->task.tid));
+		json_object_set_new(j, "path", path[0] ? json_string(path) : json_null());
+		json_object_set_new(j, "held_ms", json_real(held_ms));
+		json_object_set_new(j, "tool_status", json_integer(tool_status));
+		json_object_set_new(j, "timed_out", json_boolean(timed_out));
+		json_dumpf(j, out, JSON_COMPACT);
+		fputc('\n', out);
+		json_decref(j);
+		return;
+	}
+	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
+	fprintf(out, "%s snapshot pid=%u tid=%u path=%s held=%.1fms", time, ev->task.pid,
+		ev->task.tid, path[0] ? path : "-", held_ms);
+	if (!path[0])
+		fprintf(out, " failed=%s", timed_out ? "timeout" : "tool");
+	fputc('\n', out);
+}

@@ -18,6 +18,10 @@ struct cw_format_options {
 /* sym may be NULL: frames are then shown as addresses and build-ids only. */
 void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_symbolizer *sym,
 		      const struct cw_format_options *o);
+/* The full snapshot taken of a held process: path "" when none was written. */
+void cw_format_snapshot(FILE *out, const struct cw_signal_event *ev, const char *path,
+			double held_ms, int tool_status, bool timed_out,
+			const struct cw_format_options *o);
 void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_format_options *o);
 
 #endif

@@ -12,6 +12,7 @@
 #include "detector.h"
 #include "event_decode.h"
 #include "event_format.h"
+#include "hold.h"
 #include "symbolize.h"
 #include "watch_options.h"
 
@@ -32,9 +33,22 @@ static void on_usr1(int sig)
 
 struct watch_ctx {
 	struct cw_format_options fmt;
+	bool hold;
+	struct cw_hold_config hold_cfg;
 	struct cw_symbolizer *sym;
 	uint64_t malformed; /* records userspace could not read */
 };
+
+static void hold(struct watch_ctx *w, const struct cw_signal_event *ev)
+{
+	struct cw_hold_result r;
+	int err = cw_hold_snapshot(&w->hold_cfg, ev, &r);
+
+	if (err < 0 && err != -ESRCH)
+		fprintf(stderr, "crashwatch: failed to snapshot held process %u: %s, released\n",
+			ev->task.pid, strerror(-err));
+	cw_format_snapshot(stdout, ev, r.path, r.held_ms, r.tool_status, r.timed_out, &w->fmt);
+}
 
 static int handle_record(void *ctx, void *data, size_t size)
 {
@@ -43,6 +57,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 	switch (cw_event_check(data, size)) {
 	case CW_EVENT_SIGNAL:
 		cw_format_signal(stdout, data, w->sym, &w->fmt);
+		if (((const struct cw_signal_event *)data)->flags & CW_SIG_HELD)
+			hold(w, data);
 		break;
 	case CW_EVENT_EXIT:
 		cw_format_exit(stdout, data, &w->fmt);
@@ -97,6 +113,49 @@ static int install_handlers(void)
 	return 0;
 }
 
+static char hold_tool[4096], hold_registry[4096];
+
+static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
+{
+	int err, n;
+
+	if (o->snapshot_tool)
+		snprintf(hold_tool, sizeof(hold_tool), "%s", o->snapshot_tool);
+	else if ((err = cw_default_snapshot_tool(hold_tool, sizeof(hold_tool))) < 0) {
+		fprintf(stderr,
+			"crashwatch: failed to find crashwatch-snapshot: %s; give "
+			"--snapshot-tool\n",
+			strerror(-err));
+		return err;
+	}
+	if (access(hold_tool, X_OK) < 0) {
+		err = -errno;
+		fprintf(stderr,
+			"crashwatch: cannot run the snapshot tool %s: %s; give --snapshot-tool\n",
+			hold_tool, strerror(-err));
+		return err;
+	}
+	err = cw_make_dir(o->spool);
+	if (err < 0) {
+		fprintf(stderr, "crashwatch: failed to create the spool %s: %s\n", o->spool,
+			strerror(-err));
+		return err;
+	}
+	snprintf(hold_registry, sizeof(hold_registry), "%s/.held", o->spool);
+	/* A watcher that died while holding a process left it stopped: release it. */
+	n = cw_hold_recover(hold_registry);
+	if (n > 0)
+		fprintf(stderr, "crashwatch: released %d process(es) a previous watcher held\n", n);
+	w->hold = true;
+	w->hold_cfg = (struct cw_hold_config){
+		.tool = hold_tool,
+		.dir = o->spool,
+		.timeout_s = o->hold_timeout_s,
+		.registry = hold_registry,
+	};
+	return 0;
+}
+
 int cw_watch_main(int argc, char **argv)
 {
 	struct cw_watch_options opts;
@@ -122,6 +181,11 @@ int cw_watch_main(int argc, char **argv)
 			strerror(-err));
 		goto cleanup;
 	}
+	if (opts.hold) {
+		err = prepare_hold(&opts, &w);
+		if (err)
+			goto cleanup;
+	}
 	w.sym = cw_symbolizer_new();
 	if (!w.sym) {
 		err = -ENOMEM;
@@ -136,9 +200,10 @@ int cw_watch_main(int argc, char **argv)
 	cw_signal_mask_text(opts.signals, sigs, sizeof(sigs));
 	fprintf(stderr,
 		"crashwatch: watching %s on every process; stack copy %u bytes, ring buffer %u "
-		"KiB; OOM victims %s\n",
+		"KiB; OOM victims %s; hold points: %s\n",
 		sigs, opts.stack_bytes, opts.ringbuf_bytes >> 10,
-		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)");
+		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)",
+		opts.hold ? "handled signals (SIGSTOP at the handler)" : "none (--hold to enable)");
 
 	while (!stop_requested) {
 		err = cw_detector_poll(&det, 500);

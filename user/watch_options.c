@@ -23,6 +23,13 @@ static const char usage[] =
 	"  --ringbuf-size=SIZE  kernel-to-daemon ring buffer, a power of two (default 4M)\n"
 	"  --nonzero-exit       also report processes that exit with a non-zero code\n"
 	"  --signal-deaths      also report deaths by signals not watched (SIGKILL, SIGTERM...)\n"
+	"  --hold               hold a crashing process that has a handler for the signal\n"
+	"                       (SIGSTOP at the handler's entry), take a full snapshot\n"
+	"                       with the snapshot tool, then let it go on\n"
+	"  --hold-timeout=SEC   the most a process is held (default 30)\n"
+	"  --spool=DIR          where snapshots are written (default " CW_DEFAULT_SPOOL ")\n"
+	"  --snapshot-tool=PATH the snapshot tool (default: crashwatch-snapshot beside this\n"
+	"                       program)\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -39,6 +46,10 @@ enum {
 	OPT_SIGNAL_DEATHS,
 	OPT_JSON,
 	OPT_NO_STACK,
+	OPT_HOLD,
+	OPT_HOLD_TIMEOUT,
+	OPT_SPOOL,
+	OPT_SNAPSHOT_TOOL,
 };
 
 static const struct option long_options[] = {
@@ -49,6 +60,10 @@ static const struct option long_options[] = {
 	{"signal-deaths", no_argument, NULL, OPT_SIGNAL_DEATHS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"no-stack", no_argument, NULL, OPT_NO_STACK},
+	{"hold", no_argument, NULL, OPT_HOLD},
+	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
+	{"spool", required_argument, NULL, OPT_SPOOL},
+	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -64,6 +79,8 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.stack_bytes = CW_STACK_COPY_DEFAULT,
 		.ringbuf_bytes = 4 << 20,
 		.show_stack = true,
+		.hold_timeout_s = 30,
+		.spool = CW_DEFAULT_SPOOL,
 	};
 	cw_parse_signal_list(CW_DEFAULT_SIGNALS, &o->signals, &bad);
 	optind = 1;
@@ -111,6 +128,32 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			break;
 		case OPT_NO_STACK:
 			o->show_stack = false;
+			break;
+		case OPT_HOLD:
+			o->hold = true;
+			break;
+		case OPT_HOLD_TIMEOUT:
+			if (cw_parse_u64(optarg, 1, 3600, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --hold-timeout '%s': give seconds from 1 "
+					"to "
+					"3600\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->hold_timeout_s = (unsigned)v;
+			break;
+		case OPT_SPOOL:
+			if (optarg[0] != '/') {
+				fprintf(err,
+					"crashwatch: bad --spool '%s': give an absolute path\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->spool = optarg;
+			break;
+		case OPT_SNAPSHOT_TOOL:
+			o->snapshot_tool = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -1,0 +1,110 @@
+"""Issue 4, first hold point: a fatal signal with a handler is held at the
+handler's entry (SIGSTOP from BPF), snapshotted, and released unchanged."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+
+from conftest import TARGETS, Watcher, run_target
+
+
+def state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def start_ticks_ns(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    return ticks * (1_000_000_000 // os.sysconf("SC_CLK_TCK"))
+
+
+def hold_watcher(tmp_path, *args):
+    return Watcher("--hold", f"--spool={tmp_path / 'spool'}", *args)
+
+
+def test_handled_crash_is_held_snapshotted_and_released(tmp_path):
+    w = hold_watcher(tmp_path)
+    try:
+        w.wait_stderr("hold points: handled signals")
+        ran = run_target("segv_handler_exit")
+        # Death preserved: the handler ran after the hold and exited 42.
+        assert os.WIFEXITED(ran.status) and os.WEXITSTATUS(ran.status) == 42
+        snap_rec = w.records_for(ran.pid, "snapshot")
+        assert snap_rec["tool_status"] == 0 and not snap_rec["timed_out"]
+        assert os.path.dirname(snap_rec["path"]) == str(tmp_path / "spool")
+        assert stat.S_IMODE(os.stat(tmp_path / "spool").st_mode) == 0o700
+        ex = w.records_for(ran.pid, "exit")
+        assert ex["exit_code"] == 42 and ex["seen_at_delivery"] == "SIGSEGV"
+    finally:
+        assert w.stop() == 0
+    with open(snap_rec["path"]) as f:
+        snap = json.load(f)
+    assert snap["classifiers"] == ["SIGSEGV", "SEGV_MAPERR", "null-pointer-dereference"]
+    assert snap["signal"]["address"] == "0x0"
+    (t,) = [t for t in snap["threads"] if t["faulted"]]
+    names = [f["function"] for f in t["frames"]]
+    # Stopped at the handler's entry; past the signal frame, the faulting function.
+    assert names[0] == "on_segv", names
+    i = names.index("crash_with_handler")
+    assert t["frames"][i]["signal_frame"], names
+
+
+def test_held_process_resumes_into_its_handler(tmp_path):
+    w = hold_watcher(tmp_path)
+    proc = subprocess.Popen([os.path.join(TARGETS, "crash_and_park"), "null"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        # "ready=1" is printed by the handler: only after the watcher let it go.
+        for line in proc.stdout:
+            if line.strip() == "ready=1":
+                break
+        snap_rec = w.records_for(proc.pid, "snapshot")
+        assert snap_rec["path"]
+        assert state(proc.pid) in "RS"
+    finally:
+        proc.kill()
+        proc.wait()
+        assert w.stop() == 0
+
+
+def test_a_hung_snapshot_tool_does_not_keep_the_process(tmp_path):
+    tool = tmp_path / "hung-tool"
+    tool.write_text("#!/bin/sh\nexec sleep 600\n")
+    tool.chmod(0o755)
+    w = hold_watcher(tmp_path, f"--snapshot-tool={tool}", "--hold-timeout=1")
+    try:
+        t0 = time.monotonic()
+        ran = run_target("segv_handler_exit")
+        assert os.WEXITSTATUS(ran.status) == 42
+        assert time.monotonic() - t0 < 10
+        rec = w.records_for(ran.pid, "snapshot")
+        assert rec["timed_out"] is True and rec["path"] is None
+    finally:
+        assert w.stop() == 0
+
+
+def test_a_watcher_that_died_holding_a_process_releases_it_at_start(tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    proc = subprocess.Popen([os.path.join(TARGETS, "wait_for_kill")],
+                            stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGSTOP)
+        while state(proc.pid) != "T":
+            time.sleep(0.01)
+        # What a watcher killed mid-hold leaves behind.
+        (spool / ".held").write_text(f"{proc.pid} {start_ticks_ns(proc.pid)}\n")
+        w = hold_watcher(tmp_path)
+        try:
+            w.wait_stderr(r"released 1 process\(es\) a previous watcher held")
+            assert state(proc.pid) != "T"
+            assert not (spool / ".held").exists()
+        finally:
+            assert w.stop() == 0
+    finally:
+        proc.kill()
+        proc.wait()

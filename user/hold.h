@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A process held by SIGSTOP at its handler's entry: run the snapshot tool on
+ * it under a deadline, then let it go on (SIGCONT).  Holds in flight are
+ * written down, so that a watcher that died holding one releases it when it
+ * starts again.
+ */
+#ifndef CW_HOLD_H
+#define CW_HOLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/types.h>
+#include "crashwatch/events.h"
+
+struct cw_hold_config {
+	const char *tool;     /* the snapshot tool */
+	const char *dir;      /* where snapshots go (created 0700) */
+	unsigned timeout_s;   /* the whole hold */
+	const char *registry; /* the file of holds in flight */
+};
+
+struct cw_hold_result {
+	int tool_status; /* exit status of the tool, -1 when it had to be killed */
+	bool timed_out;
+	double held_ms;	 /* event seen to SIGCONT */
+	char path[4096]; /* the snapshot, or "" */
+};
+
+/* The snapshot tool beside the running executable. */
+int cw_default_snapshot_tool(char *out, size_t cap);
+
+/* mkdir -p with mode 0700 for the last component. 0 or -errno. */
+int cw_make_dir(const char *path);
+
+/* Snapshot the held process of ev and release it, whatever happens. */
+int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
+		     struct cw_hold_result *r);
+
+/* Release (SIGCONT) the holds a previous watcher left in the registry; their count. */
+int cw_hold_recover(const char *registry);
+
+#endif
