@@ -22,6 +22,7 @@ const volatile bool report_nonzero_exit = false;
 const volatile bool report_signal_deaths = false;
 const volatile bool hold_handled = false; /* stop handled fatal signals at the handler */
 
+#define SIGABRT		  6
 #define SIGKILL		  9
 #define SIGSTOP		  19
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
@@ -59,7 +60,7 @@ struct {
 /* Processes that received a watched signal, until their exit. */
 struct flag {
 	__s32 sig;
-	__u32 _pad;
+	__u32 held; /* held at abort(): not held again at the SIGABRT's delivery */
 };
 
 struct {
@@ -284,74 +285,41 @@ static __always_inline void read_exe_parts(struct cw_signal_event *ev, struct ta
 	ev->exe_len = w.off > CW_EXE_PATH_LEN ? CW_EXE_PATH_LEN : w.off;
 }
 
-SEC("tp_btf/signal_deliver")
-int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+/* A scratch slot with the header, the task and the signal filled in. */
+static __always_inline struct signal_scratch *begin_event(int sig, struct task_struct *task,
+							  __u32 *cpu)
 {
-	struct task_struct *task;
 	struct signal_scratch *s;
 	struct cw_signal_event *ev;
-	struct sender *snd;
-	struct flag fl = {.sig = sig};
-	struct pt_regs *regs;
-	__u32 cpu, tgid, size;
-	long n;
 
-	if (!is_watched(sig))
-		return 0;
-	count(CW_CNT_SIGNAL_SEEN);
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	if (tgid == self_tgid) {
-		count(CW_CNT_FILTERED);
-		return 0;
-	}
-	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
-		count(CW_CNT_FLAG_TABLE_FULL);
-
-	cpu = bpf_get_smp_processor_id();
-	s = bpf_map_lookup_elem(&scratch, &cpu);
+	*cpu = bpf_get_smp_processor_id();
+	s = bpf_map_lookup_elem(&scratch, cpu);
 	if (!s)
-		return 0;
+		return NULL;
 	ev = &s->ev;
-	task = bpf_get_current_task_btf();
-
 	ev->hdr.kind = CW_EVENT_SIGNAL;
 	ev->hdr.version = CW_EVENT_VERSION;
 	ev->hdr.ts_ns = bpf_ktime_get_boot_ns();
 	fill_task(&ev->task, task);
 	ev->sig = sig;
 	ev->flags = 0;
-	ev->si_code = BPF_CORE_READ(info, si_code);
-	ev->si_errno = BPF_CORE_READ(info, si_errno);
-	ev->fault_addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
-	ev->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
-	if (ev->handler > 1) {
-		ev->flags |= CW_SIG_HAS_HANDLER;
-		/*
-		 * Hold it where its handler is about to run, the fault context
-		 * intact in the signal frame.  Not a process a debugger holds:
-		 * a SIGSTOP would be that debugger's to see.  The signal is
-		 * sent by irq_work once the signal lock is dropped.
-		 */
-		if (hold_handled && !BPF_CORE_READ(task, ptrace) &&
-		    bpf_send_signal_thread(SIGSTOP) == 0)
-			ev->flags |= CW_SIG_HELD;
-	}
+	ev->si_code = 0;
+	ev->si_errno = 0;
+	ev->fault_addr = 0;
+	ev->handler = 0;
 	ev->sender_pid = 0;
 	ev->sender_uid = 0;
-	if (info && ev->si_code <= 0) {
-		ev->flags |= CW_SIG_FROM_PROCESS;
-		ev->sender_pid = BPF_CORE_READ(info, _sifields._kill._pid);
-		ev->sender_uid = BPF_CORE_READ(info, _sifields._kill._uid);
-		ev->fault_addr = 0; /* the union holds the sender there, not an address */
-	}
-	snd = bpf_map_lookup_elem(&senders, &tgid);
-	if (snd && snd->sig == sig) {
-		ev->flags |= CW_SIG_SENDER_SEEN;
-		ev->sender_pid = snd->pid;
-		ev->sender_uid = snd->uid;
-		__builtin_memcpy(ev->sender_comm, snd->comm, sizeof(ev->sender_comm));
-		bpf_map_delete_elem(&senders, &tgid);
-	}
+	return s;
+}
+
+/* The first capture of the current thread, then the record goes out. */
+static __always_inline void capture_and_emit(void *ctx, struct signal_scratch *s,
+					     struct task_struct *task, __u32 cpu)
+{
+	struct cw_signal_event *ev = &s->ev;
+	struct pt_regs *regs;
+	__u32 size;
+	long n;
 
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (bpf_probe_read_kernel(ev->regs, sizeof(ev->regs), regs) == 0)
@@ -382,9 +350,107 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	ev->hdr.size = size;
 	if (bpf_ringbuf_output(&events, s, size, 0)) {
 		count(CW_CNT_DROPPED_RINGBUF);
-		return 0;
+		return;
 	}
 	count(CW_CNT_SIGNAL_EMITTED);
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	struct task_struct *task;
+	struct signal_scratch *s;
+	struct cw_signal_event *ev;
+	struct sender *snd;
+	struct flag fl = {.sig = sig}, *prev;
+	__u32 cpu, tgid;
+
+	if (!is_watched(sig))
+		return 0;
+	count(CW_CNT_SIGNAL_SEEN);
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid == self_tgid) {
+		count(CW_CNT_FILTERED);
+		return 0;
+	}
+	prev = bpf_map_lookup_elem(&flagged, &tgid);
+	fl.held = prev ? prev->held : 0;
+	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
+		count(CW_CNT_FLAG_TABLE_FULL);
+
+	task = bpf_get_current_task_btf();
+	s = begin_event(sig, task, &cpu);
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	ev->si_code = BPF_CORE_READ(info, si_code);
+	ev->si_errno = BPF_CORE_READ(info, si_errno);
+	ev->fault_addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
+	ev->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+	if (ev->handler > 1) {
+		ev->flags |= CW_SIG_HAS_HANDLER;
+		/*
+		 * Hold it where its handler is about to run, the fault context
+		 * intact in the signal frame.  Not a process a debugger holds
+		 * (a SIGSTOP would be that debugger's to see), nor one already
+		 * held at abort().  The signal is sent by irq_work once the
+		 * signal lock is dropped.
+		 */
+		if (hold_handled && !fl.held && !BPF_CORE_READ(task, ptrace) &&
+		    bpf_send_signal_thread(SIGSTOP) == 0)
+			ev->flags |= CW_SIG_HELD;
+	}
+	if (info && ev->si_code <= 0) {
+		ev->flags |= CW_SIG_FROM_PROCESS;
+		ev->sender_pid = BPF_CORE_READ(info, _sifields._kill._pid);
+		ev->sender_uid = BPF_CORE_READ(info, _sifields._kill._uid);
+		ev->fault_addr = 0; /* the union holds the sender there, not an address */
+	}
+	snd = bpf_map_lookup_elem(&senders, &tgid);
+	if (snd && snd->sig == sig) {
+		ev->flags |= CW_SIG_SENDER_SEEN;
+		ev->sender_pid = snd->pid;
+		ev->sender_uid = snd->uid;
+		__builtin_memcpy(ev->sender_comm, snd->comm, sizeof(ev->sender_comm));
+		bpf_map_delete_elem(&senders, &tgid);
+	}
+	capture_and_emit(ctx, s, task, cpu);
+	return 0;
+}
+
+/*
+ * abort(), and so a failed assert(): attached by userspace to the entry of
+ * abort in each libc.  SIGSTOP from here stops the thread before abort
+ * raises SIGABRT, which a SIGSTOP could not overtake later.
+ */
+SEC("uprobe")
+int on_abort(struct pt_regs *ctx)
+{
+	struct task_struct *task;
+	struct signal_scratch *s;
+	struct flag fl = {.sig = SIGABRT};
+	__u32 cpu, tgid;
+
+	if (!is_watched(SIGABRT))
+		return 0;
+	count(CW_CNT_SIGNAL_SEEN);
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid == self_tgid) {
+		count(CW_CNT_FILTERED);
+		return 0;
+	}
+	task = bpf_get_current_task_btf();
+	s = begin_event(SIGABRT, task, &cpu);
+	if (!s)
+		return 0;
+	s->ev.flags = CW_SIG_AT_ABORT;
+	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0) {
+		s->ev.flags |= CW_SIG_HELD;
+		fl.held = 1;
+	}
+	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
+		count(CW_CNT_FLAG_TABLE_FULL);
+	capture_and_emit(ctx, s, task, cpu);
 	return 0;
 }
 

@@ -25,7 +25,9 @@ def test_readable_output_shows_the_crash_and_its_stack():
         assert re.search(
             rf" signal pid={ran.pid} tid={ran.pid} comm=null_deref sig=SIGSEGV code=SEGV_MAPERR "
             r"addr=0x0 handler=default exe=\S+/tests/targets/null_deref ppid=\d+ uid=0", line)
-        frame = w.wait_for(lambda l: l.startswith("    #0 "), what="frame line")
+        # The frames follow their own event's line (another crash may print meanwhile).
+        w.wait_for(lambda l: f" exit pid={ran.pid} " in l, what="exit line")
+        frame = w.seen[w.seen.index(line) + 1]
         assert re.match(r"    #0  0x[0-9a-f]{16} crash_null_deref\+0x[0-9a-f]+ "
                         r"\(tests/targets/null_deref\.c:\d+\) in \S+/null_deref\+0x[0-9a-f]+ "
                         r"build-id=[0-9a-f]{40}$", frame), frame

@@ -108,3 +108,36 @@ def test_a_watcher_that_died_holding_a_process_releases_it_at_start(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("target,function,cause", [
+    ("abort", "do_abort", "abort"),
+    ("assert_fail", "check_invariant", "assertion-failure"),
+])
+def test_abort_is_held_at_its_entry_and_still_dies_of_sigabrt(tmp_path, target, function, cause):
+    w = hold_watcher(tmp_path)
+    try:
+        w.wait_stderr(r"abort\(\) in /\S+/libc\.so\.6")
+        ran = run_target(target)
+        assert os.WIFSIGNALED(ran.status) and os.WTERMSIG(ran.status) == signal.SIGABRT
+        ab = w.records_for(ran.pid, "abort")
+        assert ab["signal"]["name"] == "SIGABRT"
+        rec = w.records_for(ran.pid, "snapshot")
+        assert rec["tool_status"] == 0
+        # Released, abort() raised SIGABRT: delivered and fatal as always.
+        sig = w.records_for(ran.pid, "signal")
+        assert sig["signal"]["code_name"] == "SI_TKILL"
+        ex = w.records_for(ran.pid, "exit")
+        assert ex["status"] == ran.status and ex["killed_by"] == "SIGABRT"
+    finally:
+        assert w.stop() == 0
+    with open(rec["path"]) as f:
+        snap = json.load(f)
+    assert snap["classifiers"] == ["SIGABRT", cause]
+    (t,) = [t for t in snap["threads"] if t["faulted"]]
+    names = [f["function"] for f in t["frames"]]
+    assert names[0] == "abort", names
+    assert function in names and "main" in names

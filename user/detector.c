@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "detect.skel.h"
@@ -104,6 +105,49 @@ static bool mark_victim_takes_task(void)
 	return ok;
 }
 
+/* The libc this watcher runs on: the host's. */
+static int host_libc(char *out, size_t cap)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4096];
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+
+		if (path && strstr(path, "/libc.so.")) {
+			path[strcspn(path, "\n")] = '\0';
+			snprintf(out, cap, "%s", path);
+			r = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+static int attach_abort(struct cw_detector *d)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "abort");
+	int err = host_libc(d->libc, sizeof(d->libc));
+
+	if (err) {
+		fprintf(stderr, "crashwatch: failed to find the host's libc: %s\n", strerror(-err));
+		return err;
+	}
+	d->skel->links.on_abort =
+		bpf_program__attach_uprobe_opts(d->skel->progs.on_abort, -1, d->libc, 0, &opts);
+	if (!d->skel->links.on_abort) {
+		err = -errno;
+		fprintf(stderr, "crashwatch: failed to attach a uprobe to abort() in %s: %s\n",
+			d->libc, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		      ring_buffer_sample_fn fn, void *ctx)
 {
@@ -134,6 +178,8 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	}
 	bpf_map__set_max_entries(d->skel->maps.scratch, (__u32)ncpus);
 	bpf_map__set_max_entries(d->skel->maps.events, o->ringbuf_bytes);
+	if (!o->hold)
+		bpf_program__set_autoload(d->skel->progs.on_abort, false);
 	d->oom_tracking = mark_victim_takes_task();
 	if (!d->oom_tracking)
 		bpf_program__set_autoload(d->skel->progs.on_mark_victim, false);
@@ -151,6 +197,11 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		fprintf(stderr, "crashwatch: failed to attach the BPF programs: %s\n",
 			strerror(-err));
 		return err;
+	}
+	if (o->hold) {
+		err = attach_abort(d);
+		if (err)
+			return err;
 	}
 	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), fn, ctx, NULL);
 	if (!d->rb) {

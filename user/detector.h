@@ -15,6 +15,7 @@ struct cw_detector {
 	struct detect_bpf *skel;
 	struct ring_buffer *rb;
 	bool oom_tracking; /* oom:mark_victim attached */
+	char libc[4096];   /* where abort() is probed (with --hold) */
 };
 
 /* Root, BPF and BTF present: prints what is missing and how to fix it. 0 or -errno. */

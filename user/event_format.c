@@ -138,7 +138,8 @@ static json_t *frame_json(size_t i, const struct frame_view *f)
 static void signal_json(FILE *out, const struct cw_signal_event *ev, const char *exe,
 			const struct frame_view *v, size_t n)
 {
-	json_t *o = task_json(&ev->task, "signal", ev->hdr.ts_ns);
+	json_t *o = task_json(&ev->task, ev->flags & CW_SIG_AT_ABORT ? "abort" : "signal",
+			      ev->hdr.ts_ns);
 	json_t *sig = json_object(), *regs = json_object(), *frames = json_array();
 	json_t *stack = json_object();
 	const char *code_name = cw_si_code_name(ev->sig, ev->si_code);

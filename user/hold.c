@@ -148,8 +148,10 @@ static int spawn_tool(const struct cw_hold_config *c, const struct cw_signal_eve
 	argv[i++] = (char *)c->tool;
 	argv[i++] = a_fault;
 	argv[i++] = a_sig;
-	argv[i++] = a_code;
-	if (!(ev->flags & CW_SIG_FROM_PROCESS))
+	/* At abort()'s entry SIGABRT is not raised yet: there is no siginfo. */
+	if (!(ev->flags & CW_SIG_AT_ABORT))
+		argv[i++] = a_code;
+	if (!(ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)))
 		argv[i++] = a_addr;
 	if (ev->sender_pid)
 		argv[i++] = a_sender;

@@ -200,10 +200,12 @@ int cw_watch_main(int argc, char **argv)
 	cw_signal_mask_text(opts.signals, sigs, sizeof(sigs));
 	fprintf(stderr,
 		"crashwatch: watching %s on every process; stack copy %u bytes, ring buffer %u "
-		"KiB; OOM victims %s; hold points: %s\n",
+		"KiB; OOM victims %s; hold points: %s%s\n",
 		sigs, opts.stack_bytes, opts.ringbuf_bytes >> 10,
 		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)",
-		opts.hold ? "handled signals (SIGSTOP at the handler)" : "none (--hold to enable)");
+		opts.hold ? "handled signals (SIGSTOP at the handler), abort() in "
+			  : "none (--hold to enable)",
+		opts.hold ? det.libc : "");
 
 	while (!stop_requested) {
 		err = cw_detector_poll(&det, 500);

@@ -101,6 +101,7 @@ enum cw_signal_flags {
 	CW_SIG_STACK_TRUNCATED = 1 << 5, /* the copy stopped at the size bound, not the VMA end */
 	CW_SIG_STACK_FAULT = 1 << 6,	 /* a page of the stack could not be read */
 	CW_SIG_EXE_TRUNCATED = 1 << 7,	 /* exe path deeper or longer than captured */
+	CW_SIG_AT_ABORT = 1 << 9,	 /* from the entry of abort(): SIGABRT is not raised yet */
 	CW_SIG_HELD = 1 << 8,		 /* SIGSTOP sent: the thread stops at its handler's entry */
 };
 
