@@ -21,6 +21,11 @@ const volatile __u32 self_tgid = 0;
 const volatile bool report_nonzero_exit = false;
 const volatile bool report_signal_deaths = false;
 const volatile bool hold_handled = false; /* stop handled fatal signals at the handler */
+const volatile bool hold_sent = false;	  /* stop fatal signals another process sent */
+
+/* Linux >= 6.13; userspace sets hold_sent only where it exists. */
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
+				__u64 value) __ksym __weak;
 
 #define SIGABRT		  6
 #define SIGKILL		  9
@@ -107,7 +112,8 @@ static __always_inline bool is_watched(int sig)
 	return sig >= 1 && sig <= 64 && (watched_signals & CW_SIGMASK(sig));
 }
 
-static __always_inline void fill_task(struct cw_task *t, struct task_struct *task)
+/* current: task is the running thread, whose comm and cgroup helpers can read. */
+static __always_inline void fill_task(struct cw_task *t, struct task_struct *task, bool current)
 {
 	t->pid = BPF_CORE_READ(task, tgid);
 	t->tid = BPF_CORE_READ(task, pid);
@@ -115,9 +121,14 @@ static __always_inline void fill_task(struct cw_task *t, struct task_struct *tas
 	t->uid = BPF_CORE_READ(task, cred, uid.val);
 	t->gid = BPF_CORE_READ(task, cred, gid.val);
 	t->_pad0 = 0;
-	t->cgroup_id = bpf_get_current_cgroup_id();
 	t->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
-	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	if (current) {
+		t->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(t->comm, sizeof(t->comm));
+	} else {
+		t->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+		BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
+	}
 }
 
 struct vma_bounds {
@@ -287,7 +298,7 @@ static __always_inline void read_exe_parts(struct cw_signal_event *ev, struct ta
 
 /* A scratch slot with the header, the task and the signal filled in. */
 static __always_inline struct signal_scratch *begin_event(int sig, struct task_struct *task,
-							  __u32 *cpu)
+							  bool current, __u32 *cpu)
 {
 	struct signal_scratch *s;
 	struct cw_signal_event *ev;
@@ -300,7 +311,7 @@ static __always_inline struct signal_scratch *begin_event(int sig, struct task_s
 	ev->hdr.kind = CW_EVENT_SIGNAL;
 	ev->hdr.version = CW_EVENT_VERSION;
 	ev->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	fill_task(&ev->task, task);
+	fill_task(&ev->task, task, current);
 	ev->sig = sig;
 	ev->flags = 0;
 	ev->si_code = 0;
@@ -379,7 +390,7 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 		count(CW_CNT_FLAG_TABLE_FULL);
 
 	task = bpf_get_current_task_btf();
-	s = begin_event(sig, task, &cpu);
+	s = begin_event(sig, task, true, &cpu);
 	if (!s)
 		return 0;
 	ev = &s->ev;
@@ -440,7 +451,7 @@ int on_abort(struct pt_regs *ctx)
 		return 0;
 	}
 	task = bpf_get_current_task_btf();
-	s = begin_event(SIGABRT, task, &cpu);
+	s = begin_event(SIGABRT, task, true, &cpu);
 	if (!s)
 		return 0;
 	s->ev.flags = CW_SIG_AT_ABORT;
@@ -452,6 +463,44 @@ int on_abort(struct pt_regs *ctx)
 		count(CW_CNT_FLAG_TABLE_FULL);
 	capture_and_emit(ctx, s, task, cpu);
 	return 0;
+}
+
+/*
+ * A fatal signal one process sends another whose handler is the default
+ * (a handled one is held at delivery): stop the victim now, before it
+ * dequeues the signal.  current is the sender here, so only the kfunc that
+ * takes a task will do; no capture of the victim's stack is possible.
+ */
+static __always_inline void hold_victim(struct task_struct *task, int sig, __u32 sender)
+{
+	struct signal_scratch *s;
+	struct flag fl = {.sig = sig, .held = 1};
+	__u32 cpu, tgid = BPF_CORE_READ(task, tgid);
+	long size = sizeof(struct cw_signal_event);
+
+	if (BPF_CORE_READ(task, ptrace) || !bpf_send_signal_task ||
+	    (__u64)BPF_CORE_READ(task, sighand, action[sig - 1].sa.sa_handler) != 0 /* SIG_DFL */)
+		return;
+	if (bpf_send_signal_task(task, SIGSTOP, PIDTYPE_PID, 0))
+		return;
+	bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY);
+	s = begin_event(sig, task, false, &cpu);
+	if (!s)
+		return;
+	s->ev.flags = CW_SIG_HELD | CW_SIG_AT_GENERATE | CW_SIG_FROM_PROCESS;
+	s->ev.sender_pid = sender;
+	s->ev.nr_ips = 0;
+	s->ev.nr_build_ids = 0;
+	s->ev.stack_len = 0;
+	s->ev.stack_start = 0;
+	s->ev.stack_vma_start = 0;
+	s->ev.stack_vma_end = 0;
+	s->ev.exe_len = 0;
+	s->ev.hdr.size = size;
+	if (bpf_ringbuf_output(&events, s, size, 0))
+		count(CW_CNT_DROPPED_RINGBUF);
+	else
+		count(CW_CNT_SIGNAL_EMITTED);
 }
 
 SEC("tp_btf/signal_generate")
@@ -474,6 +523,8 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 	bpf_get_current_comm(snd.comm, sizeof(snd.comm));
 	bpf_map_update_elem(&senders, &victim, &snd, BPF_ANY);
 	count(CW_CNT_SENDER_SEEN);
+	if (hold_sent && victim != self_tgid)
+		hold_victim(task, sig, snd.pid);
 	return 0;
 }
 
@@ -531,7 +582,7 @@ int BPF_PROG(on_process_exit, struct task_struct *p)
 	ev->hdr.version = CW_EVENT_VERSION;
 	ev->hdr.size = sizeof(*ev);
 	ev->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	fill_task(&ev->task, p);
+	fill_task(&ev->task, p, true);
 	ev->status = status;
 	ev->term_sig = term_sig;
 	ev->exit_code = term_sig ? 0 : (status >> 8) & 0xff;

@@ -196,7 +196,7 @@ def watcher():
     rc = w.stop()
     assert rc == 0, f"watcher exited {rc}; stderr: {w.stderr_lines}"
     c = w.counters()
-    signals = [r for r in w.seen if r["type"] in ("signal", "abort")]
+    signals = [r for r in w.seen if r["type"] in ("signal", "abort", "kill")]
     exits = [r for r in w.seen if r["type"] == "exit"]
     # Loss is never silent: what the kernel side sent is what we read.
     assert c["dropped_ringbuf_full"] == 0

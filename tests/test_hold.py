@@ -141,3 +141,34 @@ def test_abort_is_held_at_its_entry_and_still_dies_of_sigabrt(tmp_path, target, 
     names = [f["function"] for f in t["frames"]]
     assert names[0] == "abort", names
     assert function in names and "main" in names
+
+
+def test_kill_segv_is_held_before_delivery_and_still_kills(tmp_path):
+    w = hold_watcher(tmp_path)
+    try:
+        line = w.wait_stderr("hold points:")
+        if "signals sent by other processes (at generation)" not in line:
+            pytest.skip("bpf_send_signal_task needs Linux >= 6.13")
+        proc = subprocess.Popen([os.path.join(TARGETS, "wait_for_kill")], stdout=subprocess.PIPE,
+                                text=True)
+        for out in proc.stdout:
+            if out.strip() == "ready=1":
+                break
+        os.kill(proc.pid, signal.SIGSEGV)
+        _, status = os.waitpid(proc.pid, 0)
+        proc.returncode = -1
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSEGV
+        kill = w.records_for(proc.pid, "kill")
+        assert kill["sender"]["pid"] == os.getpid()
+        rec = w.records_for(proc.pid, "snapshot")
+        assert rec["tool_status"] == 0
+        ex = w.records_for(proc.pid, "exit")
+        assert ex["status"] == status
+    finally:
+        assert w.stop() == 0
+    with open(rec["path"]) as f:
+        snap = json.load(f)
+    assert snap["classifiers"] == ["SIGSEGV", "SI_USER"]
+    assert snap["signal"]["sender_pid"] == os.getpid()
+    (t,) = snap["threads"]
+    assert t["faulted"] and "wait_forever" in [f["function"] for f in t["frames"]]

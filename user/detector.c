@@ -80,6 +80,15 @@ int cw_check_environment(void)
  * Load the program only where the vmlinux BTF says its first argument is a
  * pointer.
  */
+static bool kfunc_exists(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok = btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+
+	btf__free(btf);
+	return ok;
+}
+
 static bool mark_victim_takes_task(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
@@ -169,6 +178,8 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	d->skel->rodata->report_nonzero_exit = o->nonzero_exit;
 	d->skel->rodata->report_signal_deaths = o->signal_deaths;
 	d->skel->rodata->hold_handled = o->hold;
+	d->hold_sent = o->hold && kfunc_exists("bpf_send_signal_task");
+	d->skel->rodata->hold_sent = d->hold_sent;
 
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {

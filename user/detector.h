@@ -15,6 +15,7 @@ struct cw_detector {
 	struct detect_bpf *skel;
 	struct ring_buffer *rb;
 	bool oom_tracking; /* oom:mark_victim attached */
+	bool hold_sent;	   /* signals from other processes held at generation (Linux >= 6.13) */
 	char libc[4096];   /* where abort() is probed (with --hold) */
 };
 

@@ -81,6 +81,16 @@ static void print_frame_text(FILE *out, size_t i, const struct frame_view *f)
 	fputc('\n', out);
 }
 
+/* abort: at abort()'s entry; kill: sent by another process, at generation; else delivery. */
+static const char *signal_record_type(const struct cw_signal_event *ev)
+{
+	if (ev->flags & CW_SIG_AT_ABORT)
+		return "abort";
+	if (ev->flags & CW_SIG_AT_GENERATE)
+		return "kill";
+	return "signal";
+}
+
 static json_t *hex_u64(uint64_t v)
 {
 	char buf[24];
@@ -138,8 +148,7 @@ static json_t *frame_json(size_t i, const struct frame_view *f)
 static void signal_json(FILE *out, const struct cw_signal_event *ev, const char *exe,
 			const struct frame_view *v, size_t n)
 {
-	json_t *o = task_json(&ev->task, ev->flags & CW_SIG_AT_ABORT ? "abort" : "signal",
-			      ev->hdr.ts_ns);
+	json_t *o = task_json(&ev->task, signal_record_type(ev), ev->hdr.ts_ns);
 	json_t *sig = json_object(), *regs = json_object(), *frames = json_array();
 	json_t *stack = json_object();
 	const char *code_name = cw_si_code_name(ev->sig, ev->si_code);
@@ -206,10 +215,9 @@ void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_sym
 		return;
 	}
 	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
-	fprintf(out,
-		"%s signal pid=%u tid=%u comm=%.*s sig=%s code=%s addr=0x%" PRIx64 " handler=%s",
-		time, ev->task.pid, ev->task.tid, CW_COMM_LEN, ev->task.comm,
-		name_or_number(cw_signal_name(ev->sig), ev->sig, b1, sizeof(b1)),
+	fprintf(out, "%s %s pid=%u tid=%u comm=%.*s sig=%s code=%s addr=0x%" PRIx64 " handler=%s",
+		time, signal_record_type(ev), ev->task.pid, ev->task.tid, CW_COMM_LEN,
+		ev->task.comm, name_or_number(cw_signal_name(ev->sig), ev->sig, b1, sizeof(b1)),
 		name_or_number(cw_si_code_name(ev->sig, ev->si_code), ev->si_code, b2, sizeof(b2)),
 		(uint64_t)ev->fault_addr, handler_text(ev->handler, b3, sizeof(b3)));
 	if (ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_SENDER_SEEN)) {

@@ -153,6 +153,7 @@ static int spawn_tool(const struct cw_hold_config *c, const struct cw_signal_eve
 		argv[i++] = a_code;
 	if (!(ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)))
 		argv[i++] = a_addr;
+	/* Held at generation: the code is the one kill() gives (SI_USER). */
 	if (ev->sender_pid)
 		argv[i++] = a_sender;
 	argv[i++] = a_out;

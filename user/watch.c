@@ -156,12 +156,25 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 	return 0;
 }
 
+/* Which hold points are active on this kernel, for the start-up line. */
+static void describe_holds(const struct cw_watch_options *o, const struct cw_detector *d, char *out,
+			   size_t cap)
+{
+	if (!o->hold) {
+		snprintf(out, cap, "none (--hold to enable)");
+		return;
+	}
+	snprintf(out, cap, "handled signals (SIGSTOP at the handler), abort() in %s, %s", d->libc,
+		 d->hold_sent ? "signals sent by other processes (at generation)"
+			      : "not signals sent by other processes (needs Linux >= 6.13)");
+}
+
 int cw_watch_main(int argc, char **argv)
 {
 	struct cw_watch_options opts;
 	struct cw_detector det = {0};
 	struct watch_ctx w = {0};
-	char sigs[512];
+	char sigs[512], holds[8192];
 	int err;
 
 	err = cw_watch_options_parse(argc, argv, &opts, stdout, stderr);
@@ -198,14 +211,12 @@ int cw_watch_main(int argc, char **argv)
 		goto cleanup;
 
 	cw_signal_mask_text(opts.signals, sigs, sizeof(sigs));
+	describe_holds(&opts, &det, holds, sizeof(holds));
 	fprintf(stderr,
 		"crashwatch: watching %s on every process; stack copy %u bytes, ring buffer %u "
-		"KiB; OOM victims %s; hold points: %s%s\n",
+		"KiB; OOM victims %s; hold points: %s\n",
 		sigs, opts.stack_bytes, opts.ringbuf_bytes >> 10,
-		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)",
-		opts.hold ? "handled signals (SIGSTOP at the handler), abort() in "
-			  : "none (--hold to enable)",
-		opts.hold ? det.libc : "");
+		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)", holds);
 
 	while (!stop_requested) {
 		err = cw_detector_poll(&det, 500);

@@ -102,7 +102,9 @@ enum cw_signal_flags {
 	CW_SIG_STACK_FAULT = 1 << 6,	 /* a page of the stack could not be read */
 	CW_SIG_EXE_TRUNCATED = 1 << 7,	 /* exe path deeper or longer than captured */
 	CW_SIG_AT_ABORT = 1 << 9,	 /* from the entry of abort(): SIGABRT is not raised yet */
-	CW_SIG_HELD = 1 << 8,		 /* SIGSTOP sent: the thread stops at its handler's entry */
+	CW_SIG_AT_GENERATE =
+		1 << 10,      /* sent by another process, held before delivery: no capture */
+	CW_SIG_HELD = 1 << 8, /* SIGSTOP sent: the thread stops at its handler's entry */
 };
 
 /*
