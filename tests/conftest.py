@@ -32,6 +32,8 @@ def pytest_sessionfinish(session, exitstatus):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    # ... nor kernel.core_pattern pointing at a watcher that is gone.
+    subprocess.run([WATCHER, "core-restore"], capture_output=True)
 
 
 def pytest_configure(config):

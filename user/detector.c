@@ -228,6 +228,16 @@ int cw_detector_poll(struct cw_detector *d, int timeout_ms)
 	return ring_buffer__poll(d->rb, timeout_ms);
 }
 
+int cw_detector_fd(struct cw_detector *d)
+{
+	return ring_buffer__epoll_fd(d->rb);
+}
+
+int cw_detector_consume(struct cw_detector *d)
+{
+	return ring_buffer__consume(d->rb);
+}
+
 int cw_detector_counters(struct cw_detector *d, uint64_t out[CW_NR_COUNTERS])
 {
 	int ncpus = libbpf_num_possible_cpus();

@@ -29,6 +29,10 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 /* Wait up to timeout_ms for records and hand them to fn: count handled or -errno. */
 int cw_detector_poll(struct cw_detector *d, int timeout_ms);
 
+/* An fd that polls readable when records wait; then cw_detector_consume. */
+int cw_detector_fd(struct cw_detector *d);
+int cw_detector_consume(struct cw_detector *d);
+
 /* Sum of the per-CPU counters. */
 int cw_detector_counters(struct cw_detector *d, uint64_t out[CW_NR_COUNTERS]);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -128,52 +129,109 @@ int cw_hold_recover(const char *registry)
 	return n;
 }
 
-static int spawn_tool(const struct cw_hold_config *c, const struct cw_signal_event *ev, int out_fd,
-		      pid_t *child)
+/* Start the tool with stdout on out_fd and, if seized_fd >= 0, that pipe end as fd 3. */
+static int run_tool(char *const argv[], int out_fd, int seized_fd, pid_t *child)
 {
-	char a_fault[32], a_sig[32], a_code[32], a_addr[48], a_sender[32], a_out[PATH_MAX + 16],
-		a_timeout[32], a_pid[16];
-	char *argv[12];
 	posix_spawn_file_actions_t fa;
-	int i = 0, r;
+	int r;
 
-	snprintf(a_fault, sizeof(a_fault), "--fault-thread=%u", ev->task.tid);
-	snprintf(a_sig, sizeof(a_sig), "--signal=%d", ev->sig);
-	snprintf(a_code, sizeof(a_code), "--si-code=%d", ev->si_code);
-	snprintf(a_addr, sizeof(a_addr), "--fault-addr=0x%" PRIx64, (uint64_t)ev->fault_addr);
-	snprintf(a_sender, sizeof(a_sender), "--sender=%u", ev->sender_pid);
-	snprintf(a_out, sizeof(a_out), "--output=%s", c->dir);
-	snprintf(a_timeout, sizeof(a_timeout), "--timeout=%u", c->timeout_s);
-	snprintf(a_pid, sizeof(a_pid), "%u", ev->task.pid);
-	argv[i++] = (char *)c->tool;
-	argv[i++] = a_fault;
-	argv[i++] = a_sig;
-	/* At abort()'s entry SIGABRT is not raised yet: there is no siginfo. */
-	if (!(ev->flags & CW_SIG_AT_ABORT))
-		argv[i++] = a_code;
-	if (!(ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)))
-		argv[i++] = a_addr;
-	/* Held at generation: the code is the one kill() gives (SI_USER). */
-	if (ev->sender_pid)
-		argv[i++] = a_sender;
-	argv[i++] = a_out;
-	argv[i++] = a_timeout;
-	argv[i++] = a_pid;
-	argv[i] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-	r = posix_spawn(child, c->tool, &fa, NULL, argv, environ);
+	if (seized_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, seized_fd, 3);
+	r = posix_spawn(child, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return -r;
+}
+
+/* Read the snapshot's path until the tool ends or the deadline; the tool is always reaped. */
+static void collect_tool(pid_t child, int out_fd, double deadline, struct cw_hold_result *r)
+{
+	size_t got = 0;
+	int st = 0;
+
+	for (;;) {
+		struct pollfd p = {out_fd, POLLIN, 0};
+		int left = (int)(deadline - now_ms());
+		ssize_t n;
+
+		if (left <= 0) {
+			r->timed_out = true;
+			kill(child, SIGKILL);
+			break;
+		}
+		if (poll(&p, 1, left) < 0 && errno != EINTR)
+			break;
+		if (!(p.revents & (POLLIN | POLLHUP)))
+			continue;
+		n = read(out_fd, r->path + got, sizeof(r->path) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	r->path[got] = '\0';
+	r->path[strcspn(r->path, "\n")] = '\0';
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	r->tool_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (r->tool_status != 0 || r->timed_out)
+		r->path[0] = '\0';
+}
+
+/* The tool's arguments for a crash of pid/tid with signal sig. */
+struct tool_args {
+	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
+		pid[16];
+	char *argv[16];
+};
+
+static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t pid, pid_t tid,
+		      int sig, bool at_exit)
+{
+	int i = 0;
+
+	snprintf(a->fault, sizeof(a->fault), "--fault-thread=%d", (int)tid);
+	snprintf(a->sig, sizeof(a->sig), "--signal=%d", sig);
+	snprintf(a->out, sizeof(a->out), "--output=%s", c->dir);
+	snprintf(a->timeout, sizeof(a->timeout), "--timeout=%u", c->timeout_s);
+	snprintf(a->pid, sizeof(a->pid), "%d", (int)pid);
+	a->argv[i++] = (char *)c->tool;
+	a->argv[i++] = a->fault;
+	a->argv[i++] = a->sig;
+	a->argv[i++] = a->out;
+	a->argv[i++] = a->timeout;
+	if (at_exit) {
+		a->argv[i++] = "--at-exit";
+		a->argv[i++] = "--seized-fd=3";
+	}
+	a->argv[i++] = a->pid;
+	a->argv[i] = NULL;
+}
+
+/* What the kernel said of the signal at delivery, from argv[i] (where tool_args put the pid). */
+static void signal_args(struct tool_args *a, const struct cw_signal_event *ev, int i)
+{
+	snprintf(a->code, sizeof(a->code), "--si-code=%d", ev->si_code);
+	snprintf(a->addr, sizeof(a->addr), "--fault-addr=0x%" PRIx64, (uint64_t)ev->fault_addr);
+	snprintf(a->sender, sizeof(a->sender), "--sender=%u", ev->sender_pid);
+	/* At abort()'s entry SIGABRT is not raised yet: there is no siginfo. */
+	if (!(ev->flags & CW_SIG_AT_ABORT))
+		a->argv[i++] = a->code;
+	if (!(ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)))
+		a->argv[i++] = a->addr;
+	if (ev->sender_pid)
+		a->argv[i++] = a->sender;
+	a->argv[i++] = a->pid;
+	a->argv[i] = NULL;
 }
 
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
 		     struct cw_hold_result *r)
 {
-	double t0 = now_ms(), deadline = t0 + c->timeout_s * 1e3;
+	double t0 = now_ms();
 	pid_t pid = (pid_t)ev->task.pid, child = -1;
-	int pipefd[2] = {-1, -1}, err = 0, st;
-	size_t got = 0;
+	int pipefd[2] = {-1, -1}, err = 0;
+	struct tool_args a;
 
 	memset(r, 0, sizeof(*r));
 	r->tool_status = -1;
@@ -187,46 +245,82 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 		err = -errno;
 		goto release;
 	}
-	err = spawn_tool(c, ev, pipefd[1], &child);
+	tool_args(&a, c, pid, (pid_t)ev->task.tid, ev->sig, false);
+	signal_args(&a, ev, 5);
+	err = run_tool(a.argv, pipefd[1], -1, &child);
 	close(pipefd[1]);
-	pipefd[1] = -1;
-	if (err < 0)
-		goto release;
-	for (;;) {
-		struct pollfd p = {pipefd[0], POLLIN, 0};
-		int left = (int)(deadline - now_ms());
-		ssize_t n;
-
-		if (left <= 0) {
-			r->timed_out = true;
-			kill(child, SIGKILL);
-			break;
-		}
-		if (poll(&p, 1, left) < 0 && errno != EINTR)
-			break;
-		if (!(p.revents & (POLLIN | POLLHUP)))
-			continue;
-		n = read(pipefd[0], r->path + got, sizeof(r->path) - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	r->path[got] = '\0';
-	r->path[strcspn(r->path, "\n")] = '\0';
-	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st))
-		r->tool_status = WEXITSTATUS(st);
-	if (r->tool_status != 0 || r->timed_out)
-		r->path[0] = '\0';
+	if (err == 0)
+		collect_tool(child, pipefd[0], t0 + c->timeout_s * 1e3, r);
+	close(pipefd[0]);
 
 release:
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
 	/* Only the process that was held: the pid may name another one by now. */
 	if (cw_proc_is_same(pid, ev->task.start_boottime))
 		kill(pid, SIGCONT);
 	registry_clear(c->registry);
+	r->held_ms = now_ms() - t0;
+	return err;
+}
+
+int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig)
+{
+	char msg[96];
+	ssize_t n = recv(conn, msg, sizeof(msg) - 1, 0);
+	int p, t, s;
+
+	if (n <= 0)
+		return -EBADMSG;
+	msg[n] = '\0';
+	if (sscanf(msg, "%d %d %d", &p, &t, &s) != 3 || p <= 0)
+		return -EBADMSG;
+	*pid = p;
+	*tid = t;
+	*sig = s;
+	return 0;
+}
+
+int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
+		 const struct cw_signal_event *known, struct cw_hold_result *r)
+{
+	double t0 = now_ms();
+	int out[2] = {-1, -1}, seized[2] = {-1, -1}, err = 0;
+	pid_t child = -1;
+	struct pollfd p;
+	struct tool_args a;
+
+	memset(r, 0, sizeof(*r));
+	r->tool_status = -1;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(seized, O_CLOEXEC) < 0) {
+		err = -errno;
+		goto answer;
+	}
+	tool_args(&a, c, pid, tid, sig, true);
+	if (known)
+		signal_args(&a, known, 7);
+	err = run_tool(a.argv, out[1], seized[1], &child);
+	close(out[1]);
+	close(seized[1]);
+	out[1] = seized[1] = -1;
+	if (err < 0)
+		goto answer;
+	/* Seizing takes a few ms; the dump waits for the handler meanwhile. */
+	p = (struct pollfd){seized[0], POLLIN, 0};
+	poll(&p, 1, 2000);
+
+answer:
+	/* The handler may go on: it drains the core, the threads reach their exit stops. */
+	if (send(conn, "go", 2, MSG_NOSIGNAL) < 0) {
+		/* the handler gave up waiting: the dump goes on all the same */
+	}
+	close(conn);
+	if (child > 0)
+		collect_tool(child, out[0], t0 + c->timeout_s * 1e3, r);
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (seized[i] >= 0)
+			close(seized[i]);
+	}
 	r->held_ms = now_ms() - t0;
 	return err;
 }

@@ -40,6 +40,17 @@ int cw_make_dir(const char *path);
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
 		     struct cw_hold_result *r);
 
+/*
+ * A core dump the kernel holds while `crashwatch core-handler` runs: read
+ * the handler's request from conn, start the tool in --at-exit mode, answer
+ * the handler once every thread is seized (or after 2 s), collect the
+ * snapshot.  conn is closed.
+ */
+int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig);
+/* known: the watcher's signal record for that process, for si_code and address (or NULL). */
+int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
+		 const struct cw_signal_event *known, struct cw_hold_result *r);
+
 /* Release (SIGCONT) the holds a previous watcher left in the registry; their count. */
 int cw_hold_recover(const char *registry);
 

@@ -3,20 +3,39 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core_handler.h"
+#include "core_install.h"
 #include "watch.h"
 
 #ifndef CW_VERSION
 #define CW_VERSION "0.1.0"
 #endif
 
-static const char usage[] = "Usage: crashwatch COMMAND [OPTIONS]\n"
-			    "\n"
-			    "Commands:\n"
-			    "  watch      watch the host for crashing processes and report them\n"
-			    "  version    print the version\n"
-			    "  help       show this help\n"
-			    "\n"
-			    "'crashwatch COMMAND --help' describes a command.\n";
+static const char usage[] =
+	"Usage: crashwatch COMMAND [OPTIONS]\n"
+	"\n"
+	"Commands:\n"
+	"  watch      watch the host for crashing processes and report them\n"
+	"  core-handler  what kernel.core_pattern pipes cores to (set by watch --hold)\n"
+	"  version    print the version\n"
+	"  help       show this help\n"
+	"\n"
+	"'crashwatch COMMAND --help' describes a command.\n";
+
+static int core_restore(void)
+{
+	int r = cw_core_restore();
+
+	if (r < 0) {
+		fprintf(stderr, "crashwatch: failed to restore kernel.core_pattern from %s: %s\n",
+			CW_CORE_SAVED, strerror(-r));
+		return 1;
+	}
+	printf(r ? "crashwatch: kernel.core_pattern restored\n"
+		 : "crashwatch: nothing to restore (no %s)\n",
+	       CW_CORE_SAVED);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -28,6 +47,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "watch") == 0)
 		return cw_watch_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "core-handler") == 0)
+		return cw_core_handler_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "core-restore") == 0)
+		return core_restore();
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("crashwatch %s\n", CW_VERSION);
 		return 0;

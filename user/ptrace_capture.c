@@ -200,6 +200,13 @@ int cw_capture_process(int proc_dir, pid_t pid, const struct cw_capture_options 
 			ptrace(PTRACE_DETACH, out->threads[i].tid, 0, 0);
 		return r < 0 ? r : -ESRCH;
 	}
+	if (o->seized_fd >= 0) {
+		/* Whoever holds the dump back can let it go: the exit stops will come. */
+		if (write(o->seized_fd, "s", 1) < 0) {
+			/* it will time out on its side */
+		}
+		close(o->seized_fd);
+	}
 	if (o->mode == CW_CAPTURE_INTERRUPT) {
 		t0 = now_ns();
 		for (size_t i = 0; i < out->n; i++)

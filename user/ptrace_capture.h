@@ -48,6 +48,7 @@ struct cw_capture_options {
 	const pid_t *only;  /* NULL: every thread; else these (and fault_tid) */
 	size_t n_only;
 	pid_t fault_tid; /* detached last */
+	int seized_fd;	 /* -1, or written to (one byte) and closed once all are seized */
 };
 
 /*

@@ -260,6 +260,7 @@ int main(int argc, char **argv)
 				.only = o.n_threads ? o.threads : NULL,
 				.n_only = o.n_threads,
 				.fault_tid = o.fault_tid,
+				.seized_fd = o.seized_fd,
 			},
 			&cap);
 		if (r == -EPERM) {

@@ -25,6 +25,8 @@ static const char usage[] =
 	"  --timeout=SECONDS    give up after this long, releasing the target (default 30)\n"
 	"  --at-exit            the target is dying: wait for each thread's exit stop\n"
 	"                       (PTRACE_O_TRACEEXIT), never interrupt it\n"
+	"  --seized-fd=FD       write one byte to FD once every thread is seized (with\n"
+	"                       --at-exit: then the dying process may go on)\n"
 	"  --core=FILE|-        snapshot a core file (or a core stream on stdin) instead\n"
 	"  --exe=PATH           with --core: the executable\n"
 	"  --signal=SIG --si-code=N --fault-addr=ADDR --sender=PID\n"
@@ -56,6 +58,7 @@ enum {
 	OPT_STACK_BYTES,
 	OPT_ENV,
 	OPT_NO_SOURCE,
+	OPT_SEIZED_FD,
 };
 
 static const struct option long_options[] = {
@@ -75,6 +78,7 @@ static const struct option long_options[] = {
 	{"stack-bytes", required_argument, NULL, OPT_STACK_BYTES},
 	{"env", no_argument, NULL, OPT_ENV},
 	{"no-source", no_argument, NULL, OPT_NO_SOURCE},
+	{"seized-fd", required_argument, NULL, OPT_SEIZED_FD},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -102,8 +106,11 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 	char *colon;
 	int c;
 
-	*o = (struct cw_snapshot_options){
-		.output = ".", .timeout_s = 30, .stack_bytes = 256 << 10, .source_lines = true};
+	*o = (struct cw_snapshot_options){.output = ".",
+					  .timeout_s = 30,
+					  .stack_bytes = 256 << 10,
+					  .source_lines = true,
+					  .seized_fd = -1};
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -187,6 +194,12 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			break;
 		case OPT_NO_SOURCE:
 			o->source_lines = false;
+			break;
+		case OPT_SEIZED_FD:
+			if (cw_parse_u64(optarg, 3, 1023, &v) < 0)
+				return bad(err, "--seized-fd", optarg,
+					   "give a descriptor from 3 to 1023");
+			o->seized_fd = (int)v;
 			break;
 		case 'h':
 			fputs(usage, out);

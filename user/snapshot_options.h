@@ -43,6 +43,7 @@ struct cw_snapshot_options {
 	const char *output; /* a directory, or "-" for stdout */
 	unsigned timeout_s;
 	bool at_exit;
+	int seized_fd; /* -1, or where to write one byte once every thread is seized */
 	bool env;
 	bool source_lines;
 	const char *core; /* a core file, "-" for stdin, or NULL */

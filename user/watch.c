@@ -7,11 +7,17 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "detector.h"
 #include "event_decode.h"
 #include "event_format.h"
+#include "core_install.h"
 #include "hold.h"
 #include "symbolize.h"
 #include "watch_options.h"
@@ -34,6 +40,12 @@ static void on_usr1(int sig)
 struct watch_ctx {
 	struct cw_format_options fmt;
 	bool hold;
+	int core_sock; /* where core handlers call, -1 */
+	/* The last signal records: a core handler's call finds si_code and address here. */
+#define RECENT 64
+	struct cw_signal_event recent[RECENT];
+	size_t recent_next;
+	bool core_installed;
 	struct cw_hold_config hold_cfg;
 	struct cw_symbolizer *sym;
 	uint64_t malformed; /* records userspace could not read */
@@ -57,6 +69,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 	switch (cw_event_check(data, size)) {
 	case CW_EVENT_SIGNAL:
 		cw_format_signal(stdout, data, w->sym, &w->fmt);
+		memcpy(&w->recent[w->recent_next++ % RECENT], data, sizeof(struct cw_signal_event));
 		if (((const struct cw_signal_event *)data)->flags & CW_SIG_HELD)
 			hold(w, data);
 		break;
@@ -115,6 +128,102 @@ static int install_handlers(void)
 
 static char hold_tool[4096], hold_registry[4096];
 
+/*
+ * Default-action faults are held by the kernel's core dump: core_pattern
+ * pipes the core to `crashwatch core-handler`, which asks us over a socket
+ * to seize the process before it lets the dump finish.
+ */
+static int install_core_hold(struct watch_ctx *w)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char self[4096], err[512];
+	ssize_t n;
+	int r;
+
+	/* A watcher that died owning core_pattern left the previous one saved: put it back. */
+	r = cw_core_restore();
+	if (r > 0)
+		fprintf(stderr, "crashwatch: restored the kernel.core_pattern a previous watcher "
+				"left\n");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0) {
+		r = -errno;
+		fprintf(stderr, "crashwatch: failed to find this executable: %s\n", strerror(-r));
+		return r;
+	}
+	self[n] = '\0';
+	w->core_sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", CW_CORE_SOCKET);
+	if (mkdir(CW_STATE_DIR, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		fprintf(stderr, "crashwatch: failed to create %s: %s\n", CW_STATE_DIR,
+			strerror(-r));
+		return r;
+	}
+	unlink(CW_CORE_SOCKET);
+	if (w->core_sock < 0 || bind(w->core_sock, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(w->core_sock, 16) < 0) {
+		r = -errno;
+		fprintf(stderr, "crashwatch: failed to listen on %s: %s\n", CW_CORE_SOCKET,
+			strerror(-r));
+		return r;
+	}
+	r = cw_core_install(self, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "crashwatch: %s\n", err);
+		return r;
+	}
+	w->core_installed = true;
+	return 0;
+}
+
+static void uninstall_core_hold(struct watch_ctx *w)
+{
+	int r;
+
+	if (w->core_installed) {
+		r = cw_core_restore();
+		if (r < 0)
+			fprintf(stderr,
+				"crashwatch: failed to restore kernel.core_pattern from %s: %s; "
+				"restore it by hand (see README)\n",
+				CW_CORE_SAVED, strerror(-r));
+		w->core_installed = false;
+	}
+	if (w->core_sock >= 0) {
+		close(w->core_sock);
+		unlink(CW_CORE_SOCKET);
+		w->core_sock = -1;
+	}
+}
+
+static void hold_core(struct watch_ctx *w)
+{
+	int conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
+	const struct cw_signal_event *known = NULL;
+	struct cw_signal_event ev = {0};
+	struct cw_hold_result r;
+	struct timespec now;
+	pid_t pid, tid;
+	int sig;
+
+	if (conn < 0)
+		return;
+	if (cw_hold_core_request(conn, &pid, &tid, &sig) < 0) {
+		close(conn); /* the handler goes on by itself */
+		return;
+	}
+	for (size_t i = 0; i < RECENT; i++)
+		if (w->recent[i].task.pid == (__u32)pid && w->recent[i].sig == sig)
+			known = &w->recent[i];
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	cw_hold_core(&w->hold_cfg, conn, pid, tid, sig, known, &r);
+	ev.task.pid = (__u32)pid;
+	ev.task.tid = (__u32)tid;
+	ev.hdr.ts_ns = (__u64)now.tv_sec * 1000000000ULL + (__u64)now.tv_nsec;
+	cw_format_snapshot(stdout, &ev, r.path, r.held_ms, r.tool_status, r.timed_out, &w->fmt);
+}
+
 static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 {
 	int err, n;
@@ -146,6 +255,9 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 	n = cw_hold_recover(hold_registry);
 	if (n > 0)
 		fprintf(stderr, "crashwatch: released %d process(es) a previous watcher held\n", n);
+	err = install_core_hold(w);
+	if (err)
+		return err;
 	w->hold = true;
 	w->hold_cfg = (struct cw_hold_config){
 		.tool = hold_tool,
@@ -156,6 +268,58 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 	return 0;
 }
 
+/* Records from the kernel and core handlers' calls, until SIGINT or SIGTERM. */
+static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int ep = epoll_create1(EPOLL_CLOEXEC), err = 0;
+
+	if (ep < 0) {
+		err = -errno;
+		fprintf(stderr, "crashwatch: failed to create an epoll fd: %s\n", strerror(-err));
+		return err;
+	}
+	ev.data.fd = cw_detector_fd(det);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (w->core_sock >= 0) {
+		ev.data.fd = w->core_sock;
+		epoll_ctl(ep, EPOLL_CTL_ADD, w->core_sock, &ev);
+	}
+	while (!stop_requested) {
+		struct epoll_event ready[4];
+		int n = epoll_wait(ep, ready, 4, 500);
+
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			fprintf(stderr, "crashwatch: failed to wait for events: %s\n",
+				strerror(-err));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (ready[i].data.fd == w->core_sock) {
+				hold_core(w);
+				continue;
+			}
+			err = cw_detector_consume(det);
+			if (err < 0 && err != -EINTR) {
+				fprintf(stderr, "crashwatch: failed to read the ring buffer: %s\n",
+					strerror(-err));
+				close(ep);
+				return err;
+			}
+			err = 0;
+		}
+		if (counters_requested) {
+			counters_requested = 0;
+			print_counters(det, w);
+		}
+	}
+	close(ep);
+	/* Records already in the ring buffer are reported before leaving. */
+	cw_detector_consume(det);
+	return err;
+}
+
 /* Which hold points are active on this kernel, for the start-up line. */
 static void describe_holds(const struct cw_watch_options *o, const struct cw_detector *d, char *out,
 			   size_t cap)
@@ -164,7 +328,10 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 		snprintf(out, cap, "none (--hold to enable)");
 		return;
 	}
-	snprintf(out, cap, "handled signals (SIGSTOP at the handler), abort() in %s, %s", d->libc,
+	snprintf(out, cap,
+		 "handled signals (SIGSTOP at the handler), abort() in %s, default-action faults "
+		 "(core dump, kernel.core_pattern), %s",
+		 d->libc,
 		 d->hold_sent ? "signals sent by other processes (at generation)"
 			      : "not signals sent by other processes (needs Linux >= 6.13)");
 }
@@ -173,7 +340,7 @@ int cw_watch_main(int argc, char **argv)
 {
 	struct cw_watch_options opts;
 	struct cw_detector det = {0};
-	struct watch_ctx w = {0};
+	struct watch_ctx w = {.core_sock = -1};
 	char sigs[512], holds[8192];
 	int err;
 
@@ -218,25 +385,10 @@ int cw_watch_main(int argc, char **argv)
 		sigs, opts.stack_bytes, opts.ringbuf_bytes >> 10,
 		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)", holds);
 
-	while (!stop_requested) {
-		err = cw_detector_poll(&det, 500);
-		if (err == -EINTR)
-			err = 0;
-		if (err < 0) {
-			fprintf(stderr, "crashwatch: failed to read the ring buffer: %s\n",
-				strerror(-err));
-			goto cleanup;
-		}
-		if (counters_requested) {
-			counters_requested = 0;
-			print_counters(&det, &w);
-		}
-	}
-	err = 0;
-	/* Records already in the ring buffer are reported before leaving. */
-	cw_detector_poll(&det, 0);
+	err = watch_loop(&det, &w);
 
 cleanup:
+	uninstall_core_hold(&w);
 	if (det.skel)
 		print_counters(&det, &w);
 	cw_detector_stop(&det);

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+#include "core_install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PATTERN_MAX	128  /* CORENAME_MAX_SIZE */
+#define PIPE_LIMIT_TEXT "16" /* dumps the kernel holds for handlers at once */
+
+static int read_line(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(out, (int)cap, f))
+		out[0] = '\0';
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+static int write_sysctl(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int e;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, strlen(value));
+	e = errno;
+	close(fd);
+	return n == (ssize_t)strlen(value) ? 0 : -(n < 0 ? e : EIO);
+}
+
+int cw_core_previous(char *pattern, size_t cap)
+{
+	return read_line(CW_CORE_SAVED, pattern, cap);
+}
+
+int cw_core_restore(void)
+{
+	char pattern[PATTERN_MAX + 2] = "", limit[32] = "0";
+	FILE *f = fopen(CW_CORE_SAVED, "re");
+	int r;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	if (!fgets(pattern, sizeof(pattern), f) || !fgets(limit, sizeof(limit), f)) {
+		fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	pattern[strcspn(pattern, "\n")] = '\0';
+	limit[strcspn(limit, "\n")] = '\0';
+	/* An empty pattern is written as a newline: the kernel strips it. */
+	r = write_sysctl(CW_CORE_PATTERN, pattern[0] ? pattern : "\n");
+	if (r == 0)
+		r = write_sysctl(CW_CORE_PIPE_LIMIT, limit);
+	if (r == 0 && unlink(CW_CORE_SAVED) < 0)
+		r = -errno;
+	return r < 0 ? r : 1;
+}
+
+int cw_core_install(const char *exe, char *err, size_t cap)
+{
+	char current[PATTERN_MAX + 2], limit[32], ours[PATTERN_MAX + 64],
+		tmp[] = CW_CORE_SAVED ".tmp";
+	FILE *f;
+	int r;
+
+	if (mkdir(CW_STATE_DIR, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, cap, "failed to create %s: %s", CW_STATE_DIR, strerror(-r));
+		return r;
+	}
+	if ((r = read_line(CW_CORE_PATTERN, current, sizeof(current))) < 0 ||
+	    (r = read_line(CW_CORE_PIPE_LIMIT, limit, sizeof(limit))) < 0) {
+		snprintf(err, cap, "failed to read kernel.core_pattern: %s", strerror(-r));
+		return r;
+	}
+	snprintf(ours, sizeof(ours), "|%s core-handler %%P %%I %%s %%c %%p %%i %%u %%g %%t %%h %%e",
+		 exe);
+	if (strlen(ours) >= PATTERN_MAX) {
+		snprintf(err, cap,
+			 "the core handler's command line is longer than core_pattern's %d bytes: "
+			 "install crashwatch at a shorter path",
+			 PATTERN_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	/* Ours already (a watcher died without its saved copy): the kernel default then. */
+	if (strstr(current, " core-handler %P"))
+		snprintf(current, sizeof(current), "core");
+	f = fopen(tmp, "we");
+	if (!f || fprintf(f, "%s\n%s\n", current, limit) < 0 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0) {
+		r = -errno;
+		if (f)
+			fclose(f);
+		unlink(tmp);
+		snprintf(err, cap, "failed to save kernel.core_pattern in %s: %s", tmp,
+			 strerror(-r));
+		return r;
+	}
+	fclose(f);
+	if (rename(tmp, CW_CORE_SAVED) < 0) {
+		r = -errno;
+		unlink(tmp);
+		snprintf(err, cap, "failed to save kernel.core_pattern: %s", strerror(-r));
+		return r;
+	}
+	if ((r = write_sysctl(CW_CORE_PIPE_LIMIT, atoi(limit) > 0 ? limit : PIPE_LIMIT_TEXT)) < 0 ||
+	    (r = write_sysctl(CW_CORE_PATTERN, ours)) < 0) {
+		snprintf(err, cap, "failed to set kernel.core_pattern: %s", strerror(-r));
+		cw_core_restore();
+		return r;
+	}
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Owning kernel.core_pattern (global to the host): save what was there,
+ * point it at `crashwatch core-handler`, and put it back on exit — or, after
+ * a watcher died, at the next start.  The saved copy lives in the state
+ * directory (a tmpfs under /run: gone after a reboot, as the sysctl is).
+ */
+#ifndef CW_CORE_INSTALL_H
+#define CW_CORE_INSTALL_H
+
+#include <stddef.h>
+
+#define CW_STATE_DIR	   "/run/crashwatch"
+#define CW_CORE_SAVED	   CW_STATE_DIR "/core-previous"
+#define CW_CORE_SOCKET	   CW_STATE_DIR "/core.sock"
+#define CW_CORE_PATTERN	   "/proc/sys/kernel/core_pattern"
+#define CW_CORE_PIPE_LIMIT "/proc/sys/kernel/core_pipe_limit"
+
+/* Put back a saved core_pattern and core_pipe_limit: 1 if there was one, 0, or -errno. */
+int cw_core_restore(void);
+
+/* Save the current settings and point core_pattern at exe's core handler.  0 or -errno. */
+int cw_core_install(const char *exe, char *err, size_t cap);
+
+/* The core_pattern that was there before crashwatch (for the handler).  0 or -errno. */
+int cw_core_previous(char *pattern, size_t cap);
+
+#endif
