@@ -1,0 +1,133 @@
+"""Default-action faults held in their core dump: core_pattern owned, the core
+forwarded where it went before, and kernel.core_pattern always given back."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import TARGETS, WATCHER, Watcher, finish, run_target
+
+PATTERN = "/proc/sys/kernel/core_pattern"
+PIPE_LIMIT = "/proc/sys/kernel/core_pipe_limit"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().rstrip("\n")
+
+
+def write(path, value):
+    with open(path, "w") as f:
+        f.write(value)
+
+
+@pytest.fixture
+def host_core_settings():
+    """core_pattern is global to the host: whatever a test does, put it back."""
+    saved = read(PATTERN), read(PIPE_LIMIT)
+    yield saved
+    subprocess.run([WATCHER, "core-restore"], capture_output=True)
+    write(PATTERN, saved[0])
+    write(PIPE_LIMIT, saved[1])
+
+
+def run_with_core_limit(name, limit):
+    import resource
+
+    def pre():
+        resource.setrlimit(resource.RLIMIT_CORE, (limit, limit))
+
+    proc = subprocess.Popen([os.path.join(TARGETS, name)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=pre)
+    return finish(proc)
+
+
+def test_default_action_fault_is_held_in_its_core_dump(tmp_path, host_core_settings):
+    w = Watcher("--hold", f"--spool={tmp_path}")
+    try:
+        w.wait_stderr(r"default-action faults \(core dump")
+        assert read(PATTERN).startswith("|") and " core-handler %P %I %s %c" in read(PATTERN)
+        assert int(read(PIPE_LIMIT)) > 0
+        ran = run_target("null_deref_threads")
+        crash_tid = ran.value("crash_tid")
+        assert os.WIFSIGNALED(ran.status) and os.WTERMSIG(ran.status) == signal.SIGSEGV
+        rec = w.records_for(ran.pid, "snapshot")
+        assert rec["tool_status"] == 0, rec
+        ex = w.records_for(ran.pid, "exit")
+        assert ex["status"] == ran.status
+    finally:
+        assert w.stop() == 0
+    # Given back on exit.
+    assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
+    with open(rec["path"]) as f:
+        snap = json.load(f)
+    assert snap["capture"]["method"] == "ptrace-at-exit"
+    assert snap["classifiers"] == ["SIGSEGV", "SEGV_MAPERR", "null-pointer-dereference"]
+    threads = {t["tid"]: t for t in snap["threads"]}
+    assert len(threads) == 6  # main and 5 workers: every thread
+    assert threads[crash_tid]["faulted"]
+    assert threads[crash_tid]["frames"][0]["function"] == "worker_crash"
+    assert all(t["frames"] for t in threads.values())
+
+
+def test_core_pattern_comes_back_after_the_watcher_is_killed(tmp_path, host_core_settings):
+    w = Watcher("--hold", f"--spool={tmp_path}")
+    w.stop(signal.SIGKILL)
+    assert "core-handler" in read(PATTERN)  # left behind by the dead watcher
+    # A crash meanwhile still dies as it should: the handler finds nobody and goes on.
+    ran = run_target("sigfpe")
+    assert os.WIFSIGNALED(ran.status) and os.WTERMSIG(ran.status) == signal.SIGFPE
+    w = Watcher("--hold", f"--spool={tmp_path}")
+    try:
+        w.wait_stderr("restored the kernel.core_pattern a previous watcher left")
+    finally:
+        assert w.stop() == 0
+    assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
+
+
+def test_cores_still_go_to_the_previous_file_pattern(tmp_path, host_core_settings):
+    cores = tmp_path / "cores"
+    cores.mkdir()
+    write(PATTERN, f"{cores}/core.%e.%p")
+    w = Watcher("--hold", f"--spool={tmp_path / 'spool'}")
+    try:
+        ran = run_with_core_limit("sigill", -1)  # RLIMIT_CORE unlimited
+        w.records_for(ran.pid, "snapshot")
+        no_core = run_with_core_limit("sigfpe", 0)  # RLIMIT_CORE 0: no file, as before
+        w.records_for(no_core.pid, "exit")
+    finally:
+        assert w.stop() == 0
+    path = cores / f"core.sigill.{ran.pid}"
+    assert path.exists(), os.listdir(cores)
+    with open(path, "rb") as f:
+        head = f.read(18)
+    assert head[:4] == b"\x7fELF" and int.from_bytes(head[16:18], "little") == 4  # ET_CORE
+    assert not (cores / f"core.sigfpe.{no_core.pid}").exists()
+    # And the forwarded core is a real one: the snapshot tool reads it.
+    snap = json.loads(subprocess.run([WATCHER + "-snapshot", "--output=-", f"--core={path}"],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert snap["threads"][0]["frames"][0]["function"] == "illegal_instruction"
+
+
+def test_cores_still_go_to_the_previous_pipe_handler(tmp_path, host_core_settings):
+    seen = tmp_path / "seen"
+    handler = tmp_path / "previous-handler"
+    handler.write_text(f"#!/bin/sh\necho \"$1 $2 $3\" > {seen}\nwc -c >> {seen}\n")
+    handler.chmod(0o755)
+    write(PATTERN, f"|{handler} %p %s %e")
+    w = Watcher("--hold", f"--spool={tmp_path / 'spool'}")
+    try:
+        ran = run_target("null_deref")
+        w.records_for(ran.pid, "snapshot")
+    finally:
+        assert w.stop() == 0
+    deadline = time.monotonic() + 10
+    while not (seen.exists() and len(seen.read_text().splitlines()) == 2):
+        assert time.monotonic() < deadline, "the previous handler never ran"
+        time.sleep(0.05)
+    args, size = seen.read_text().splitlines()
+    assert args == f"{ran.pid} 11 null_deref"
+    assert int(size) > 4096  # the whole core stream reached it
