@@ -45,6 +45,9 @@ struct watch_ctx {
 #define RECENT 64
 	struct cw_signal_event recent[RECENT];
 	size_t recent_next;
+	/* Processes already snapshotted by a SIGSTOP hold: their core dump needs none. */
+	pid_t snapshotted[RECENT];
+	size_t snapshotted_next;
 	bool core_installed;
 	struct cw_hold_config hold_cfg;
 	struct cw_symbolizer *sym;
@@ -59,6 +62,8 @@ static void hold(struct watch_ctx *w, const struct cw_signal_event *ev)
 	if (err < 0 && err != -ESRCH)
 		fprintf(stderr, "crashwatch: failed to snapshot held process %u: %s, released\n",
 			ev->task.pid, strerror(-err));
+	if (r.path[0])
+		w->snapshotted[w->snapshotted_next++ % RECENT] = (pid_t)ev->task.pid;
 	cw_format_snapshot(stdout, ev, r.path, r.held_ms, r.tool_status, r.timed_out, &w->fmt);
 }
 
@@ -197,7 +202,7 @@ static void uninstall_core_hold(struct watch_ctx *w)
 	}
 }
 
-static void hold_core(struct watch_ctx *w)
+static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 {
 	int conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
 	const struct cw_signal_event *known = NULL;
@@ -213,6 +218,15 @@ static void hold_core(struct watch_ctx *w)
 		close(conn); /* the handler goes on by itself */
 		return;
 	}
+	/* The kernel's record of this very crash may still wait in the ring buffer. */
+	cw_detector_consume(det);
+	for (size_t i = 0; i < RECENT; i++)
+		if (w->snapshotted[i] == pid) {
+			/* Held and snapshotted before it died (abort, kill): let the dump go. */
+			w->snapshotted[i] = 0;
+			close(conn);
+			return;
+		}
 	for (size_t i = 0; i < RECENT; i++)
 		if (w->recent[i].task.pid == (__u32)pid && w->recent[i].sig == sig)
 			known = &w->recent[i];
@@ -297,7 +311,7 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		}
 		for (int i = 0; i < n; i++) {
 			if (ready[i].data.fd == w->core_sock) {
-				hold_core(w);
+				hold_core(w, det);
 				continue;
 			}
 			err = cw_detector_consume(det);
