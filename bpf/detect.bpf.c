@@ -296,6 +296,20 @@ static __always_inline void read_exe_parts(struct cw_signal_event *ev, struct ta
 	ev->exe_len = w.off > CW_EXE_PATH_LEN ? CW_EXE_PATH_LEN : w.off;
 }
 
+/* A watched signal in the current process, counted; not the watcher's own. */
+static __always_inline bool watched_crash(int sig, __u32 *tgid)
+{
+	if (!is_watched(sig))
+		return false;
+	count(CW_CNT_SIGNAL_SEEN);
+	*tgid = bpf_get_current_pid_tgid() >> 32;
+	if (*tgid == self_tgid) {
+		count(CW_CNT_FILTERED);
+		return false;
+	}
+	return true;
+}
+
 /* A scratch slot with the header, the task and the signal filled in. */
 static __always_inline struct signal_scratch *begin_event(int sig, struct task_struct *task,
 							  bool current, __u32 *cpu)
@@ -376,14 +390,8 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	struct flag fl = {.sig = sig}, *prev;
 	__u32 cpu, tgid;
 
-	if (!is_watched(sig))
+	if (!watched_crash(sig, &tgid))
 		return 0;
-	count(CW_CNT_SIGNAL_SEEN);
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	if (tgid == self_tgid) {
-		count(CW_CNT_FILTERED);
-		return 0;
-	}
 	prev = bpf_map_lookup_elem(&flagged, &tgid);
 	fl.held = prev ? prev->held : 0;
 	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
@@ -442,14 +450,8 @@ int on_abort(struct pt_regs *ctx)
 	struct flag fl = {.sig = SIGABRT};
 	__u32 cpu, tgid;
 
-	if (!is_watched(SIGABRT))
+	if (!watched_crash(SIGABRT, &tgid))
 		return 0;
-	count(CW_CNT_SIGNAL_SEEN);
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	if (tgid == self_tgid) {
-		count(CW_CNT_FILTERED);
-		return 0;
-	}
 	task = bpf_get_current_task_btf();
 	s = begin_event(SIGABRT, task, true, &cpu);
 	if (!s)

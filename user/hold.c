@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_info.h"
 #include "proc_maps.h"
 
 extern char **environ;
@@ -71,23 +72,23 @@ int cw_make_dir(const char *path)
 /* The process is in a group stop (SIGSTOP delivered), within a short bound. */
 static bool wait_stopped(pid_t pid, double until_ms)
 {
-	char path[64], buf[512], *p;
+	char path[64], state, comm[64];
+	unsigned flags;
+	uint64_t start;
+	pid_t ppid;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	while (now_ms() < until_ms) {
-		FILE *f = fopen(path, "re");
-		size_t n;
+		char *stat = cw_proc_read_file(AT_FDCWD, path, NULL);
+		int r = stat ? cw_parse_stat(stat, &state, &ppid, &flags, &start, comm,
+					     sizeof(comm))
+			     : -ENOENT;
 
-		if (!f)
+		free(stat);
+		if (r < 0 || state == 'Z' || state == 'X')
 			return false;
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && (p[2] == 'T'))
+		if (state == 'T')
 			return true;
-		if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
-			return false;
 		usleep(50);
 	}
 	return false;
