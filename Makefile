@@ -136,21 +136,19 @@ $(BUILD)/san/libcw.a: $(LIB_SRCS:user/%.c=$(BUILD)/san/obj/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/crashwatch: $(BUILD)/obj/main.o $(BUILD)/libcw.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+# Each program is its main object and the library; the sanitized build links the same way.
+$(BUILD)/crashwatch: $(BUILD)/obj/main.o
+$(BUILD)/crashwatch-snapshot: $(BUILD)/obj/snapshot_main.o
+$(BUILD)/san/crashwatch: $(BUILD)/san/obj/main.o
+$(BUILD)/san/crashwatch-snapshot: $(BUILD)/san/obj/snapshot_main.o
 
-$(BUILD)/san/crashwatch: $(BUILD)/san/obj/main.o $(BUILD)/san/libcw.a
+$(PROGRAMS:%=$(BUILD)/%): $(BUILD)/libcw.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS)
 
-$(BUILD)/crashwatch-snapshot: $(BUILD)/obj/snapshot_main.o $(BUILD)/libcw.a
+$(PROGRAMS:%=$(BUILD)/san/%): $(BUILD)/san/libcw.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
-
-$(BUILD)/san/crashwatch-snapshot: $(BUILD)/san/obj/snapshot_main.o $(BUILD)/san/libcw.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS)
 
 # ---- tests and benchmarks ------------------------------------------------
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a

@@ -284,7 +284,6 @@ static __always_inline void read_exe_parts(struct cw_signal_event *ev, struct ta
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 	struct path_walk w = {.cpu = cpu};
 
-	ev->exe_len = 0;
 	if (!exe)
 		return;
 	w.d = BPF_CORE_READ(exe, f_path.dentry);
@@ -334,7 +333,30 @@ static __always_inline struct signal_scratch *begin_event(int sig, struct task_s
 	ev->handler = 0;
 	ev->sender_pid = 0;
 	ev->sender_uid = 0;
+	/* No capture until capture_and_emit fills one in. */
+	ev->nr_ips = 0;
+	ev->nr_build_ids = 0;
+	ev->stack_len = 0;
+	ev->stack_start = 0;
+	ev->stack_vma_start = 0;
+	ev->stack_vma_end = 0;
+	ev->exe_len = 0;
 	return s;
+}
+
+/* Send the record (and its stack copy) to userspace; loss is counted. */
+static __always_inline void emit_signal(struct signal_scratch *s)
+{
+	__u32 size = s->ev.stack_len;
+
+	if (size > CW_STACK_COPY_MAX)
+		size = CW_STACK_COPY_MAX;
+	size += sizeof(struct cw_signal_event);
+	s->ev.hdr.size = size;
+	if (bpf_ringbuf_output(&events, s, size, 0))
+		count(CW_CNT_DROPPED_RINGBUF);
+	else
+		count(CW_CNT_SIGNAL_EMITTED);
 }
 
 /* The first capture of the current thread, then the record goes out. */
@@ -343,7 +365,6 @@ static __always_inline void capture_and_emit(void *ctx, struct signal_scratch *s
 {
 	struct cw_signal_event *ev = &s->ev;
 	struct pt_regs *regs;
-	__u32 size;
 	long n;
 
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -358,26 +379,12 @@ static __always_inline void capture_and_emit(void *ctx, struct signal_scratch *s
 	n = bpf_get_stack(ctx, ev->ips, sizeof(ev->ips), BPF_F_USER_STACK);
 	ev->nr_ips = n > 0 ? n / sizeof(__u64) : 0;
 
-	ev->stack_vma_start = 0;
-	ev->stack_vma_end = 0;
-	ev->stack_len = 0;
-	ev->stack_start = 0;
 	read_exe_parts(ev, task, cpu); /* before the stack copy: see there */
 	if (ev->flags & CW_SIG_REGS)
 		copy_stack(s, task);
 	if (!(ev->flags & CW_SIG_REGS) || (ev->flags & CW_SIG_STACK_FAULT) || !ev->nr_ips)
 		count(CW_CNT_CAPTURE_PARTIAL);
-
-	size = ev->stack_len;
-	if (size > CW_STACK_COPY_MAX)
-		size = CW_STACK_COPY_MAX;
-	size += sizeof(struct cw_signal_event);
-	ev->hdr.size = size;
-	if (bpf_ringbuf_output(&events, s, size, 0)) {
-		count(CW_CNT_DROPPED_RINGBUF);
-		return;
-	}
-	count(CW_CNT_SIGNAL_EMITTED);
+	emit_signal(s);
 }
 
 SEC("tp_btf/signal_deliver")
@@ -478,7 +485,6 @@ static __always_inline void hold_victim(struct task_struct *task, int sig, __u32
 	struct signal_scratch *s;
 	struct flag fl = {.sig = sig, .held = 1};
 	__u32 cpu, tgid = BPF_CORE_READ(task, tgid);
-	long size = sizeof(struct cw_signal_event);
 
 	if (BPF_CORE_READ(task, ptrace) || !bpf_send_signal_task ||
 	    (__u64)BPF_CORE_READ(task, sighand, action[sig - 1].sa.sa_handler) != 0 /* SIG_DFL */)
@@ -491,18 +497,7 @@ static __always_inline void hold_victim(struct task_struct *task, int sig, __u32
 		return;
 	s->ev.flags = CW_SIG_HELD | CW_SIG_AT_GENERATE | CW_SIG_FROM_PROCESS;
 	s->ev.sender_pid = sender;
-	s->ev.nr_ips = 0;
-	s->ev.nr_build_ids = 0;
-	s->ev.stack_len = 0;
-	s->ev.stack_start = 0;
-	s->ev.stack_vma_start = 0;
-	s->ev.stack_vma_end = 0;
-	s->ev.exe_len = 0;
-	s->ev.hdr.size = size;
-	if (bpf_ringbuf_output(&events, s, size, 0))
-		count(CW_CNT_DROPPED_RINGBUF);
-	else
-		count(CW_CNT_SIGNAL_EMITTED);
+	emit_signal(s);
 }
 
 SEC("tp_btf/signal_generate")

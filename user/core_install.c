@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define PATTERN_MAX	128  /* CORENAME_MAX_SIZE */
@@ -68,6 +70,45 @@ int cw_core_restore(void)
 	return r < 0 ? r : 1;
 }
 
+static int make_state_dir(char *err, size_t cap)
+{
+	int r;
+
+	if (mkdir(CW_STATE_DIR, 0700) == 0 || errno == EEXIST)
+		return 0;
+	r = -errno;
+	snprintf(err, cap, "failed to create %s: %s", CW_STATE_DIR, strerror(-r));
+	return r;
+}
+
+int cw_core_listen(char *err, size_t cap)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, r = make_state_dir(err, cap);
+
+	if (r < 0)
+		return r;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", CW_CORE_SOCKET);
+	unlink(CW_CORE_SOCKET);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		r = -errno;
+		snprintf(err, cap, "failed to listen on %s: %s", CW_CORE_SOCKET, strerror(-r));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	return fd;
+}
+
+void cw_core_unlisten(int fd)
+{
+	if (fd < 0)
+		return;
+	close(fd);
+	unlink(CW_CORE_SOCKET);
+}
+
 int cw_core_install(const char *exe, char *err, size_t cap)
 {
 	char current[PATTERN_MAX + 2], limit[32], ours[PATTERN_MAX + 64],
@@ -75,11 +116,8 @@ int cw_core_install(const char *exe, char *err, size_t cap)
 	FILE *f;
 	int r;
 
-	if (mkdir(CW_STATE_DIR, 0700) < 0 && errno != EEXIST) {
-		r = -errno;
-		snprintf(err, cap, "failed to create %s: %s", CW_STATE_DIR, strerror(-r));
+	if ((r = make_state_dir(err, cap)) < 0)
 		return r;
-	}
 	if ((r = read_line(CW_CORE_PATTERN, current, sizeof(current))) < 0 ||
 	    (r = read_line(CW_CORE_PIPE_LIMIT, limit, sizeof(limit))) < 0) {
 		snprintf(err, cap, "failed to read kernel.core_pattern: %s", strerror(-r));

@@ -22,6 +22,12 @@ int cw_core_restore(void);
 /* Save the current settings and point core_pattern at exe's core handler.  0 or -errno. */
 int cw_core_install(const char *exe, char *err, size_t cap);
 
+/* Listen where core handlers call (CW_CORE_SOCKET): the fd, or -errno. */
+int cw_core_listen(char *err, size_t cap);
+
+/* Stop listening and remove the socket. */
+void cw_core_unlisten(int fd);
+
 /* The core_pattern that was there before crashwatch (for the handler).  0 or -errno. */
 int cw_core_previous(char *pattern, size_t cap);
 

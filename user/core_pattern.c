@@ -2,8 +2,44 @@
 #include "core_pattern.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The value of a numeric specifier; false for the others. */
+static bool number_for(char spec, const struct cw_core_info *ci, long long *v)
+{
+	switch (spec) {
+	case 'p':
+		*v = ci->pid;
+		return true;
+	case 'P':
+		*v = ci->global_pid;
+		return true;
+	case 'i':
+		*v = ci->tid;
+		return true;
+	case 'I':
+		*v = ci->global_tid;
+		return true;
+	case 'u':
+		*v = ci->uid;
+		return true;
+	case 'g':
+		*v = ci->gid;
+		return true;
+	case 's':
+		*v = ci->sig;
+		return true;
+	case 't':
+		*v = ci->time;
+		return true;
+	case 'c':
+		*v = ci->limit;
+		return true;
+	}
+	return false;
+}
 
 int cw_core_expand(const char *p, const struct cw_core_info *ci, char *out, size_t cap)
 {
@@ -12,55 +48,24 @@ int cw_core_expand(const char *p, const struct cw_core_info *ci, char *out, size
 	if (cap == 0)
 		return -ENAMETOOLONG;
 	for (; *p; p++) {
-		char tmp[64];
+		char tmp[32];
 		const char *add = tmp;
+		long long v;
 		size_t n;
 
 		if (*p != '%' || !p[1]) {
 			tmp[0] = *p;
 			tmp[1] = '\0';
+		} else if (number_for(*++p, ci, &v)) {
+			snprintf(tmp, sizeof(tmp), "%lld", v);
+		} else if (*p == '%') {
+			add = "%";
+		} else if (*p == 'h') {
+			add = ci->host ? ci->host : "";
+		} else if (*p == 'e') {
+			add = ci->comm ? ci->comm : "";
 		} else {
-			switch (*++p) {
-			case '%':
-				add = "%";
-				break;
-			case 'p':
-				snprintf(tmp, sizeof(tmp), "%ld", ci->pid);
-				break;
-			case 'P':
-				snprintf(tmp, sizeof(tmp), "%ld", ci->global_pid);
-				break;
-			case 'i':
-				snprintf(tmp, sizeof(tmp), "%ld", ci->tid);
-				break;
-			case 'I':
-				snprintf(tmp, sizeof(tmp), "%ld", ci->global_tid);
-				break;
-			case 'u':
-				snprintf(tmp, sizeof(tmp), "%ld", ci->uid);
-				break;
-			case 'g':
-				snprintf(tmp, sizeof(tmp), "%ld", ci->gid);
-				break;
-			case 's':
-				snprintf(tmp, sizeof(tmp), "%d", ci->sig);
-				break;
-			case 't':
-				snprintf(tmp, sizeof(tmp), "%lld", ci->time);
-				break;
-			case 'c':
-				snprintf(tmp, sizeof(tmp), "%lld", ci->limit);
-				break;
-			case 'h':
-				add = ci->host ? ci->host : "";
-				break;
-			case 'e':
-				add = ci->comm ? ci->comm : "";
-				break;
-			default: /* what the kernel does with one it does not know: drop it */
-				add = "";
-				break;
-			}
+			add = ""; /* what the kernel does with one it does not know: drop it */
 		}
 		n = strlen(add);
 		if (len + n + 1 > cap)

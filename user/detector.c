@@ -80,18 +80,13 @@ int cw_check_environment(void)
  * Load the program only where the vmlinux BTF says its first argument is a
  * pointer.
  */
-static bool kfunc_exists(const char *name)
+static bool kfunc_exists(const struct btf *btf, const char *name)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool ok = btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
-
-	btf__free(btf);
-	return ok;
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
 }
 
-static bool mark_victim_takes_task(void)
+static bool mark_victim_takes_task(const struct btf *btf)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
 	const struct btf_type *t;
 	const struct btf_param *p;
 	bool ok = false;
@@ -110,7 +105,6 @@ static bool mark_victim_takes_task(void)
 			ok = t && btf_is_ptr(t);
 		}
 	}
-	btf__free(btf);
 	return ok;
 }
 
@@ -160,6 +154,7 @@ static int attach_abort(struct cw_detector *d)
 int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		      ring_buffer_sample_fn fn, void *ctx)
 {
+	struct btf *vmlinux;
 	int ncpus, err;
 
 	verbose = o->verbose;
@@ -178,7 +173,11 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	d->skel->rodata->report_nonzero_exit = o->nonzero_exit;
 	d->skel->rodata->report_signal_deaths = o->signal_deaths;
 	d->skel->rodata->hold_handled = o->hold;
-	d->hold_sent = o->hold && kfunc_exists("bpf_send_signal_task");
+	/* What this kernel offers, read once from its BTF. */
+	vmlinux = btf__load_vmlinux_btf();
+	d->hold_sent = o->hold && kfunc_exists(vmlinux, "bpf_send_signal_task");
+	d->oom_tracking = mark_victim_takes_task(vmlinux);
+	btf__free(vmlinux);
 	d->skel->rodata->hold_sent = d->hold_sent;
 
 	ncpus = libbpf_num_possible_cpus();
@@ -191,7 +190,6 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	bpf_map__set_max_entries(d->skel->maps.events, o->ringbuf_bytes);
 	if (!o->hold)
 		bpf_program__set_autoload(d->skel->progs.on_abort, false);
-	d->oom_tracking = mark_victim_takes_task();
 	if (!d->oom_tracking)
 		bpf_program__set_autoload(d->skel->progs.on_mark_victim, false);
 

@@ -179,7 +179,10 @@ static void collect_tool(pid_t child, int out_fd, double deadline, struct cw_hol
 		r->path[0] = '\0';
 }
 
-/* The tool's arguments for a crash of pid/tid with signal sig. */
+/*
+ * The tool's arguments for a crash of pid/tid with signal sig; known is what
+ * the kernel said of the signal at delivery (si_code, address, sender), or NULL.
+ */
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
 		pid[16];
@@ -187,7 +190,7 @@ struct tool_args {
 };
 
 static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t pid, pid_t tid,
-		      int sig, bool at_exit)
+		      int sig, bool at_exit, const struct cw_crash_signal *known)
 {
 	int i = 0;
 
@@ -205,30 +208,39 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 		a->argv[i++] = "--at-exit";
 		a->argv[i++] = "--seized-fd=3";
 	}
+	if (known) {
+		snprintf(a->code, sizeof(a->code), "--si-code=%d", known->si_code);
+		snprintf(a->addr, sizeof(a->addr), "--fault-addr=0x%" PRIx64,
+			 (uint64_t)known->fault_addr);
+		snprintf(a->sender, sizeof(a->sender), "--sender=%d", (int)known->sender_pid);
+		/* At abort()'s entry SIGABRT is not raised yet: there is no siginfo. */
+		if (!(known->flags & CW_SIG_AT_ABORT))
+			a->argv[i++] = a->code;
+		if (!(known->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)))
+			a->argv[i++] = a->addr;
+		if (known->sender_pid)
+			a->argv[i++] = a->sender;
+	}
 	a->argv[i++] = a->pid;
 	a->argv[i] = NULL;
 }
 
-/* What the kernel said of the signal at delivery, from argv[i] (where tool_args put the pid). */
-static void signal_args(struct tool_args *a, const struct cw_signal_event *ev, int i)
+void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal *out)
 {
-	snprintf(a->code, sizeof(a->code), "--si-code=%d", ev->si_code);
-	snprintf(a->addr, sizeof(a->addr), "--fault-addr=0x%" PRIx64, (uint64_t)ev->fault_addr);
-	snprintf(a->sender, sizeof(a->sender), "--sender=%u", ev->sender_pid);
-	/* At abort()'s entry SIGABRT is not raised yet: there is no siginfo. */
-	if (!(ev->flags & CW_SIG_AT_ABORT))
-		a->argv[i++] = a->code;
-	if (!(ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)))
-		a->argv[i++] = a->addr;
-	if (ev->sender_pid)
-		a->argv[i++] = a->sender;
-	a->argv[i++] = a->pid;
-	a->argv[i] = NULL;
+	*out = (struct cw_crash_signal){
+		.pid = (pid_t)ev->task.pid,
+		.sig = ev->sig,
+		.si_code = ev->si_code,
+		.flags = ev->flags,
+		.fault_addr = ev->fault_addr,
+		.sender_pid = (pid_t)ev->sender_pid,
+	};
 }
 
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
 		     struct cw_hold_result *r)
 {
+	struct cw_crash_signal known;
 	double t0 = now_ms();
 	pid_t pid = (pid_t)ev->task.pid, child = -1;
 	int pipefd[2] = {-1, -1}, err = 0;
@@ -246,8 +258,8 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 		err = -errno;
 		goto release;
 	}
-	tool_args(&a, c, pid, (pid_t)ev->task.tid, ev->sig, false);
-	signal_args(&a, ev, 5);
+	cw_crash_signal_of(ev, &known);
+	tool_args(&a, c, pid, (pid_t)ev->task.tid, ev->sig, false, &known);
 	err = run_tool(a.argv, pipefd[1], -1, &child);
 	close(pipefd[1]);
 	if (err == 0)
@@ -281,7 +293,7 @@ int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig)
 }
 
 int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
-		 const struct cw_signal_event *known, struct cw_hold_result *r)
+		 const struct cw_crash_signal *known, struct cw_hold_result *r)
 {
 	double t0 = now_ms();
 	int out[2] = {-1, -1}, seized[2] = {-1, -1}, err = 0;
@@ -295,9 +307,7 @@ int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid,
 		err = -errno;
 		goto answer;
 	}
-	tool_args(&a, c, pid, tid, sig, true);
-	if (known)
-		signal_args(&a, known, 7);
+	tool_args(&a, c, pid, tid, sig, true, known);
 	err = run_tool(a.argv, out[1], seized[1], &child);
 	close(out[1]);
 	close(seized[1]);

@@ -23,6 +23,18 @@ struct cw_hold_config {
 	const char *registry; /* the file of holds in flight */
 };
 
+/* What the kernel said of a crash's signal, as the snapshot tool is told it. */
+struct cw_crash_signal {
+	pid_t pid;
+	int sig;
+	int si_code;
+	__u32 flags; /* enum cw_signal_flags: AT_ABORT, FROM_PROCESS */
+	__u64 fault_addr;
+	pid_t sender_pid;
+};
+
+void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal *out);
+
 struct cw_hold_result {
 	int tool_status; /* exit status of the tool, -1 when it had to be killed */
 	bool timed_out;
@@ -47,9 +59,9 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
  * snapshot.  conn is closed.
  */
 int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig);
-/* known: the watcher's signal record for that process, for si_code and address (or NULL). */
+/* known: what the watcher's record said of that crash's signal, or NULL. */
 int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
-		 const struct cw_signal_event *known, struct cw_hold_result *r);
+		 const struct cw_crash_signal *known, struct cw_hold_result *r);
 
 /* Release (SIGCONT) the holds a previous watcher left in the registry; their count. */
 int cw_hold_recover(const char *registry);

@@ -209,19 +209,37 @@ int cw_proc_threads(int dir, pid_t **out, size_t *n)
 	return 0;
 }
 
-int cw_thread_info(int dir, pid_t tid, char *name, size_t cap, char *state)
+/* State, start time and name from the stat file at path (relative to dir). 0 or -errno. */
+static int stat_at(int dir, const char *path, char *state, uint64_t *start, char *name, size_t cap)
 {
-	char path[64], *stat;
-	uint64_t start;
+	char *stat = cw_proc_read_file(dir, path, NULL);
 	unsigned flags;
 	pid_t ppid;
 	int r;
 
-	snprintf(path, sizeof(path), "task/%d/stat", (int)tid);
-	stat = cw_proc_read_file(dir, path, NULL);
 	if (!stat)
 		return -errno;
-	r = cw_parse_stat(stat, state, &ppid, &flags, &start, name, cap);
+	r = cw_parse_stat(stat, state, &ppid, &flags, start, name, cap);
 	free(stat);
 	return r;
+}
+
+int cw_thread_info(int dir, pid_t tid, char *name, size_t cap, char *state)
+{
+	char path[64];
+	uint64_t start;
+
+	snprintf(path, sizeof(path), "task/%d/stat", (int)tid);
+	return stat_at(dir, path, state, &start, name, cap);
+}
+
+bool cw_proc_is_same(pid_t pid, uint64_t start_boottime)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	char path[64], state;
+	uint64_t ticks;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return hz > 0 && stat_at(AT_FDCWD, path, &state, &ticks, NULL, 0) == 0 &&
+	       ticks == start_boottime / (1000000000ULL / (uint64_t)hz);
 }

@@ -37,6 +37,12 @@ int cw_proc_threads(int proc_dir, pid_t **out, size_t *n);
  */
 char *cw_proc_read_file(int dir, const char *path, size_t *len);
 
+/*
+ * Whether pid still names the process that started at start_boottime (ns
+ * since boot), and not a later one that reused the pid.
+ */
+bool cw_proc_is_same(pid_t pid, uint64_t start_boottime);
+
 /* A thread's name and state letter; 0 or -errno. */
 int cw_thread_info(int proc_dir, pid_t tid, char *name, size_t cap, char *state);
 

@@ -86,31 +86,3 @@ void cw_maps_free(struct cw_maps *m)
 	m->v = NULL;
 	m->n = 0;
 }
-
-bool cw_proc_is_same(pid_t pid, uint64_t start_boottime)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ticks;
-	long hz = sysconf(_SC_CLK_TCK);
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p || hz <= 0)
-		return false;
-	/* After ")": state is field 3, starttime field 22. */
-	if (sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-		   "%*d %llu",
-		   &ticks) != 1)
-		return false;
-	return ticks == start_boottime / (1000000000ULL / (unsigned long long)hz);
-}

@@ -27,10 +27,4 @@ int cw_maps_read(pid_t pid, struct cw_maps *out);
 const struct cw_mapping *cw_maps_find(const struct cw_maps *m, uint64_t addr);
 void cw_maps_free(struct cw_maps *m);
 
-/*
- * Whether pid still names the process that started at start_boottime (ns
- * since boot), and not a later one that reused the pid.
- */
-bool cw_proc_is_same(pid_t pid, uint64_t start_boottime);
-
 #endif

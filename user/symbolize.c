@@ -14,6 +14,7 @@
 
 #include "dwfl_lookup.h"
 #include "elf_info.h"
+#include "proc_info.h"
 #include "proc_maps.h"
 
 struct module {

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,11 +37,11 @@ static void on_usr1(int sig)
 
 struct watch_ctx {
 	struct cw_format_options fmt;
-	bool hold;
+	char hold_tool[4096], hold_registry[4096];
 	int core_sock; /* where core handlers call, -1 */
 	/* The last signal records: a core handler's call finds si_code and address here. */
 #define RECENT 64
-	struct cw_signal_event recent[RECENT];
+	struct cw_crash_signal recent[RECENT];
 	size_t recent_next;
 	/* Processes already snapshotted by a SIGSTOP hold: their core dump needs none. */
 	pid_t snapshotted[RECENT];
@@ -74,7 +72,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 	switch (cw_event_check(data, size)) {
 	case CW_EVENT_SIGNAL:
 		cw_format_signal(stdout, data, w->sym, &w->fmt);
-		memcpy(&w->recent[w->recent_next++ % RECENT], data, sizeof(struct cw_signal_event));
+		cw_crash_signal_of(data, &w->recent[w->recent_next++ % RECENT]);
 		if (((const struct cw_signal_event *)data)->flags & CW_SIG_HELD)
 			hold(w, data);
 		break;
@@ -131,8 +129,6 @@ static int install_handlers(void)
 	return 0;
 }
 
-static char hold_tool[4096], hold_registry[4096];
-
 /*
  * Default-action faults are held by the kernel's core dump: core_pattern
  * pipes the core to `crashwatch core-handler`, which asks us over a socket
@@ -140,14 +136,12 @@ static char hold_tool[4096], hold_registry[4096];
  */
 static int install_core_hold(struct watch_ctx *w)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char self[4096], err[512];
 	ssize_t n;
 	int r;
 
 	/* A watcher that died owning core_pattern left the previous one saved: put it back. */
-	r = cw_core_restore();
-	if (r > 0)
+	if (cw_core_restore() > 0)
 		fprintf(stderr, "crashwatch: restored the kernel.core_pattern a previous watcher "
 				"left\n");
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -157,24 +151,9 @@ static int install_core_hold(struct watch_ctx *w)
 		return r;
 	}
 	self[n] = '\0';
-	w->core_sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", CW_CORE_SOCKET);
-	if (mkdir(CW_STATE_DIR, 0700) < 0 && errno != EEXIST) {
-		r = -errno;
-		fprintf(stderr, "crashwatch: failed to create %s: %s\n", CW_STATE_DIR,
-			strerror(-r));
-		return r;
-	}
-	unlink(CW_CORE_SOCKET);
-	if (w->core_sock < 0 || bind(w->core_sock, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(w->core_sock, 16) < 0) {
-		r = -errno;
-		fprintf(stderr, "crashwatch: failed to listen on %s: %s\n", CW_CORE_SOCKET,
-			strerror(-r));
-		return r;
-	}
-	r = cw_core_install(self, err, sizeof(err));
-	if (r < 0) {
+	w->core_sock = cw_core_listen(err, sizeof(err));
+	if (w->core_sock < 0 || (r = cw_core_install(self, err, sizeof(err))) < 0) {
+		r = w->core_sock < 0 ? w->core_sock : r;
 		fprintf(stderr, "crashwatch: %s\n", err);
 		return r;
 	}
@@ -195,17 +174,14 @@ static void uninstall_core_hold(struct watch_ctx *w)
 				CW_CORE_SAVED, strerror(-r));
 		w->core_installed = false;
 	}
-	if (w->core_sock >= 0) {
-		close(w->core_sock);
-		unlink(CW_CORE_SOCKET);
-		w->core_sock = -1;
-	}
+	cw_core_unlisten(w->core_sock);
+	w->core_sock = -1;
 }
 
 static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 {
 	int conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
-	const struct cw_signal_event *known = NULL;
+	const struct cw_crash_signal *known = NULL;
 	struct cw_signal_event ev = {0};
 	struct cw_hold_result r;
 	struct timespec now;
@@ -228,7 +204,7 @@ static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 			return;
 		}
 	for (size_t i = 0; i < RECENT; i++)
-		if (w->recent[i].task.pid == (__u32)pid && w->recent[i].sig == sig)
+		if (w->recent[i].pid == pid && w->recent[i].sig == sig)
 			known = &w->recent[i];
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	cw_hold_core(&w->hold_cfg, conn, pid, tid, sig, known, &r);
@@ -243,19 +219,19 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 	int err, n;
 
 	if (o->snapshot_tool)
-		snprintf(hold_tool, sizeof(hold_tool), "%s", o->snapshot_tool);
-	else if ((err = cw_default_snapshot_tool(hold_tool, sizeof(hold_tool))) < 0) {
+		snprintf(w->hold_tool, sizeof(w->hold_tool), "%s", o->snapshot_tool);
+	else if ((err = cw_default_snapshot_tool(w->hold_tool, sizeof(w->hold_tool))) < 0) {
 		fprintf(stderr,
 			"crashwatch: failed to find crashwatch-snapshot: %s; give "
 			"--snapshot-tool\n",
 			strerror(-err));
 		return err;
 	}
-	if (access(hold_tool, X_OK) < 0) {
+	if (access(w->hold_tool, X_OK) < 0) {
 		err = -errno;
 		fprintf(stderr,
 			"crashwatch: cannot run the snapshot tool %s: %s; give --snapshot-tool\n",
-			hold_tool, strerror(-err));
+			w->hold_tool, strerror(-err));
 		return err;
 	}
 	err = cw_make_dir(o->spool);
@@ -264,20 +240,19 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 			strerror(-err));
 		return err;
 	}
-	snprintf(hold_registry, sizeof(hold_registry), "%s/.held", o->spool);
+	snprintf(w->hold_registry, sizeof(w->hold_registry), "%s/.held", o->spool);
 	/* A watcher that died while holding a process left it stopped: release it. */
-	n = cw_hold_recover(hold_registry);
+	n = cw_hold_recover(w->hold_registry);
 	if (n > 0)
 		fprintf(stderr, "crashwatch: released %d process(es) a previous watcher held\n", n);
 	err = install_core_hold(w);
 	if (err)
 		return err;
-	w->hold = true;
 	w->hold_cfg = (struct cw_hold_config){
-		.tool = hold_tool,
+		.tool = w->hold_tool,
 		.dir = o->spool,
 		.timeout_s = o->hold_timeout_s,
-		.registry = hold_registry,
+		.registry = w->hold_registry,
 	};
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "elf_info.h"
+#include "proc_info.h"
 #include "proc_maps.h"
 #include "symbolize.h"
 
@@ -30,9 +31,10 @@ static void describe_self(struct self *me)
 	const struct cw_mapping *m;
 	uint8_t id[CW_BUILD_ID_MAX];
 	int fd, n;
-	FILE *f;
-	unsigned long long ticks = 0;
-	char buf[1024], *p;
+	uint64_t ticks = 0;
+	unsigned flags;
+	char *stat, state;
+	pid_t ppid;
 
 	assert_non_null(realpath("/proc/self/exe", me->exe));
 	fd = open(me->exe, O_RDONLY);
@@ -49,17 +51,10 @@ static void describe_self(struct self *me)
 	me->frame.addr = me->ip - m->start + m->pgoff;
 	cw_maps_free(&maps);
 
-	f = fopen("/proc/self/stat", "r");
-	assert_non_null(f);
-	n = (int)fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	assert_int_equal(sscanf(p + 2,
-				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-				"%*d %*d %*d %*d %llu",
-				&ticks),
-			 1);
+	stat = cw_proc_read_file(AT_FDCWD, "/proc/self/stat", NULL);
+	assert_non_null(stat);
+	assert_int_equal(cw_parse_stat(stat, &state, &ppid, &flags, &ticks, NULL, 0), 0);
+	free(stat);
 	me->start_boottime = ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
