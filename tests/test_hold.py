@@ -81,9 +81,14 @@ def test_a_hung_snapshot_tool_does_not_keep_the_process(tmp_path):
         assert os.WEXITSTATUS(ran.status) == 42
         assert time.monotonic() - t0 < 10
         rec = w.records_for(ran.pid, "snapshot")
-        assert rec["timed_out"] is True and rec["path"] is None
+        assert rec["timed_out"] is True and rec["partial"] is True
+        assert "deadline" in rec["why_partial"]
     finally:
         assert w.stop() == 0
+    with open(rec["path"]) as f:
+        snap = json.load(f)
+    (t,) = snap["threads"]
+    assert "crash_with_handler" in [f["function"] for f in t["frames"]]
 
 
 def test_a_watcher_that_died_holding_a_process_releases_it_at_start(tmp_path):

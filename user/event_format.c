@@ -14,35 +14,6 @@ static const char *const reg_names[CW_NR_REGS] = {
 	"rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs",  "eflags", "rsp", "ss",
 };
 
-struct frame_view {
-	uint64_t ip;
-	const struct cw_frame *bid; /* NULL: no build-id walk for this frame */
-	struct cw_symbol sym;
-};
-
-static size_t collect_frames(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
-			     struct frame_view *v)
-{
-	size_t n = ev->nr_ips > ev->nr_build_ids ? ev->nr_ips : ev->nr_build_ids;
-
-	for (size_t i = 0; i < n; i++) {
-		v[i].ip = i < ev->nr_ips ? ev->ips[i] : 0;
-		v[i].bid = i < ev->nr_build_ids && ev->frames[i].status == CW_FRAME_BUILD_ID
-				   ? &ev->frames[i]
-				   : NULL;
-		if (!v[i].ip && i < ev->nr_build_ids && ev->frames[i].status == CW_FRAME_IP_ONLY)
-			v[i].ip = ev->frames[i].addr;
-		memset(&v[i].sym, 0, sizeof(v[i].sym));
-		if (sym)
-			cw_symbolize(sym, v[i].bid, v[i].ip, i > 0, &v[i].sym);
-		else if (v[i].bid) {
-			v[i].sym.module_offset = v[i].bid->addr;
-			v[i].sym.has_offset = true;
-		}
-	}
-	return n;
-}
-
 static const char *handler_text(uint64_t handler, char *buf, size_t cap)
 {
 	if (handler == 0)
@@ -61,7 +32,7 @@ static const char *name_or_number(const char *name, int n, char *buf, size_t cap
 	return buf;
 }
 
-static void print_frame_text(FILE *out, size_t i, const struct frame_view *f)
+static void print_frame_text(FILE *out, size_t i, const struct cw_frame_view *f)
 {
 	char hex[2 * CW_BUILD_ID_SIZE + 1];
 
@@ -119,7 +90,7 @@ static json_t *task_json(const struct cw_task *t, const char *type, uint64_t ts)
 	return o;
 }
 
-static json_t *frame_json(size_t i, const struct frame_view *f)
+static json_t *frame_json(size_t i, const struct cw_frame_view *f)
 {
 	char hex[2 * CW_BUILD_ID_SIZE + 1];
 	json_t *o = json_object();
@@ -146,7 +117,7 @@ static json_t *frame_json(size_t i, const struct frame_view *f)
 }
 
 static void signal_json(FILE *out, const struct cw_signal_event *ev, const char *exe,
-			const struct frame_view *v, size_t n)
+			const struct cw_frame_view *v, size_t n)
 {
 	json_t *o = task_json(&ev->task, signal_record_type(ev), ev->hdr.ts_ns);
 	json_t *sig = json_object(), *regs = json_object(), *frames = json_array();
@@ -202,14 +173,14 @@ static void signal_json(FILE *out, const struct cw_signal_event *ev, const char 
 void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_symbolizer *sym,
 		      const struct cw_format_options *o)
 {
-	struct frame_view v[CW_MAX_FRAMES];
+	struct cw_frame_view v[CW_MAX_FRAMES];
 	char exe[CW_EXE_PATH_LEN + CW_EXE_PATH_DEPTH + 1], time[48], b1[24], b2[24], b3[24];
 	size_t n;
 
 	cw_exe_path(ev, exe, sizeof(exe));
 	if (sym)
 		cw_symbolizer_begin(sym, (pid_t)ev->task.pid, ev->task.start_boottime, exe);
-	n = o->show_stack || o->json ? collect_frames(ev, sym, v) : 0;
+	n = o->show_stack || o->json ? cw_first_capture_frames(ev, sym, v) : 0;
 	if (o->json) {
 		signal_json(out, ev, exe, v, n);
 		return;
@@ -286,33 +257,36 @@ void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_f
 	fprintf(out, " ppid=%u uid=%u\n", ev->task.ppid, ev->task.uid);
 }
 
-void cw_format_snapshot(FILE *out, const struct cw_signal_event *ev, const char *path,
-			double held_ms, int tool_status, bool timed_out,
-			const struct cw_format_options *o)
+void cw_format_snapshot(FILE *out, const struct cw_signal_event *ev,
+			const struct cw_snapshot_outcome *s, const struct cw_format_options *o)
 {
 	char time[48];
 
+	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
 	if (o->json) {
 		json_t *j = json_object();
 
-		cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
 		json_object_set_new(j, "type", json_string("snapshot"));
 		json_object_set_new(j, "time", json_string(time));
 		json_object_set_new(j, "pid", json_integer(ev->task.pid));
 		json_object_set_new(j, "tid", json_integer(ev->task.tid));
-		json_object_set_new(j, "path", path[0] ? json_string(path) : json_null());
-		json_object_set_new(j, "held_ms", json_real(held_ms));
-		json_object_set_new(j, "tool_status", json_integer(tool_status));
-		json_object_set_new(j, "timed_out", json_boolean(timed_out));
+		json_object_set_new(j, "path", s->path[0] ? json_string(s->path) : json_null());
+		json_object_set_new(j, "partial", json_boolean(s->partial));
+		json_object_set_new(j, "why_partial",
+				    s->partial ? json_string(s->why_partial) : json_null());
+		json_object_set_new(j, "held_ms", json_real(s->held_ms));
+		json_object_set_new(j, "tool_status", json_integer(s->tool_status));
+		json_object_set_new(j, "timed_out", json_boolean(s->timed_out));
 		json_dumpf(j, out, JSON_COMPACT);
 		fputc('\n', out);
 		json_decref(j);
 		return;
 	}
-	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
 	fprintf(out, "%s snapshot pid=%u tid=%u path=%s held=%.1fms", time, ev->task.pid,
-		ev->task.tid, path[0] ? path : "-", held_ms);
-	if (!path[0])
-		fprintf(out, " failed=%s", timed_out ? "timeout" : "tool");
+		ev->task.tid, s->path[0] ? s->path : "-", s->held_ms);
+	if (s->partial)
+		fprintf(out, " partial (%s)", s->why_partial);
+	else if (!s->path[0])
+		fprintf(out, " failed=%s", s->timed_out ? "timeout" : "tool");
 	fputc('\n', out);
 }

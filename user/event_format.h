@@ -18,10 +18,18 @@ struct cw_format_options {
 /* sym may be NULL: frames are then shown as addresses and build-ids only. */
 void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_symbolizer *sym,
 		      const struct cw_format_options *o);
-/* The full snapshot taken of a held process: path "" when none was written. */
-void cw_format_snapshot(FILE *out, const struct cw_signal_event *ev, const char *path,
-			double held_ms, int tool_status, bool timed_out,
-			const struct cw_format_options *o);
+/* What became of a crash: the snapshot written for it. */
+struct cw_snapshot_outcome {
+	const char *path; /* "" when none was written */
+	double held_ms;	  /* how long the process was held (0: not held) */
+	int tool_status;  /* the snapshot tool's exit status, -1 killed or not run */
+	bool timed_out;
+	bool partial; /* from the kernel's first capture, not the tool */
+	const char *why_partial;
+};
+
+void cw_format_snapshot(FILE *out, const struct cw_signal_event *ev,
+			const struct cw_snapshot_outcome *s, const struct cw_format_options *o);
 void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_format_options *o);
 
 #endif

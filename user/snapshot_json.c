@@ -18,7 +18,7 @@ const char *const cw_dwarf_reg_names[17] = {
 	"r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip",
 };
 
-static json_t *hex(uint64_t v)
+json_t *cw_json_hex(uint64_t v)
 {
 	char b[24];
 
@@ -31,7 +31,7 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static void iso_time(const struct timespec *ts, char *out, size_t cap)
+void cw_iso_time(const struct timespec *ts, char *out, size_t cap)
 {
 	struct tm tm;
 	char date[32];
@@ -41,7 +41,7 @@ static void iso_time(const struct timespec *ts, char *out, size_t cap)
 	snprintf(out, cap, "%s.%06dZ", date, (int)((ts->tv_nsec / 1000) % 1000000));
 }
 
-static json_t *host_json(void)
+json_t *cw_host_json(void)
 {
 	struct utsname u;
 	char name[256] = "";
@@ -82,7 +82,7 @@ static json_t *process_json(const struct cw_snapshot *s)
 		     (int64_t)(p->start_ticks * (1000000000ULL / hz));
 		start.tv_sec = ns / 1000000000LL;
 		start.tv_nsec = ns % 1000000000LL;
-		iso_time(&start, t, sizeof(t));
+		cw_iso_time(&start, t, sizeof(t));
 		json_object_set_new(o, "start_time", json_string(t));
 	} else {
 		json_object_set_new(o, "start_time", json_null());
@@ -118,7 +118,8 @@ static json_t *signal_json(const struct cw_snapshot_options *o)
 	json_object_set_new(j, "name", json_string(cw_signal_name(o->sig)));
 	json_object_set_new(j, "code", o->has_si_code ? json_integer(o->si_code) : json_null());
 	json_object_set_new(j, "code_name", str_or_null(code));
-	json_object_set_new(j, "address", o->has_fault_addr ? hex(o->fault_addr) : json_null());
+	json_object_set_new(j, "address",
+			    o->has_fault_addr ? cw_json_hex(o->fault_addr) : json_null());
 	json_object_set_new(j, "sender_pid",
 			    o->sender_pid ? json_integer(o->sender_pid) : json_null());
 	return j;
@@ -129,13 +130,14 @@ static json_t *frame_json(size_t i, const struct cw_frame_info *f)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "index", json_integer((json_int_t)i));
-	json_object_set_new(o, "pc", hex(f->pc));
+	json_object_set_new(o, "pc", cw_json_hex(f->pc));
 	json_object_set_new(o, "function", str_or_null(f->function));
 	json_object_set_new(o, "function_offset",
 			    f->function ? json_integer((json_int_t)f->function_offset)
 					: json_null());
 	json_object_set_new(o, "module", str_or_null(f->module));
-	json_object_set_new(o, "module_offset", f->module ? hex(f->module_offset) : json_null());
+	json_object_set_new(o, "module_offset",
+			    f->module ? cw_json_hex(f->module_offset) : json_null());
 	json_object_set_new(o, "build_id", str_or_null(f->build_id));
 	json_object_set_new(o, "file", str_or_null(f->file));
 	json_object_set_new(o, "line", f->file ? json_integer(f->line) : json_null());
@@ -170,7 +172,8 @@ static json_t *threads_json(const struct cw_snapshot *s)
 		json_object_set_new(o, "faulted", json_boolean(t->tid == s->opts->fault_tid));
 		if (t->has_regs) {
 			for (int r = 0; r < 17; r++)
-				json_object_set_new(regs, cw_dwarf_reg_names[r], hex(t->regs[r]));
+				json_object_set_new(regs, cw_dwarf_reg_names[r],
+						    cw_json_hex(t->regs[r]));
 			json_object_set_new(o, "registers", regs);
 		} else {
 			json_decref(regs);
@@ -195,8 +198,8 @@ static json_t *modules_json(const struct cw_unwinder *u)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "path", str_or_null(u->modules[i].path));
-		json_object_set_new(o, "start", hex(u->modules[i].start));
-		json_object_set_new(o, "end", hex(u->modules[i].end));
+		json_object_set_new(o, "start", cw_json_hex(u->modules[i].start));
+		json_object_set_new(o, "end", cw_json_hex(u->modules[i].end));
 		json_object_set_new(o, "build_id", str_or_null(u->modules[i].build_id));
 		json_array_append_new(arr, o);
 	}
@@ -211,11 +214,11 @@ json_t *cw_snapshot_json(const struct cw_snapshot *s)
 	char t[64];
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	iso_time(&now, t, sizeof(t));
+	cw_iso_time(&now, t, sizeof(t));
 	json_object_set_new(o, "version", json_integer(CW_SNAPSHOT_VERSION));
 	json_object_set_new(o, "uuid", json_string(s->uuid));
 	json_object_set_new(o, "timestamp", json_string(t));
-	json_object_set_new(o, "host", host_json());
+	json_object_set_new(o, "host", cw_host_json());
 	json_object_set_new(o, "process", process_json(s));
 	json_object_set_new(o, "signal", signal_json(s->opts));
 	for (size_t i = 0; i < s->n_classifiers; i++)
@@ -227,6 +230,7 @@ json_t *cw_snapshot_json(const struct cw_snapshot *s)
 	json_object_set_new(o, "threads", threads_json(s));
 	json_object_set_new(o, "modules", modules_json(s->unwound));
 	json_object_set_new(cap, "method", json_string(s->method));
+	json_object_set_new(cap, "partial", json_false());
 	json_object_set_new(cap, "pause_ms", json_real(s->pause_ms));
 	json_object_set_new(cap, "total_ms", json_real(s->total_ms));
 	json_object_set_new(cap, "tool", json_string("crashwatch-snapshot"));

@@ -4,6 +4,8 @@
 #define CW_SNAPSHOT_JSON_H
 
 #include <jansson.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "proc_info.h"
 #include "ptrace_capture.h"
@@ -29,6 +31,11 @@ struct cw_snapshot {
 };
 
 json_t *cw_snapshot_json(const struct cw_snapshot *s);
+
+/* Shared with the partial snapshot built from the kernel's first capture. */
+json_t *cw_json_hex(uint64_t v); /* "0x…": JSON numbers lose bits above 2^53 */
+void cw_iso_time(const struct timespec *ts, char *out, size_t cap);
+json_t *cw_host_json(void);
 
 /* Lowercase DWARF-order register names for x86_64 (17). */
 extern const char *const cw_dwarf_reg_names[17];

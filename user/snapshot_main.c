@@ -25,6 +25,7 @@
 #include "signals.h"
 #include "snapshot_json.h"
 #include "snapshot_options.h"
+#include "spool_write.h"
 #include "unwind.h"
 
 #define MAX_CLASSIFIERS (CW_SNAP_MAX_LIST + 3)
@@ -59,23 +60,11 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void new_uuid(char *out, size_t cap)
-{
-	FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
-
-	if (!f || !fgets(out, (int)cap, f))
-		snprintf(out, cap, "00000000-0000-4000-8000-%012lx", (unsigned long)time(NULL));
-	out[strcspn(out, "\n")] = '\0';
-	if (f)
-		fclose(f);
-}
-
-/* Write atomically into dir (temporary file, fsync, rename); prints the path. */
+/* Atomically into dir, or to stdout for "-"; prints the path. */
 static int write_snapshot(json_t *doc, const char *dir, const char *uuid)
 {
-	char tmp[4096], path[4096];
-	int fd, r = 0;
-	FILE *f;
+	char path[4096], err[512];
+	int r;
 
 	if (strcmp(dir, "-") == 0) {
 		if (json_dumpf(doc, stdout, JSON_INDENT(1)) < 0 || fputc('\n', stdout) == EOF ||
@@ -83,28 +72,9 @@ static int write_snapshot(json_t *doc, const char *dir, const char *uuid)
 			return -EIO;
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/%s.json", dir, uuid);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", dir, uuid);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		fprintf(stderr, "crashwatch-snapshot: failed to create %s: %s\n", tmp,
-			strerror(-r));
-		return r;
-	}
-	f = fdopen(fd, "w");
-	if (!f || json_dumpf(doc, f, JSON_INDENT(1)) < 0 || fflush(f) != 0 || fsync(fd) != 0)
-		r = -EIO;
-	if (f)
-		fclose(f);
-	else
-		close(fd);
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r) {
-		unlink(tmp);
-		fprintf(stderr, "crashwatch-snapshot: failed to write %s: %s\n", path,
-			strerror(-r));
+	r = cw_write_json_atomic(doc, dir, uuid, path, sizeof(path), err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "crashwatch-snapshot: %s\n", err);
 		return r;
 	}
 	printf("%s\n", path);
@@ -209,7 +179,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	alarm(o.timeout_s);
-	new_uuid(uuid, sizeof(uuid));
+	cw_new_uuid(uuid, sizeof(uuid));
 
 	if (o.core) {
 		core_fd = open_core(o.core);

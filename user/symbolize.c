@@ -378,3 +378,26 @@ int cw_symbolize(struct cw_symbolizer *s, const struct cw_frame *f, uint64_t ip,
 	lookup(m, offset, return_address, out);
 	return 0;
 }
+
+size_t cw_first_capture_frames(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+			       struct cw_frame_view *v)
+{
+	size_t n = ev->nr_ips > ev->nr_build_ids ? ev->nr_ips : ev->nr_build_ids;
+
+	for (size_t i = 0; i < n; i++) {
+		v[i].ip = i < ev->nr_ips ? ev->ips[i] : 0;
+		v[i].bid = i < ev->nr_build_ids && ev->frames[i].status == CW_FRAME_BUILD_ID
+				   ? &ev->frames[i]
+				   : NULL;
+		if (!v[i].ip && i < ev->nr_build_ids && ev->frames[i].status == CW_FRAME_IP_ONLY)
+			v[i].ip = ev->frames[i].addr;
+		memset(&v[i].sym, 0, sizeof(v[i].sym));
+		if (sym)
+			cw_symbolize(sym, v[i].bid, v[i].ip, i > 0, &v[i].sym);
+		else if (v[i].bid) {
+			v[i].sym.module_offset = v[i].bid->addr;
+			v[i].sym.has_offset = true;
+		}
+	}
+	return n;
+}

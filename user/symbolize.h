@@ -48,4 +48,19 @@ void cw_symbolizer_begin(struct cw_symbolizer *s, pid_t pid, uint64_t start_boot
 int cw_symbolize(struct cw_symbolizer *s, const struct cw_frame *f, uint64_t ip,
 		 bool return_address, struct cw_symbol *out);
 
+/* One frame of the kernel's first capture, symbolized. */
+struct cw_frame_view {
+	uint64_t ip;
+	const struct cw_frame *bid; /* NULL: no build-id walk for this frame */
+	struct cw_symbol sym;
+};
+
+/*
+ * The frames of ev's frame-pointer walk into v (CW_MAX_FRAMES); their
+ * count.  sym may be NULL: module offsets only.  Call
+ * cw_symbolizer_begin() for ev's process first.
+ */
+size_t cw_first_capture_frames(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+			       struct cw_frame_view *v);
+
 #endif

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -16,7 +17,9 @@
 #include "event_decode.h"
 #include "event_format.h"
 #include "core_install.h"
+#include "crash_ledger.h"
 #include "hold.h"
+#include "partial_snapshot.h"
 #include "symbolize.h"
 #include "watch_options.h"
 
@@ -38,21 +41,70 @@ static void on_usr1(int sig)
 struct watch_ctx {
 	struct cw_format_options fmt;
 	char hold_tool[4096], hold_registry[4096];
+	const char *spool;
 	int core_sock; /* where core handlers call, -1 */
-	/* The last signal records: a core handler's call finds si_code and address here. */
-#define RECENT 64
-	struct cw_crash_signal recent[RECENT];
-	size_t recent_next;
-	/* Processes already snapshotted by a SIGSTOP hold: their core dump needs none. */
-	pid_t snapshotted[RECENT];
-	size_t snapshotted_next;
+	bool holding;
 	bool core_installed;
 	struct cw_hold_config hold_cfg;
+	struct cw_crash_ledger *ledger; /* recent crashes, with --hold */
 	struct cw_symbolizer *sym;
 	uint64_t malformed; /* records userspace could not read */
+	uint64_t partial_snapshots;
 };
 
-static void hold(struct watch_ctx *w, const struct cw_signal_event *ev)
+/* No hold caught this crash, or the tool failed: the kernel's first capture stands in. */
+static void write_partial(struct watch_ctx *w, struct cw_ledger_entry *e,
+			  struct cw_snapshot_outcome *out, const char *why)
+{
+	static char path[4096];
+	char err[512];
+
+	e->snapshotted = true;
+	out->partial = true;
+	out->why_partial = why;
+	if (cw_partial_snapshot_write(&e->ev, w->sym, why, w->spool, path, sizeof(path), err,
+				      sizeof(err)) < 0) {
+		fprintf(stderr, "crashwatch: failed to write a partial snapshot of %u: %s\n",
+			e->ev.task.pid, err);
+		path[0] = '\0';
+	} else {
+		w->partial_snapshots++;
+	}
+	out->path = path;
+}
+
+static const char *why_hold_failed(int err, const struct cw_hold_result *r, char *buf, size_t cap)
+{
+	if (err == -ESRCH)
+		snprintf(buf, cap, "the process did not stop for the hold");
+	else if (r->timed_out)
+		snprintf(buf, cap, "the snapshot tool did not finish within the hold deadline");
+	else if (r->tool_status >= 0)
+		snprintf(buf, cap, "the snapshot tool failed with exit status %d", r->tool_status);
+	else
+		snprintf(buf, cap, "the snapshot tool could not run: %s", strerror(-err));
+	return buf;
+}
+
+static void report_hold(struct watch_ctx *w, struct cw_ledger_entry *e,
+			const struct cw_signal_event *ev, int err, const struct cw_hold_result *r)
+{
+	struct cw_snapshot_outcome out = {
+		.path = r->path,
+		.held_ms = r->held_ms,
+		.tool_status = r->tool_status,
+		.timed_out = r->timed_out,
+	};
+	char why[160];
+
+	if (r->path[0] && e)
+		e->snapshotted = true;
+	else if (e)
+		write_partial(w, e, &out, why_hold_failed(err, r, why, sizeof(why)));
+	cw_format_snapshot(stdout, ev, &out, &w->fmt);
+}
+
+static void hold(struct watch_ctx *w, struct cw_ledger_entry *e, const struct cw_signal_event *ev)
 {
 	struct cw_hold_result r;
 	int err = cw_hold_snapshot(&w->hold_cfg, ev, &r);
@@ -60,24 +112,44 @@ static void hold(struct watch_ctx *w, const struct cw_signal_event *ev)
 	if (err < 0 && err != -ESRCH)
 		fprintf(stderr, "crashwatch: failed to snapshot held process %u: %s, released\n",
 			ev->task.pid, strerror(-err));
-	if (r.path[0])
-		w->snapshotted[w->snapshotted_next++ % RECENT] = (pid_t)ev->task.pid;
-	cw_format_snapshot(stdout, ev, r.path, r.held_ms, r.tool_status, r.timed_out, &w->fmt);
+	report_hold(w, e, ev, err, &r);
+}
+
+/* A crashed process ended: if nothing caught it, its first capture is all there is. */
+static void crash_ended(struct watch_ctx *w, const struct cw_exit_event *x)
+{
+	struct cw_ledger_entry *e =
+		cw_ledger_find(w->ledger, (pid_t)x->task.pid, x->task.start_boottime);
+	struct cw_snapshot_outcome out = {.path = "", .tool_status = -1};
+
+	if (!e)
+		return;
+	if (!e->snapshotted) {
+		write_partial(w, e, &out,
+			      "no hold point caught this crash (not dumpable, traced, or "
+			      "kernel.core_pattern not crashwatch's)");
+		cw_format_snapshot(stdout, &e->ev, &out, &w->fmt);
+	}
+	cw_ledger_forget(e);
 }
 
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct watch_ctx *w = ctx;
+	struct cw_ledger_entry *e = NULL;
 
 	switch (cw_event_check(data, size)) {
 	case CW_EVENT_SIGNAL:
 		cw_format_signal(stdout, data, w->sym, &w->fmt);
-		cw_crash_signal_of(data, &w->recent[w->recent_next++ % RECENT]);
+		if (w->holding)
+			e = cw_ledger_note(w->ledger, data);
 		if (((const struct cw_signal_event *)data)->flags & CW_SIG_HELD)
-			hold(w, data);
+			hold(w, e, data);
 		break;
 	case CW_EVENT_EXIT:
 		cw_format_exit(stdout, data, &w->fmt);
+		if (w->holding)
+			crash_ended(w, data);
 		break;
 	default:
 		w->malformed++;
@@ -108,7 +180,10 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 	fprintf(stderr, "crashwatch: counters:");
 	for (int i = 0; i < CW_NR_COUNTERS; i++)
 		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
-	fprintf(stderr, " malformed=%" PRIu64 "\n", w->malformed);
+	fprintf(stderr,
+		" malformed=%" PRIu64 " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64
+		"\n",
+		w->malformed, w->partial_snapshots, w->ledger ? w->ledger->evicted : 0);
 }
 
 static int install_handlers(void)
@@ -181,12 +256,13 @@ static void uninstall_core_hold(struct watch_ctx *w)
 static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 {
 	int conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
-	const struct cw_crash_signal *known = NULL;
+	struct cw_crash_signal known;
+	struct cw_ledger_entry *e;
 	struct cw_signal_event ev = {0};
 	struct cw_hold_result r;
 	struct timespec now;
 	pid_t pid, tid;
-	int sig;
+	int sig, err;
 
 	if (conn < 0)
 		return;
@@ -196,22 +272,21 @@ static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 	}
 	/* The kernel's record of this very crash may still wait in the ring buffer. */
 	cw_detector_consume(det);
-	for (size_t i = 0; i < RECENT; i++)
-		if (w->snapshotted[i] == pid) {
-			/* Held and snapshotted before it died (abort, kill): let the dump go. */
-			w->snapshotted[i] = 0;
-			close(conn);
-			return;
-		}
-	for (size_t i = 0; i < RECENT; i++)
-		if (w->recent[i].pid == pid && w->recent[i].sig == sig)
-			known = &w->recent[i];
+	e = cw_ledger_find(w->ledger, pid, 0);
+	if (e && e->snapshotted) {
+		/* Held and snapshotted before it died (abort, kill): let the dump go. */
+		close(conn);
+		return;
+	}
+	if (e && e->ev.sig == sig)
+		cw_crash_signal_of(&e->ev, &known);
+	err = cw_hold_core(&w->hold_cfg, conn, pid, tid, sig, e && e->ev.sig == sig ? &known : NULL,
+			   &r);
 	clock_gettime(CLOCK_BOOTTIME, &now);
-	cw_hold_core(&w->hold_cfg, conn, pid, tid, sig, known, &r);
 	ev.task.pid = (__u32)pid;
 	ev.task.tid = (__u32)tid;
 	ev.hdr.ts_ns = (__u64)now.tv_sec * 1000000000ULL + (__u64)now.tv_nsec;
-	cw_format_snapshot(stdout, &ev, r.path, r.held_ms, r.tool_status, r.timed_out, &w->fmt);
+	report_hold(w, e, e ? &e->ev : &ev, err, &r);
 }
 
 static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
@@ -241,6 +316,14 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 		return err;
 	}
 	snprintf(w->hold_registry, sizeof(w->hold_registry), "%s/.held", o->spool);
+	w->spool = o->spool;
+	w->ledger = calloc(1, sizeof(*w->ledger));
+	if (!w->ledger) {
+		fprintf(stderr, "crashwatch: failed to allocate the crash ledger: %s\n",
+			strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	w->holding = true;
 	/* A watcher that died while holding a process left it stopped: release it. */
 	n = cw_hold_recover(w->hold_registry);
 	if (n > 0)
@@ -382,6 +465,7 @@ cleanup:
 		print_counters(&det, &w);
 	cw_detector_stop(&det);
 	cw_symbolizer_free(w.sym);
+	free(w.ledger);
 	if (!err)
 		fprintf(stderr, "crashwatch: stopped, everything detached\n");
 	return err ? 1 : 0;
