@@ -31,6 +31,7 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
 #define SIGKILL		  9
 #define SIGSTOP		  19
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
+#define ENOENT		  2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -159,16 +160,24 @@ static __always_inline void copy_stack(struct signal_scratch *s, struct task_str
 	__u64 sp = ev->regs[CW_REG_RSP];
 	__u64 src = sp, end;
 	__u32 off = 0, limit = stack_copy_max;
+	long found;
 	int i;
 
 	if (limit > CW_STACK_COPY_MAX)
 		limit = CW_STACK_COPY_MAX;
-	if (bpf_find_vma(task, sp, vma_bounds_cb, &b, 0) == 0 && b.start <= sp && sp < b.end) {
+	found = bpf_find_vma(task, sp, vma_bounds_cb, &b, 0);
+	if (found == 0 && b.start <= sp && sp < b.end) {
 		ev->stack_vma_start = b.start;
 		ev->stack_vma_end = b.end;
 		end = b.end;
 	} else {
-		ev->flags |= CW_SIG_SP_UNMAPPED;
+		/*
+		 * -EBUSY is the usual answer at signal_deliver on Linux 6.18
+		 * (siglock held, irqs off: the mmap lock cannot be tried), so
+		 * only -ENOENT says the stack pointer is in no VMA.
+		 */
+		if (found == -ENOENT)
+			ev->flags |= CW_SIG_SP_UNMAPPED;
 		end = sp + CW_STACK_COPY_MAX + CW_STACK_PAGE; /* until a page fails */
 		for (i = 0; i < 16; i++) {
 			__u64 probe;
@@ -194,7 +203,7 @@ static __always_inline void copy_stack(struct signal_scratch *s, struct task_str
 		chunk &= 2 * CW_STACK_PAGE - 1;
 		if (bpf_probe_read_user(&s->stack[off & (CW_STACK_COPY_MAX - 1)], chunk,
 					(void *)src)) {
-			if (!(ev->flags & CW_SIG_SP_UNMAPPED))
+			if (ev->stack_vma_end)
 				ev->flags |= CW_SIG_STACK_FAULT;
 			break;
 		}
