@@ -177,3 +177,61 @@ def test_kill_segv_is_held_before_delivery_and_still_kills(tmp_path):
     assert snap["signal"]["sender_pid"] == os.getpid()
     (t,) = snap["threads"]
     assert t["faulted"] and "wait_forever" in [f["function"] for f in t["frames"]]
+
+
+def hung_tool(tmp_path):
+    """A snapshot tool that never finishes; its pid lands in tool.pid."""
+    tool = tmp_path / "hung-tool"
+    tool.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'tool.pid'}\nexec sleep 600\n")
+    tool.chmod(0o755)
+    return tool
+
+
+def wait_until(pred, timeout=10, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_the_watchdog_releases_holds_when_the_watcher_is_killed(tmp_path):
+    w = hold_watcher(tmp_path, f"--snapshot-tool={hung_tool(tmp_path)}", "--hold-timeout=60")
+    proc = subprocess.Popen([os.path.join(TARGETS, "segv_handler_exit")],
+                            stdout=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: (tmp_path / "tool.pid").exists() and state(proc.pid) == "T",
+                   what="the hold")
+        w.proc.kill()
+        w.proc.wait()
+        # Not the next start: the watchdog, within a second or so.
+        assert proc.wait(timeout=5) == 42
+        assert not (tmp_path / "spool" / ".held").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if (tmp_path / "tool.pid").exists():
+            os.kill(int((tmp_path / "tool.pid").read_text()), signal.SIGKILL)
+        w.stop()  # already dead: collects its output
+        subprocess.run([w.args[0], "core-restore"], capture_output=True)
+
+
+def test_the_watchdog_releases_a_hold_a_stuck_watcher_overruns(tmp_path):
+    w = hold_watcher(tmp_path, f"--snapshot-tool={hung_tool(tmp_path)}", "--hold-timeout=1")
+    proc = subprocess.Popen([os.path.join(TARGETS, "segv_handler_exit")],
+                            stdout=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: (tmp_path / "tool.pid").exists() and state(proc.pid) == "T",
+                   what="the hold")
+        os.kill(w.proc.pid, signal.SIGSTOP)  # a watcher that cannot keep its deadline
+        t0 = time.monotonic()
+        assert proc.wait(timeout=10) == 42
+        # The deadline (1 s) plus the watchdog's grace (2 s), give or take its poll.
+        assert time.monotonic() - t0 < 5
+        w.wait_stderr("watchdog released 1 process")
+    finally:
+        os.kill(w.proc.pid, signal.SIGCONT)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert w.stop() == 0

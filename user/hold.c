@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hold_registry.h"
 #include "proc_info.h"
 #include "proc_maps.h"
 
@@ -92,42 +93,6 @@ static bool wait_stopped(pid_t pid, double until_ms)
 		usleep(50);
 	}
 	return false;
-}
-
-static void registry_add(const char *registry, const struct cw_signal_event *ev)
-{
-	FILE *f = registry ? fopen(registry, "ae") : NULL;
-
-	if (!f)
-		return;
-	fprintf(f, "%u %" PRIu64 "\n", ev->task.pid, (uint64_t)ev->task.start_boottime);
-	fflush(f);
-	fsync(fileno(f));
-	fclose(f);
-}
-
-/* Holds are one at a time: the registry is emptied once a hold is over. */
-static void registry_clear(const char *registry)
-{
-	if (registry)
-		unlink(registry);
-}
-
-int cw_hold_recover(const char *registry)
-{
-	FILE *f = fopen(registry, "re");
-	unsigned pid;
-	uint64_t start;
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fscanf(f, "%u %" SCNu64, &pid, &start) == 2)
-		if (cw_proc_is_same((pid_t)pid, start) && kill((pid_t)pid, SIGCONT) == 0)
-			n++;
-	fclose(f);
-	unlink(registry);
-	return n;
 }
 
 /* Start the tool with stdout on out_fd and, if seized_fd >= 0, that pipe end as fd 3. */
@@ -248,7 +213,8 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 
 	memset(r, 0, sizeof(*r));
 	r->tool_status = -1;
-	registry_add(c->registry, ev);
+	cw_registry_add(c->registry, pid, ev->task.start_boottime,
+			cw_boottime_ns() + (uint64_t)c->timeout_s * 1000000000ULL);
 	/* The SIGSTOP lands a few µs to ms after delivery (irq_work). */
 	if (!wait_stopped(pid, t0 + 500)) {
 		err = -ESRCH;
@@ -270,7 +236,7 @@ release:
 	/* Only the process that was held: the pid may name another one by now. */
 	if (cw_proc_is_same(pid, ev->task.start_boottime))
 		kill(pid, SIGCONT);
-	registry_clear(c->registry);
+	cw_registry_clear(c->registry);
 	r->held_ms = now_ms() - t0;
 	return err;
 }

@@ -63,7 +63,4 @@ int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig);
 int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
 		 const struct cw_crash_signal *known, struct cw_hold_result *r);
 
-/* Release (SIGCONT) the holds a previous watcher left in the registry; their count. */
-int cw_hold_recover(const char *registry);
-
 #endif

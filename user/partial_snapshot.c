@@ -46,8 +46,9 @@ static json_t *process_json(const struct cw_signal_event *ev, const char *exe)
 	json_object_set_new(o, "ppid", json_integer(ev->task.ppid));
 	json_object_set_new(o, "uid", json_integer(ev->task.uid));
 	json_object_set_new(o, "gid", json_integer(ev->task.gid));
-	json_object_set_new(o, "comm",
-			    json_stringn_nocheck(ev->task.comm, strnlen(ev->task.comm, CW_COMM_LEN)));
+	json_object_set_new(
+		o, "comm",
+		json_stringn_nocheck(ev->task.comm, strnlen(ev->task.comm, CW_COMM_LEN)));
 	json_object_set_new(o, "exe", str_or_null(exe));
 	json_object_set_new(o, "cmdline", json_null());
 	json_object_set_new(o, "cwd", json_null());
@@ -153,8 +154,9 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 	}
 
 	json_object_set_new(t, "tid", json_integer(ev->task.tid));
-	json_object_set_new(t, "name",
-			    json_stringn_nocheck(ev->task.comm, strnlen(ev->task.comm, CW_COMM_LEN)));
+	json_object_set_new(
+		t, "name",
+		json_stringn_nocheck(ev->task.comm, strnlen(ev->task.comm, CW_COMM_LEN)));
 	json_object_set_new(t, "state", json_null());
 	json_object_set_new(t, "faulted", json_true());
 	if (ev->flags & CW_SIG_REGS) {

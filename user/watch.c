@@ -19,6 +19,8 @@
 #include "core_install.h"
 #include "crash_ledger.h"
 #include "hold.h"
+#include "hold_registry.h"
+#include "hold_watchdog.h"
 #include "partial_snapshot.h"
 #include "symbolize.h"
 #include "watch_options.h"
@@ -46,6 +48,7 @@ struct watch_ctx {
 	bool holding;
 	bool core_installed;
 	struct cw_hold_config hold_cfg;
+	struct cw_hold_watchdog watchdog;
 	struct cw_crash_ledger *ledger; /* recent crashes, with --hold */
 	struct cw_symbolizer *sym;
 	uint64_t malformed; /* records userspace could not read */
@@ -325,9 +328,16 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 	}
 	w->holding = true;
 	/* A watcher that died while holding a process left it stopped: release it. */
-	n = cw_hold_recover(w->hold_registry);
+	n = cw_registry_release(w->hold_registry, UINT64_MAX, 1);
 	if (n > 0)
 		fprintf(stderr, "crashwatch: released %d process(es) a previous watcher held\n", n);
+	/* Before the core socket and the BPF objects: the watchdog must hold none of them. */
+	err = cw_hold_watchdog_start(&w->watchdog, w->hold_registry);
+	if (err < 0) {
+		fprintf(stderr, "crashwatch: failed to start the hold watchdog: %s\n",
+			strerror(-err));
+		return err;
+	}
 	err = install_core_hold(w);
 	if (err)
 		return err;
@@ -412,7 +422,7 @@ int cw_watch_main(int argc, char **argv)
 {
 	struct cw_watch_options opts;
 	struct cw_detector det = {0};
-	struct watch_ctx w = {.core_sock = -1};
+	struct watch_ctx w = {.core_sock = -1, .watchdog = {.lifeline = -1, .pid = -1}};
 	char sigs[512], holds[8192];
 	int err;
 
@@ -466,6 +476,7 @@ cleanup:
 	cw_detector_stop(&det);
 	cw_symbolizer_free(w.sym);
 	free(w.ledger);
+	cw_hold_watchdog_stop(&w.watchdog);
 	if (!err)
 		fprintf(stderr, "crashwatch: stopped, everything detached\n");
 	return err ? 1 : 0;
