@@ -56,8 +56,12 @@ def drain(q):
 class Watcher:
     """crashwatch watch, its stdout read line by line in the background."""
 
-    def __init__(self, *args, json_output=True):
-        self.args = [WATCHER, "watch", *(("--json",) if json_output else ()), *args]
+    def __init__(self, *args, json_output=True, default_hold=False):
+        # Holding is the watcher's default; the detection tests only report, unless
+        # a test asks for holds (--hold) or for the defaults as they are.
+        report_only = () if default_hold or "--hold" in args else ("--no-hold",)
+        self.args = [WATCHER, "watch", *(("--json",) if json_output else ()), *report_only,
+                     *args]
         self.json = json_output
         self.lines = queue.Queue()
         self.seen = []  # every record read so far

@@ -131,3 +131,32 @@ def test_cores_still_go_to_the_previous_pipe_handler(tmp_path, host_core_setting
     args, size = seen.read_text().splitlines()
     assert args == f"{ran.pid} 11 null_deref"
     assert int(size) > 4096  # the whole core stream reached it
+
+
+def test_holding_is_the_default(tmp_path, host_core_settings):
+    w = Watcher(f"--spool={tmp_path}", default_hold=True)
+    try:
+        w.wait_stderr(r"hold points: handled signals .* default-action faults")
+        assert " core-handler %P" in read(PATTERN)
+        ran = run_target("sigfpe")
+        assert w.records_for(ran.pid, "snapshot")["tool_status"] == 0
+    finally:
+        assert w.stop() == 0
+    assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
+
+
+def test_drop_cores_keeps_the_snapshot_and_writes_no_core(tmp_path, host_core_settings):
+    cores = tmp_path / "cores"
+    cores.mkdir()
+    write(PATTERN, f"{cores}/core.%e.%p")
+    w = Watcher("--hold", "--drop-cores", f"--spool={tmp_path / 'spool'}")
+    try:
+        ran = run_with_core_limit("sigill", -1)
+        rec = w.records_for(ran.pid, "snapshot")
+        assert rec["tool_status"] == 0 and rec["path"]
+        w.records_for(ran.pid, "exit")
+    finally:
+        assert w.stop() == 0
+    assert os.listdir(cores) == []
+    assert read(PATTERN) == f"{cores}/core.%e.%p"
+    assert not os.path.exists("/run/crashwatch/core-drop")

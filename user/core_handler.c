@@ -115,6 +115,9 @@ static void forward(const struct cw_core_info *ci)
 {
 	char previous[256], buf[2048], *argv[CW_CORE_MAX_ARGS + 1];
 
+	/* `crashwatch watch --drop-cores`: the snapshot is all that is kept. */
+	if (access(CW_CORE_DROP, F_OK) == 0)
+		return;
 	if (cw_core_previous(previous, sizeof(previous)) < 0 || !previous[0])
 		return;
 	if (previous[0] == '|') {

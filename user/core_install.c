@@ -67,6 +67,7 @@ int cw_core_restore(void)
 		r = write_sysctl(CW_CORE_PIPE_LIMIT, limit);
 	if (r == 0 && unlink(CW_CORE_SAVED) < 0)
 		r = -errno;
+	unlink(CW_CORE_DROP);
 	return r < 0 ? r : 1;
 }
 
@@ -109,7 +110,7 @@ void cw_core_unlisten(int fd)
 	unlink(CW_CORE_SOCKET);
 }
 
-int cw_core_install(const char *exe, char *err, size_t cap)
+int cw_core_install(const char *exe, bool drop, char *err, size_t cap)
 {
 	char current[PATTERN_MAX + 2], limit[32], ours[PATTERN_MAX + 64],
 		tmp[] = CW_CORE_SAVED ".tmp";
@@ -118,6 +119,14 @@ int cw_core_install(const char *exe, char *err, size_t cap)
 
 	if ((r = make_state_dir(err, cap)) < 0)
 		return r;
+	if (!drop)
+		unlink(CW_CORE_DROP);
+	else if ((r = open(CW_CORE_DROP, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+		 close(r) < 0) {
+		r = -errno;
+		snprintf(err, cap, "failed to create %s: %s", CW_CORE_DROP, strerror(-r));
+		return r;
+	}
 	if ((r = read_line(CW_CORE_PATTERN, current, sizeof(current))) < 0 ||
 	    (r = read_line(CW_CORE_PIPE_LIMIT, limit, sizeof(limit))) < 0) {
 		snprintf(err, cap, "failed to read kernel.core_pattern: %s", strerror(-r));

@@ -8,19 +8,24 @@
 #ifndef CW_CORE_INSTALL_H
 #define CW_CORE_INSTALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CW_STATE_DIR	   "/run/crashwatch"
 #define CW_CORE_SAVED	   CW_STATE_DIR "/core-previous"
 #define CW_CORE_SOCKET	   CW_STATE_DIR "/core.sock"
+#define CW_CORE_DROP	   CW_STATE_DIR "/core-drop" /* present: handlers drop the stream */
 #define CW_CORE_PATTERN	   "/proc/sys/kernel/core_pattern"
 #define CW_CORE_PIPE_LIMIT "/proc/sys/kernel/core_pipe_limit"
 
 /* Put back a saved core_pattern and core_pipe_limit: 1 if there was one, 0, or -errno. */
 int cw_core_restore(void);
 
-/* Save the current settings and point core_pattern at exe's core handler.  0 or -errno. */
-int cw_core_install(const char *exe, char *err, size_t cap);
+/*
+ * Save the current settings and point core_pattern at exe's core handler;
+ * drop: the handler passes the stream on to nothing.  0 or -errno.
+ */
+int cw_core_install(const char *exe, bool drop, char *err, size_t cap);
 
 /* Listen where core handlers call (CW_CORE_SOCKET): the fd, or -errno. */
 int cw_core_listen(char *err, size_t cap);

@@ -24,8 +24,7 @@ void cw_registry_add(const char *registry, pid_t pid, uint64_t start_boottime,
 
 	if (!f)
 		return;
-	fprintf(f, "%d %" PRIu64 " %" PRIu64 "\n", (int)pid, start_boottime,
-		deadline_boottime_ns);
+	fprintf(f, "%d %" PRIu64 " %" PRIu64 "\n", (int)pid, start_boottime, deadline_boottime_ns);
 	fflush(f);
 	fsync(fileno(f));
 	fclose(f);

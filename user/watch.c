@@ -212,7 +212,7 @@ static int install_handlers(void)
  * pipes the core to `crashwatch core-handler`, which asks us over a socket
  * to seize the process before it lets the dump finish.
  */
-static int install_core_hold(struct watch_ctx *w)
+static int install_core_hold(struct watch_ctx *w, bool drop)
 {
 	char self[4096], err[512];
 	ssize_t n;
@@ -230,7 +230,7 @@ static int install_core_hold(struct watch_ctx *w)
 	}
 	self[n] = '\0';
 	w->core_sock = cw_core_listen(err, sizeof(err));
-	if (w->core_sock < 0 || (r = cw_core_install(self, err, sizeof(err))) < 0) {
+	if (w->core_sock < 0 || (r = cw_core_install(self, drop, err, sizeof(err))) < 0) {
 		r = w->core_sock < 0 ? w->core_sock : r;
 		fprintf(stderr, "crashwatch: %s\n", err);
 		return r;
@@ -338,7 +338,7 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 			strerror(-err));
 		return err;
 	}
-	err = install_core_hold(w);
+	err = install_core_hold(w, o->drop_cores);
 	if (err)
 		return err;
 	w->hold_cfg = (struct cw_hold_config){
@@ -407,7 +407,7 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 			   size_t cap)
 {
 	if (!o->hold) {
-		snprintf(out, cap, "none (--hold to enable)");
+		snprintf(out, cap, "none (--no-hold)");
 		return;
 	}
 	snprintf(out, cap,

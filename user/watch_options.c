@@ -23,10 +23,15 @@ static const char usage[] =
 	"  --ringbuf-size=SIZE  kernel-to-daemon ring buffer, a power of two (default 4M)\n"
 	"  --nonzero-exit       also report processes that exit with a non-zero code\n"
 	"  --signal-deaths      also report deaths by signals not watched (SIGKILL, SIGTERM...)\n"
-	"  --hold               hold a crashing process that has a handler for the signal\n"
-	"                       (SIGSTOP at the handler's entry), take a full snapshot\n"
-	"                       with the snapshot tool, then let it go on\n"
+	"  --no-hold            only report crashes: do not hold them for a snapshot, leave\n"
+	"                       kernel.core_pattern alone, write nothing to the spool\n"
+	"  --hold               hold every crash (the default): at its handler's entry, at\n"
+	"                       abort(), before a sent signal is delivered, or in its core\n"
+	"                       dump (kernel.core_pattern is owned while watching, then\n"
+	"                       given back); take a full snapshot, then let it die as it\n"
+	"                       would have\n"
 	"  --hold-timeout=SEC   the most a process is held (default 30)\n"
+	"  --drop-cores         do not pass core dumps on to the previous core_pattern\n"
 	"  --spool=DIR          where snapshots are written (default " CW_DEFAULT_SPOOL ")\n"
 	"  --snapshot-tool=PATH the snapshot tool (default: crashwatch-snapshot beside this\n"
 	"                       program)\n"
@@ -47,7 +52,9 @@ enum {
 	OPT_JSON,
 	OPT_NO_STACK,
 	OPT_HOLD,
+	OPT_NO_HOLD,
 	OPT_HOLD_TIMEOUT,
+	OPT_DROP_CORES,
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
 };
@@ -61,6 +68,8 @@ static const struct option long_options[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"no-stack", no_argument, NULL, OPT_NO_STACK},
 	{"hold", no_argument, NULL, OPT_HOLD},
+	{"no-hold", no_argument, NULL, OPT_NO_HOLD},
+	{"drop-cores", no_argument, NULL, OPT_DROP_CORES},
 	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
 	{"spool", required_argument, NULL, OPT_SPOOL},
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
@@ -79,6 +88,7 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.stack_bytes = CW_STACK_COPY_DEFAULT,
 		.ringbuf_bytes = 4 << 20,
 		.show_stack = true,
+		.hold = true,
 		.hold_timeout_s = 30,
 		.spool = CW_DEFAULT_SPOOL,
 	};
@@ -131,6 +141,12 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			break;
 		case OPT_HOLD:
 			o->hold = true;
+			break;
+		case OPT_NO_HOLD:
+			o->hold = false;
+			break;
+		case OPT_DROP_CORES:
+			o->drop_cores = true;
 			break;
 		case OPT_HOLD_TIMEOUT:
 			if (cw_parse_u64(optarg, 1, 3600, &v) < 0) {

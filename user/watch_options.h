@@ -16,7 +16,8 @@ struct cw_watch_options {
 	bool nonzero_exit;  /* also report processes that exit with a non-zero code */
 	bool signal_deaths; /* also report deaths by unwatched signals (SIGKILL, SIGTERM...) */
 	bool verbose;
-	bool hold;		   /* hold handled fatal signals for a full snapshot */
+	bool hold;		   /* hold every crash for a full snapshot (default) */
+	bool drop_cores;	   /* the core stream goes nowhere after the snapshot */
 	unsigned hold_timeout_s;   /* the deadline of one hold */
 	const char *spool;	   /* where snapshots go */
 	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
