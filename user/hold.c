@@ -241,6 +241,27 @@ release:
 	return err;
 }
 
+void cw_hold_release(const struct cw_hold_config *c, const struct cw_signal_event *ev)
+{
+	pid_t pid = (pid_t)ev->task.pid;
+
+	cw_registry_add(c->registry, pid, ev->task.start_boottime,
+			cw_boottime_ns() + (uint64_t)c->timeout_s * 1000000000ULL);
+	/* A SIGCONT before the SIGSTOP lands would be undone by it: wait for the stop. */
+	wait_stopped(pid, now_ms() + 500);
+	if (cw_proc_is_same(pid, ev->task.start_boottime))
+		kill(pid, SIGCONT);
+	cw_registry_clear(c->registry);
+}
+
+void cw_hold_core_release(int conn)
+{
+	if (send(conn, "go", 2, MSG_NOSIGNAL) < 0) {
+		/* the handler gave up waiting: the dump goes on all the same */
+	}
+	close(conn);
+}
+
 int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig)
 {
 	char msg[96];

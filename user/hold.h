@@ -52,6 +52,12 @@ int cw_make_dir(const char *path);
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
 		     struct cw_hold_result *r);
 
+/* Let a held process go on without a snapshot (a crash not admitted). */
+void cw_hold_release(const struct cw_hold_config *c, const struct cw_signal_event *ev);
+
+/* Let a core dump go on without a snapshot; conn is closed. */
+void cw_hold_core_release(int conn);
+
 /*
  * A core dump the kernel holds while `crashwatch core-handler` runs: read
  * the handler's request from conn, start the tool in --at-exit mode, answer

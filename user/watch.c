@@ -16,6 +16,7 @@
 #include "detector.h"
 #include "event_decode.h"
 #include "event_format.h"
+#include "admission.h"
 #include "core_install.h"
 #include "crash_ledger.h"
 #include "hold.h"
@@ -50,6 +51,7 @@ struct watch_ctx {
 	struct cw_hold_config hold_cfg;
 	struct cw_hold_watchdog watchdog;
 	struct cw_crash_ledger *ledger; /* recent crashes, with --hold */
+	struct cw_admission *adm;	/* which crashes get a snapshot */
 	struct cw_symbolizer *sym;
 	uint64_t malformed; /* records userspace could not read */
 	uint64_t partial_snapshots;
@@ -72,6 +74,7 @@ static void write_partial(struct watch_ctx *w, struct cw_ledger_entry *e,
 		path[0] = '\0';
 	} else {
 		w->partial_snapshots++;
+		cw_admission_snapshotted(w->adm, &e->ev, path);
 	}
 	out->path = path;
 }
@@ -100,17 +103,32 @@ static void report_hold(struct watch_ctx *w, struct cw_ledger_entry *e,
 	};
 	char why[160];
 
-	if (r->path[0] && e)
+	if (r->path[0] && e) {
 		e->snapshotted = true;
-	else if (e)
+		cw_admission_snapshotted(w->adm, &e->ev, r->path);
+	} else if (e)
 		write_partial(w, e, &out, why_hold_failed(err, r, why, sizeof(why)));
 	cw_format_snapshot(stdout, ev, &out, &w->fmt);
 }
 
 static void hold(struct watch_ctx *w, struct cw_ledger_entry *e, const struct cw_signal_event *ev)
 {
+	enum cw_suppressed_why why;
 	struct cw_hold_result r;
-	int err = cw_hold_snapshot(&w->hold_cfg, ev, &r);
+	int err;
+
+	/* Held earlier in this crash (at generation, then delivered): accounted for. */
+	if (e && e->snapshotted) {
+		cw_hold_release(&w->hold_cfg, ev);
+		return;
+	}
+	if (!cw_admit(w->adm, ev, &why, stdout, &w->fmt)) {
+		cw_hold_release(&w->hold_cfg, ev);
+		if (e)
+			e->snapshotted = true;
+		return;
+	}
+	err = cw_hold_snapshot(&w->hold_cfg, ev, &r);
 
 	if (err < 0 && err != -ESRCH)
 		fprintf(stderr, "crashwatch: failed to snapshot held process %u: %s, released\n",
@@ -124,10 +142,11 @@ static void crash_ended(struct watch_ctx *w, const struct cw_exit_event *x)
 	struct cw_ledger_entry *e =
 		cw_ledger_find(w->ledger, (pid_t)x->task.pid, x->task.start_boottime);
 	struct cw_snapshot_outcome out = {.path = "", .tool_status = -1};
+	enum cw_suppressed_why why;
 
 	if (!e)
 		return;
-	if (!e->snapshotted) {
+	if (!e->snapshotted && cw_admit(w->adm, &e->ev, &why, stdout, &w->fmt)) {
 		write_partial(w, e, &out,
 			      "no hold point caught this crash (not dumpable, traced, or "
 			      "kernel.core_pattern not crashwatch's)");
@@ -144,8 +163,15 @@ static int handle_record(void *ctx, void *data, size_t size)
 	switch (cw_event_check(data, size)) {
 	case CW_EVENT_SIGNAL:
 		cw_format_signal(stdout, data, w->sym, &w->fmt);
-		if (w->holding)
-			e = cw_ledger_note(w->ledger, data);
+		if (w->holding) {
+			const struct cw_signal_event *ev = data;
+
+			e = cw_ledger_note(w->ledger, ev);
+			/* A handler ran after the last one: this is another crash. */
+			if ((ev->flags & CW_SIG_HAS_HANDLER) &&
+			    !(ev->flags & (CW_SIG_AT_ABORT | CW_SIG_AT_GENERATE)))
+				e->snapshotted = false;
+		}
 		if (((const struct cw_signal_event *)data)->flags & CW_SIG_HELD)
 			hold(w, e, data);
 		break;
@@ -184,9 +210,16 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 	for (int i = 0; i < CW_NR_COUNTERS; i++)
 		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
 	fprintf(stderr,
-		" malformed=%" PRIu64 " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64
-		"\n",
+		" malformed=%" PRIu64 " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64,
 		w->malformed, w->partial_snapshots, w->ledger ? w->ledger->evicted : 0);
+	if (w->adm)
+		fprintf(stderr,
+			" suppressed_duplicate=%" PRIu64 " suppressed_rate_limited=%" PRIu64
+			" aggregates_written=%" PRIu64 " aggregated_crashes_lost=%" PRIu64,
+			w->adm->suppressed[CW_SUPPRESSED_DUPLICATE],
+			w->adm->suppressed[CW_SUPPRESSED_RATE_LIMITED], w->adm->aggregates_written,
+			w->adm->table.evicted + w->adm->unknown_rate_limited);
+	fputc('\n', stderr);
 }
 
 static int install_handlers(void)
@@ -261,6 +294,7 @@ static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 	int conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
 	struct cw_crash_signal known;
 	struct cw_ledger_entry *e;
+	enum cw_suppressed_why why;
 	struct cw_signal_event ev = {0};
 	struct cw_hold_result r;
 	struct timespec now;
@@ -279,6 +313,12 @@ static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 	if (e && e->snapshotted) {
 		/* Held and snapshotted before it died (abort, kill): let the dump go. */
 		close(conn);
+		return;
+	}
+	if (!cw_admit(w->adm, e ? &e->ev : NULL, &why, stdout, &w->fmt)) {
+		cw_hold_core_release(conn);
+		if (e)
+			e->snapshotted = true;
 		return;
 	}
 	if (e && e->ev.sig == sig)
@@ -326,6 +366,13 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 			strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	w->adm = calloc(1, sizeof(*w->adm));
+	if (!w->adm) {
+		fprintf(stderr, "crashwatch: failed to allocate the crash signature table: %s\n",
+			strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	cw_admission_init(w->adm, o->rate_limit, o->rate_burst, o->dedup_window_s);
 	w->holding = true;
 	/* A watcher that died while holding a process left it stopped: release it. */
 	n = cw_registry_release(w->hold_registry, UINT64_MAX, 1);
@@ -349,6 +396,9 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 	};
 	return 0;
 }
+
+/* Suppressed crashes reach the spool within this, as aggregates. */
+#define AGGREGATE_FLUSH_S 60
 
 /* Records from the kernel and core handlers' calls, until SIGINT or SIGTERM. */
 static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
@@ -391,6 +441,8 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 			}
 			err = 0;
 		}
+		if (w->adm && cw_monotonic_s() - w->adm->last_flush >= AGGREGATE_FLUSH_S)
+			cw_admission_flush(w->adm, w->sym, w->spool);
 		if (counters_requested) {
 			counters_requested = 0;
 			print_counters(det, w);
@@ -474,8 +526,11 @@ cleanup:
 	if (det.skel)
 		print_counters(&det, &w);
 	cw_detector_stop(&det);
+	if (w.adm)
+		cw_admission_flush(w.adm, w.sym, w.spool);
 	cw_symbolizer_free(w.sym);
 	free(w.ledger);
+	free(w.adm);
 	cw_hold_watchdog_stop(&w.watchdog);
 	if (!err)
 		fprintf(stderr, "crashwatch: stopped, everything detached\n");

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/types.h>
@@ -32,6 +33,11 @@ static const char usage[] =
 	"                       would have\n"
 	"  --hold-timeout=SEC   the most a process is held (default 30)\n"
 	"  --drop-cores         do not pass core dumps on to the previous core_pattern\n"
+	"  --rate-limit=RATE    snapshots a second for the whole host (default 1; 0: none);\n"
+	"                       crashes over it are counted and aggregated, not lost\n"
+	"  --rate-burst=N       snapshots allowed at once above the rate (default 10)\n"
+	"  --dedup-window=SEC   a crash alike (executable, signal, top frames) to one\n"
+	"                       snapshotted within SEC is counted on it (default 300; 0: off)\n"
 	"  --spool=DIR          where snapshots are written (default " CW_DEFAULT_SPOOL ")\n"
 	"  --snapshot-tool=PATH the snapshot tool (default: crashwatch-snapshot beside this\n"
 	"                       program)\n"
@@ -55,6 +61,9 @@ enum {
 	OPT_NO_HOLD,
 	OPT_HOLD_TIMEOUT,
 	OPT_DROP_CORES,
+	OPT_RATE_LIMIT,
+	OPT_RATE_BURST,
+	OPT_DEDUP_WINDOW,
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
 };
@@ -70,6 +79,9 @@ static const struct option long_options[] = {
 	{"hold", no_argument, NULL, OPT_HOLD},
 	{"no-hold", no_argument, NULL, OPT_NO_HOLD},
 	{"drop-cores", no_argument, NULL, OPT_DROP_CORES},
+	{"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
+	{"rate-burst", required_argument, NULL, OPT_RATE_BURST},
+	{"dedup-window", required_argument, NULL, OPT_DEDUP_WINDOW},
 	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
 	{"spool", required_argument, NULL, OPT_SPOOL},
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
@@ -77,6 +89,19 @@ static const struct option long_options[] = {
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
+
+static int parse_number(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= min && v <= max))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
 
 int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FILE *out, FILE *err)
 {
@@ -89,6 +114,9 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.ringbuf_bytes = 4 << 20,
 		.show_stack = true,
 		.hold = true,
+		.rate_limit = 1,
+		.rate_burst = 10,
+		.dedup_window_s = 300,
 		.hold_timeout_s = 30,
 		.spool = CW_DEFAULT_SPOOL,
 	};
@@ -147,6 +175,34 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			break;
 		case OPT_DROP_CORES:
 			o->drop_cores = true;
+			break;
+		case OPT_RATE_LIMIT:
+			if (parse_number(optarg, 0, 1e6, &o->rate_limit) < 0) {
+				fprintf(err,
+					"crashwatch: bad --rate-limit '%s': give snapshots a "
+					"second, e.g. 0.5 (0 for no limit)\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_RATE_BURST:
+			if (cw_parse_u64(optarg, 1, 100000, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --rate-burst '%s': give a count from 1 "
+					"to 100000\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->rate_burst = (double)v;
+			break;
+		case OPT_DEDUP_WINDOW:
+			if (parse_number(optarg, 0, 30 * 86400, &o->dedup_window_s) < 0) {
+				fprintf(err,
+					"crashwatch: bad --dedup-window '%s': give seconds from 0 "
+					"to 2592000\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_HOLD_TIMEOUT:
 			if (cw_parse_u64(optarg, 1, 3600, &v) < 0) {

@@ -18,6 +18,9 @@ struct cw_watch_options {
 	bool verbose;
 	bool hold;		   /* hold every crash for a full snapshot (default) */
 	bool drop_cores;	   /* the core stream goes nowhere after the snapshot */
+	double rate_limit;	   /* snapshots a second, the global token bucket's rate */
+	double rate_burst;	   /* and its size */
+	double dedup_window_s;	   /* one snapshot per crash signature within this */
 	unsigned hold_timeout_s;   /* the deadline of one hold */
 	const char *spool;	   /* where snapshots go */
 	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
