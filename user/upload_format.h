@@ -19,6 +19,13 @@
 #define CW_UPLOAD_CONTENT_SENTRY "application/x-sentry-envelope"
 #define CW_SENTRY_AUTH_HEADER	 "X-Sentry-Auth"
 #define CW_SENTRY_DEBUG_ID_LEN	 36 /* 8-4-4-4-12 */
+#define CW_BACKTRACE_AGENT	 "crashwatch"
+#define CW_BACKTRACE_LANG	 "c"
+/*
+ * The crashed program's language and compiler are not known from outside
+ * it, and the watcher's own C standard would describe the wrong program.
+ */
+#define CW_BACKTRACE_LANG_VERSION "native"
 
 struct cw_upload_body {
 	char *data; /* malloc'd; len bytes, then a NUL not counted */
@@ -68,5 +75,16 @@ int cw_sentry_event(const json_t *snap, json_t **event, char *err, size_t cap);
 /* The envelope: header line, item header line, the event; CW_UPLOAD_CONTENT_SENTRY. */
 int cw_sentry_envelope(const json_t *snap, const struct cw_sentry_dsn *dsn, time_t sent_at,
 		       struct cw_upload_body *out, char *err, size_t cap);
+
+/* ---- Backtrace (coronerd JSON submission) -------------------------------- */
+
+/* <endpoint>/post?format=json&token=<token, URL-escaped> in *url (malloc'd). */
+int cw_backtrace_url(const char *endpoint, const char *token, char **url, char *err, size_t cap);
+
+/* The report object (a new reference in *report). */
+int cw_backtrace_report(const json_t *snap, json_t **report, char *err, size_t cap);
+
+/* The report as compact JSON, CW_UPLOAD_CONTENT_JSON. */
+int cw_backtrace_body(const json_t *snap, struct cw_upload_body *out, char *err, size_t cap);
 
 #endif

@@ -136,6 +136,9 @@ static void refuses_other_versions(void **state)
 	assert_int_equal(cw_sentry_event(doc, &out, err, sizeof(err)), -EPROTO);
 	assert_null(out);
 	assert_int_equal(cw_sentry_envelope(doc, &dsn, 0, &body, err, sizeof(err)), -EPROTO);
+	assert_int_equal(cw_backtrace_report(doc, &out, err, sizeof(err)), -EPROTO);
+	assert_int_equal(cw_backtrace_body(doc, &body, err, sizeof(err)), -EPROTO);
+	assert_null(body.data);
 
 	json_object_del(doc, "version");
 	assert_int_equal(cw_upload_check(doc, err, sizeof(err)), -EPROTO);
@@ -457,6 +460,162 @@ static void sentry_envelope_lines(void **state)
 	json_decref(doc);
 }
 
+static void backtrace_url(void **state)
+{
+	static const struct {
+		const char *endpoint, *token, *why;
+	} bad[] = {
+		{"u.sp.backtrace.io:6098", "t", "must start with https:// or http://"},
+		{"https://", "t", "no host"},
+		{"https:///post", "t", "no host"},
+		{"https://u.sp.backtrace.io/?x", "t", "query or fragment"},
+		{"https://u.sp.backtrace.io", "", "token is empty"},
+		{"https://u.sp.backtrace.io", NULL, "token is empty"},
+		{NULL, "t", "must start with"},
+	};
+	char err[256], *url;
+
+	(void)state;
+	assert_int_equal(cw_backtrace_url("https://u.sp.backtrace.io:6098//", "ab+c/d= é", &url,
+					  err, sizeof(err)),
+			 0);
+	assert_string_equal(url, "https://u.sp.backtrace.io:6098/post?format=json&token="
+				 "ab%2Bc%2Fd%3D%20%C3%A9");
+	free(url);
+	assert_int_equal(
+		cw_backtrace_url("http://127.0.0.1:8000/bt", "0f3a-_.~", &url, err, sizeof(err)),
+		0);
+	assert_string_equal(url, "http://127.0.0.1:8000/bt/post?format=json&token=0f3a-_.~");
+	free(url);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		url = (char *)"untouched";
+		err[0] = '\0';
+		assert_int_equal(
+			cw_backtrace_url(bad[i].endpoint, bad[i].token, &url, err, sizeof(err)),
+			-EINVAL);
+		assert_null(url);
+		if (!strstr(err, bad[i].why))
+			fail_msg("'%s': message '%s' does not say '%s'", bad[i].endpoint, err,
+				 bad[i].why);
+	}
+}
+
+static void backtrace_report_required_fields(void **state)
+{
+	json_t *doc = snapshot(), *r, *stack, *main_stack, *src;
+	struct cw_upload_body body;
+	char err[256];
+
+	(void)state;
+	json_object_set_new(at(doc, "attributes"), "hostname", json_string("given-by-kv"));
+	assert_int_equal(cw_backtrace_report(doc, &r, err, sizeof(err)), 0);
+	assert_string_equal(str_at(r, "uuid"), "95A9DA7A-1d6e-4f2e-8f15-96b4bb171933");
+	assert_int_equal(int_at(r, "timestamp"), SNAPSHOT_UNIX_TIME);
+	assert_string_equal(str_at(r, "lang"), "c");
+	assert_string_equal(str_at(r, "langVersion"), CW_BACKTRACE_LANG_VERSION);
+	assert_string_equal(str_at(r, "agent"), "crashwatch");
+	assert_string_equal(str_at(r, "agentVersion"), CW_VERSION);
+	assert_string_equal(str_at(r, "mainThread"), "3783");
+	assert_int_equal(json_object_size(at(r, "threads")), 2);
+	assert_true(json_is_true(at(r, "threads/3783/fault")));
+	assert_string_equal(str_at(r, "threads/3783/name"), "worker");
+	assert_true(json_is_false(at(r, "threads/3780/fault")));
+	assert_string_equal(str_at(r, "threads/3780/name"), "null_deref_thre");
+
+	stack = at(r, "threads/3783/stack");
+	assert_int_equal(json_array_size(stack), 3);
+	/* innermost first, as Backtrace shows stacks */
+	assert_string_equal(str_at(stack, "0/funcName"), "worker_crash");
+	assert_string_equal(str_at(stack, "0/address"), "0x55978e6d726c");
+	assert_string_equal(str_at(stack, "0/library"), "/opt/app/null_deref_threads");
+	assert_string_equal(str_at(stack, "0/debug_identifier"),
+			    "a3c5fd63ecd7adf7c4482369ce20d97fd70819ba");
+	assert_int_equal(int_at(stack, "0/line"), 16);
+	/* a frame without a symbol is named by module and offset, stable across runs */
+	assert_string_equal(str_at(stack, "2/funcName"), "libc.so.6+0x891f5");
+	assert_null(at(stack, "2/sourceCode"));
+	assert_null(at(stack, "2/line"));
+	/* frames of one file share one sourceCode entry */
+	assert_string_equal(str_at(stack, "0/sourceCode"), str_at(stack, "1/sourceCode"));
+	src = json_object_get(at(r, "sourceCode"), str_at(stack, "0/sourceCode"));
+	assert_non_null(src);
+	assert_string_equal(json_string_value(json_object_get(src, "path")),
+			    "null_deref_threads.c");
+	main_stack = at(r, "threads/3780/stack");
+	assert_string_equal(str_at(main_stack, "0/funcName"), "pause");
+	assert_int_equal(json_object_size(at(r, "sourceCode")), 2);
+
+	assert_string_equal(str_at(r, "attributes/release"), "2.4.1");
+	assert_string_equal(str_at(r, "attributes/hostname"), "given-by-kv"); /* --kv wins */
+	assert_int_equal(int_at(r, "attributes/process.id"), 3780);
+	assert_string_equal(str_at(r, "attributes/application"), "null_deref_threads");
+	assert_string_equal(str_at(r, "attributes/uname.sysname"), "Linux");
+	assert_string_equal(str_at(r, "attributes/uname.release"), "6.18.44");
+	assert_string_equal(str_at(r, "attributes/uname.version"), "#1 SMP PREEMPT_DYNAMIC");
+	assert_string_equal(str_at(r, "attributes/uname.machine"), "x86_64");
+	assert_string_equal(str_at(r, "attributes/error.message"),
+			    "null-pointer-dereference: SEGV_MAPERR at 0x0");
+	assert_string_equal(str_at(r, "attributes/error.type"), "Crash");
+	assert_true(json_equal(at(r, "classifiers"), at(doc, "classifiers")));
+	json_decref(r);
+
+	assert_int_equal(cw_backtrace_body(doc, &body, err, sizeof(err)), 0);
+	assert_string_equal(body.content_type, "application/json");
+	r = json_loadb(body.data, body.len, 0, NULL);
+	assert_non_null(r);
+	assert_string_equal(str_at(r, "mainThread"), "3783");
+	json_decref(r);
+	cw_upload_body_free(&body);
+
+	json_object_set_new(doc, "timestamp", json_string("23/11/2026"));
+	assert_int_equal(cw_backtrace_report(doc, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "timestamp '23/11/2026' is not of the form"));
+	json_decref(doc);
+}
+
+static void on_demand_snapshot(void **state)
+{
+	json_t *doc = snapshot(), *ev, *r;
+	char err[256];
+
+	(void)state;
+	/* crashwatch-snapshot PID with no --signal: nothing faulted, no cause */
+	json_object_set_new(doc, "signal", json_null());
+	json_object_set_new(doc, "classifiers", json_array());
+	json_object_set_new(json_array_get(at(doc, "threads"), 1), "faulted", json_false());
+
+	assert_int_equal(cw_sentry_event(doc, &ev, err, sizeof(err)), 0);
+	assert_string_equal(str_at(ev, "level"), "info");
+	assert_string_equal(str_at(ev, "exception/values/0/type"), "Snapshot");
+	assert_string_equal(str_at(ev, "exception/values/0/value"),
+			    "snapshot of null_deref_thre (pid 3780)");
+	assert_true(json_is_true(at(ev, "exception/values/0/mechanism/handled")));
+	assert_int_equal(int_at(ev, "exception/values/0/thread_id"), 3780);
+	assert_null(at(ev, "tags/signal"));
+	assert_null(at(ev, "tags/cause"));
+	assert_true(json_is_false(at(ev, "threads/values/1/crashed")));
+	assert_true(json_is_true(at(ev, "threads/values/0/current")));
+	json_decref(ev);
+
+	assert_int_equal(cw_backtrace_report(doc, &r, err, sizeof(err)), 0);
+	assert_string_equal(str_at(r, "mainThread"), "3780");
+	assert_null(at(r, "attributes/error.type"));
+	assert_int_equal(json_array_size(at(r, "classifiers")), 0);
+	json_decref(r);
+
+	/* nothing captured at all: Backtrace's mainThread still names a thread */
+	json_object_set_new(doc, "threads", json_array());
+	assert_int_equal(cw_backtrace_report(doc, &r, err, sizeof(err)), 0);
+	assert_string_equal(str_at(r, "mainThread"), "3780");
+	assert_non_null(at(r, "threads/3780/stack"));
+	json_decref(r);
+	assert_int_equal(cw_sentry_event(doc, &ev, err, sizeof(err)), 0);
+	assert_null(at(ev, "exception/values/0/stacktrace"));
+	assert_int_equal(json_array_size(at(ev, "threads/values")), 0);
+	json_decref(ev);
+	json_decref(doc);
+}
+
 static void cause_only_after_the_signal_names(void **state)
 {
 	json_t *doc = snapshot(), *ev;
@@ -486,6 +645,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(sentry_event_required_fields),
 	cmocka_unit_test(sentry_frames_oldest_first),
 	cmocka_unit_test(sentry_envelope_lines),
+	cmocka_unit_test(backtrace_url),
+	cmocka_unit_test(backtrace_report_required_fields),
+	cmocka_unit_test(on_demand_snapshot),
 	cmocka_unit_test(cause_only_after_the_signal_names),
 };
 
