@@ -5,11 +5,8 @@
 
 #include "core_handler.h"
 #include "core_install.h"
+#include "version.h"
 #include "watch.h"
-
-#ifndef CW_VERSION
-#define CW_VERSION "0.1.0"
-#endif
 
 static const char usage[] =
 	"Usage: crashwatch COMMAND [OPTIONS]\n"

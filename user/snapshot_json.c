@@ -8,10 +8,7 @@
 #include <unistd.h>
 
 #include "signals.h"
-
-#ifndef CW_VERSION
-#define CW_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 const char *const cw_dwarf_reg_names[17] = {
 	"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
