@@ -13,11 +13,12 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 # Every Debian package the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
-	zlib1g-dev libjansson-dev libcmocka-dev python3 python3-pytest bc strace gdb elfutils
+	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev python3 python3-pytest \
+	bc strace gdb elfutils
 
-PKGS       := libbpf libdw libelf jansson
+PKGS       := libbpf libdw libelf jansson libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 CFLAGS     ?= -O2 -g
 CW_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \

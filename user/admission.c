@@ -49,14 +49,14 @@ static void print_suppressed(FILE *out, const struct cw_signal_event *ev,
 		json_decref(j);
 		return;
 	}
-	fprintf(out, "%s suppressed pid=%u tid=%u why=%s signature=%s counted-on=%s count=%" PRIu64
-		     "\n",
+	fprintf(out,
+		"%s suppressed pid=%u tid=%u why=%s signature=%s counted-on=%s count=%" PRIu64 "\n",
 		time, ev->task.pid, ev->task.tid, why_names[why], sig, on ? on : "-",
 		e->counts[why]);
 }
 
-bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev,
-	      enum cw_suppressed_why *why, FILE *out, const struct cw_format_options *fmt)
+bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev, enum cw_suppressed_why *why,
+	      FILE *out, const struct cw_format_options *fmt)
 {
 	double now = cw_monotonic_s();
 	struct cw_signature_entry *e;
@@ -143,11 +143,11 @@ static int write_aggregate(const struct cw_signature_entry *e, struct cw_symboli
 	json_object_set_new(attrs, "crashwatch.aggregate_count",
 			    json_sprintf("%" PRIu64, dup + lim));
 	if (e->snapshot_uuid[0])
-		json_object_set_new(attrs, "crashwatch.counted_on",
-				    json_string(e->snapshot_uuid));
+		json_object_set_new(attrs, "crashwatch.counted_on", json_string(e->snapshot_uuid));
 	r = cw_write_json_atomic(doc, spool, uuid, path, sizeof(path), err, sizeof(err));
 	if (r < 0)
-		fprintf(stderr, "crashwatch: failed to write an aggregate of suppressed crashes: %s\n",
+		fprintf(stderr,
+			"crashwatch: failed to write an aggregate of suppressed crashes: %s\n",
 			err);
 	json_decref(doc);
 	return r;

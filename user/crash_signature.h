@@ -29,9 +29,9 @@ enum cw_suppressed_why {
 };
 
 struct cw_signature_entry {
-	uint64_t sig; /* 0: free */
-	double last_snapshot;  /* monotonic s of its last snapshot, or 0 */
-	char snapshot_uuid[40];	 /* that snapshot's */
+	uint64_t sig;			   /* 0: free */
+	double last_snapshot;		   /* monotonic s of its last snapshot, or 0 */
+	char snapshot_uuid[40];		   /* that snapshot's */
 	uint64_t counts[CW_SUPPRESSED_NR]; /* suppressed since the last flush */
 	double first_suppressed, last_suppressed;
 	uint64_t last_ts_ns; /* the last suppressed crash's kernel time (CLOCK_BOOTTIME) */

@@ -5,6 +5,7 @@
 
 #include "core_handler.h"
 #include "core_install.h"
+#include "upload_main.h"
 #include "version.h"
 #include "watch.h"
 
@@ -13,7 +14,9 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  watch      watch the host for crashing processes and report them\n"
-	"  core-handler  what kernel.core_pattern pipes cores to (set by watch --hold)\n"
+	"  upload     upload the snapshots waiting in a spool to a crash backend\n"
+	"  core-handler  what kernel.core_pattern pipes cores to (set by watch)\n"
+	"  core-restore  give back the kernel.core_pattern a killed watcher left\n"
 	"  version    print the version\n"
 	"  help       show this help\n"
 	"\n"
@@ -44,6 +47,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "watch") == 0)
 		return cw_watch_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "upload") == 0)
+		return cw_upload_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-handler") == 0)
 		return cw_core_handler_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-restore") == 0)

@@ -11,10 +11,7 @@
 #include "signals.h"
 #include "snapshot_json.h"
 #include "spool_write.h"
-
-#ifndef CW_VERSION
-#define CW_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 /* pt_regs order (enum cw_reg) of each DWARF register, as the full snapshot lists them. */
 static const int dwarf_from_pt[17] = {

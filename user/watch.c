@@ -2,6 +2,7 @@
 /* `crashwatch watch`: parse → check → load and attach → poll → detach. */
 #include "watch.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -23,7 +24,10 @@
 #include "hold_registry.h"
 #include "hold_watchdog.h"
 #include "partial_snapshot.h"
+#include "spool.h"
 #include "symbolize.h"
+#include "upload_target.h"
+#include "uploader.h"
 #include "watch_options.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -55,7 +59,30 @@ struct watch_ctx {
 	struct cw_symbolizer *sym;
 	uint64_t malformed; /* records userspace could not read */
 	uint64_t partial_snapshots;
+	/* The spool's bounds, and its uploader (when --upload). */
+	uint64_t spool_max_files, spool_max_bytes, spool_dropped;
+	struct cw_upload_target target;
+	struct cw_uploader up;
+	bool upload_sync;
 };
+
+/* A snapshot entered the spool: keep the spool in bounds and send it on. */
+static void spooled(struct watch_ctx *w)
+{
+	int n = cw_spool_enforce(w->spool, (size_t)w->spool_max_files, w->spool_max_bytes);
+
+	if (n > 0) {
+		w->spool_dropped += (uint64_t)n;
+		fprintf(stderr,
+			"crashwatch: the spool %s is full: dropped the %d oldest snapshot(s) "
+			"(--spool-max-files, --spool-max-bytes)\n",
+			w->spool, n);
+	}
+	cw_uploader_kick(&w->up);
+	if (w->upload_sync && !cw_uploader_wait(&w->up, w->target.timeout_s + 5.0))
+		fprintf(stderr, "crashwatch: the upload did not finish in time: it goes on in the "
+				"background\n");
+}
 
 /* No hold caught this crash, or the tool failed: the kernel's first capture stands in. */
 static void write_partial(struct watch_ctx *w, struct cw_ledger_entry *e,
@@ -109,6 +136,8 @@ static void report_hold(struct watch_ctx *w, struct cw_ledger_entry *e,
 	} else if (e)
 		write_partial(w, e, &out, why_hold_failed(err, r, why, sizeof(why)));
 	cw_format_snapshot(stdout, ev, &out, &w->fmt);
+	if (out.path[0])
+		spooled(w);
 }
 
 static void hold(struct watch_ctx *w, struct cw_ledger_entry *e, const struct cw_signal_event *ev)
@@ -151,6 +180,8 @@ static void crash_ended(struct watch_ctx *w, const struct cw_exit_event *x)
 			      "no hold point caught this crash (not dumpable, traced, or "
 			      "kernel.core_pattern not crashwatch's)");
 		cw_format_snapshot(stdout, &e->ev, &out, &w->fmt);
+		if (out.path[0])
+			spooled(w);
 	}
 	cw_ledger_forget(e);
 }
@@ -212,6 +243,12 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 	fprintf(stderr,
 		" malformed=%" PRIu64 " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64,
 		w->malformed, w->partial_snapshots, w->ledger ? w->ledger->evicted : 0);
+	if (w->up.target)
+		fprintf(stderr,
+			" uploaded=%" PRIu64 " upload_refused=%" PRIu64 " upload_retries=%" PRIu64,
+			w->up.uploaded, w->up.refused, w->up.retries);
+	if (w->spool)
+		fprintf(stderr, " spool_dropped=%" PRIu64, w->spool_dropped);
 	if (w->adm)
 		fprintf(stderr,
 			" suppressed_duplicate=%" PRIu64 " suppressed_rate_limited=%" PRIu64
@@ -441,8 +478,9 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 			}
 			err = 0;
 		}
-		if (w->adm && cw_monotonic_s() - w->adm->last_flush >= AGGREGATE_FLUSH_S)
-			cw_admission_flush(w->adm, w->sym, w->spool);
+		if (w->adm && cw_monotonic_s() - w->adm->last_flush >= AGGREGATE_FLUSH_S &&
+		    cw_admission_flush(w->adm, w->sym, w->spool) > 0)
+			spooled(w);
 		if (counters_requested) {
 			counters_requested = 0;
 			print_counters(det, w);
@@ -495,10 +533,44 @@ int cw_watch_main(int argc, char **argv)
 			strerror(-err));
 		goto cleanup;
 	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (opts.upload) {
+		char msg[512];
+
+		if (cw_upload_target_parse(opts.upload, opts.upload_token, &w.target, msg,
+					   sizeof(msg)) < 0) {
+			fprintf(stderr, "crashwatch: %s\n", msg);
+			curl_global_cleanup();
+			return 2;
+		}
+	}
 	if (opts.hold) {
 		err = prepare_hold(&opts, &w);
 		if (err)
 			goto cleanup;
+	}
+	if (opts.hold || opts.upload) {
+		w.spool = opts.spool;
+		w.spool_max_files = opts.spool_max_files;
+		w.spool_max_bytes = opts.spool_max_bytes;
+		if ((err = cw_make_dir(opts.spool)) < 0) {
+			fprintf(stderr, "crashwatch: failed to create the spool %s: %s\n",
+				opts.spool, strerror(-err));
+			goto cleanup;
+		}
+	}
+	if (opts.upload) {
+		w.up.target = &w.target;
+		w.up.spool = opts.spool;
+		w.upload_sync = opts.upload_sync;
+		w.up.verbose = true;
+		cw_bucket_init(&w.up.bucket, opts.rate_limit, opts.rate_burst, cw_monotonic_s());
+		err = cw_uploader_start(&w.up);
+		if (err) {
+			fprintf(stderr, "crashwatch: failed to start the uploader: %s\n",
+				strerror(-err));
+			goto cleanup;
+		}
 	}
 	w.sym = cw_symbolizer_new();
 	if (!w.sym) {
@@ -519,6 +591,14 @@ int cw_watch_main(int argc, char **argv)
 		sigs, opts.stack_bytes, opts.ringbuf_bytes >> 10,
 		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)", holds);
 
+	if (w.spool)
+		fprintf(stderr,
+			"crashwatch: spool %s (at most %" PRIu64 " snapshots, %" PRIu64
+			" bytes; 0: no bound); uploads: %s%s\n",
+			w.spool, w.spool_max_files, w.spool_max_bytes,
+			w.up.target ? w.target.url : "none (--upload to send them)",
+			w.up.target ? (w.upload_sync ? " (sync)" : " (async)") : "");
+
 	err = watch_loop(&det, &w);
 
 cleanup:
@@ -528,6 +608,10 @@ cleanup:
 	cw_detector_stop(&det);
 	if (w.adm)
 		cw_admission_flush(w.adm, w.sym, w.spool);
+	/* What is not uploaded yet stays in the spool for the next start. */
+	cw_uploader_stop(&w.up);
+	cw_upload_target_free(&w.target);
+	curl_global_cleanup();
 	cw_symbolizer_free(w.sym);
 	free(w.ledger);
 	free(w.adm);

@@ -38,6 +38,15 @@ static const char usage[] =
 	"  --rate-burst=N       snapshots allowed at once above the rate (default 10)\n"
 	"  --dedup-window=SEC   a crash alike (executable, signal, top frames) to one\n"
 	"                       snapshotted within SEC is counted on it (default 300; 0: off)\n"
+	"  --spool-max-files=N  at most N snapshots wait in the spool; the oldest go first\n"
+	"                       (default 1000; 0: no bound)\n"
+	"  --spool-max-bytes=SIZE  and at most SIZE bytes, K/M/G suffixes (default 256M)\n"
+	"  --upload=KIND:WHERE  upload the spool: generic:URL (POST of the snapshot),\n"
+	"                       sentry:DSN, backtrace:ENDPOINT; a file leaves the spool once\n"
+	"                       the backend accepted it\n"
+	"  --upload-token=TOKEN bearer token (generic) or submission token (backtrace)\n"
+	"  --upload-mode=MODE   async (default: a thread uploads in the background) or sync\n"
+	"                       (each snapshot is uploaded before the next crash is handled)\n"
 	"  --spool=DIR          where snapshots are written (default " CW_DEFAULT_SPOOL ")\n"
 	"  --snapshot-tool=PATH the snapshot tool (default: crashwatch-snapshot beside this\n"
 	"                       program)\n"
@@ -64,6 +73,11 @@ enum {
 	OPT_RATE_LIMIT,
 	OPT_RATE_BURST,
 	OPT_DEDUP_WINDOW,
+	OPT_SPOOL_MAX_FILES,
+	OPT_SPOOL_MAX_BYTES,
+	OPT_UPLOAD,
+	OPT_UPLOAD_TOKEN,
+	OPT_UPLOAD_MODE,
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
 };
@@ -82,6 +96,11 @@ static const struct option long_options[] = {
 	{"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
 	{"rate-burst", required_argument, NULL, OPT_RATE_BURST},
 	{"dedup-window", required_argument, NULL, OPT_DEDUP_WINDOW},
+	{"spool-max-files", required_argument, NULL, OPT_SPOOL_MAX_FILES},
+	{"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX_BYTES},
+	{"upload", required_argument, NULL, OPT_UPLOAD},
+	{"upload-token", required_argument, NULL, OPT_UPLOAD_TOKEN},
+	{"upload-mode", required_argument, NULL, OPT_UPLOAD_MODE},
 	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
 	{"spool", required_argument, NULL, OPT_SPOOL},
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
@@ -117,6 +136,8 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.rate_limit = 1,
 		.rate_burst = 10,
 		.dedup_window_s = 300,
+		.spool_max_files = CW_DEFAULT_SPOOL_MAX_FILES,
+		.spool_max_bytes = CW_DEFAULT_SPOOL_MAX_BYTES,
 		.hold_timeout_s = 30,
 		.spool = CW_DEFAULT_SPOOL,
 	};
@@ -184,6 +205,39 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 					optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_SPOOL_MAX_FILES:
+			if (cw_parse_u64(optarg, 0, 10000000, &o->spool_max_files) < 0) {
+				fprintf(err,
+					"crashwatch: bad --spool-max-files '%s': give a count (0: "
+					"no bound)\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_SPOOL_MAX_BYTES:
+			if (cw_parse_size(optarg, 0, 1ULL << 40, &o->spool_max_bytes) < 0) {
+				fprintf(err,
+					"crashwatch: bad --spool-max-bytes '%s': give a size such "
+					"as 512M (0: no bound)\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_UPLOAD:
+			o->upload = optarg;
+			break;
+		case OPT_UPLOAD_TOKEN:
+			o->upload_token = optarg;
+			break;
+		case OPT_UPLOAD_MODE:
+			if (strcmp(optarg, "sync") && strcmp(optarg, "async")) {
+				fprintf(err,
+					"crashwatch: bad --upload-mode '%s': give sync or async\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->upload_sync = strcmp(optarg, "sync") == 0;
 			break;
 		case OPT_RATE_BURST:
 			if (cw_parse_u64(optarg, 1, 100000, &v) < 0) {

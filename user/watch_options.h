@@ -16,17 +16,24 @@ struct cw_watch_options {
 	bool nonzero_exit;  /* also report processes that exit with a non-zero code */
 	bool signal_deaths; /* also report deaths by unwatched signals (SIGKILL, SIGTERM...) */
 	bool verbose;
-	bool hold;		   /* hold every crash for a full snapshot (default) */
-	bool drop_cores;	   /* the core stream goes nowhere after the snapshot */
-	double rate_limit;	   /* snapshots a second, the global token bucket's rate */
-	double rate_burst;	   /* and its size */
-	double dedup_window_s;	   /* one snapshot per crash signature within this */
+	bool hold;	       /* hold every crash for a full snapshot (default) */
+	bool drop_cores;       /* the core stream goes nowhere after the snapshot */
+	double rate_limit;     /* snapshots a second, the global token bucket's rate */
+	double rate_burst;     /* and its size */
+	double dedup_window_s; /* one snapshot per crash signature within this */
+	const char *upload;    /* KIND:WHERE, or NULL: snapshots stay in the spool */
+	const char *upload_token;
+	bool upload_sync;	   /* upload each snapshot before handling the next crash */
+	uint64_t spool_max_files;  /* 0: any number */
+	uint64_t spool_max_bytes;  /* 0: any size */
 	unsigned hold_timeout_s;   /* the deadline of one hold */
 	const char *spool;	   /* where snapshots go */
 	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
 };
 
-#define CW_DEFAULT_SPOOL "/var/lib/crashwatch/spool"
+#define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"
+#define CW_DEFAULT_SPOOL_MAX_FILES 1000
+#define CW_DEFAULT_SPOOL_MAX_BYTES (256ULL << 20)
 
 #define CW_DEFAULT_SIGNALS "SEGV,BUS,FPE,ILL,ABRT,TRAP,SYS"
 

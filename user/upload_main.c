@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+#include "upload_main.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "parse.h"
+#include "spool.h"
+#include "uploader.h"
+#include "watch_options.h"
+
+static const char usage[] =
+	"Usage: crashwatch upload --upload=KIND:WHERE [--upload-token=TOKEN] [--wait=SEC] [DIR]\n"
+	"\n"
+	"Upload every snapshot waiting in DIR (default " CW_DEFAULT_SPOOL "), oldest\n"
+	"first, deleting each once the backend accepted it; refused ones move to\n"
+	"DIR/failed with the reason.  KIND:WHERE is generic:URL, sentry:DSN or\n"
+	"backtrace:ENDPOINT, as for `crashwatch watch`.\n"
+	"\n"
+	"  --wait=SEC   the most time spent waiting on a backend that fails or asks to\n"
+	"               wait (Retry-After) before giving up (default 60)\n"
+	"\n"
+	"Exit status: 0 the spool is empty, 1 snapshots are left (the message says why),\n"
+	"2 bad usage.\n";
+
+int cw_upload_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"upload", required_argument, NULL, 'u'},
+		{"upload-token", required_argument, NULL, 't'},
+		{"wait", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *spec = NULL, *token = NULL, *dir = CW_DEFAULT_SPOOL;
+	struct cw_upload_target target;
+	struct cw_uploader u = {0};
+	struct cw_spool_file *left = NULL;
+	uint64_t wait_s = 60;
+	char err[512];
+	double until;
+	size_t n = 0;
+	CURL *curl;
+	int c, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			spec = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'w':
+			if (cw_parse_u64(optarg, 0, 86400, &wait_s) < 0) {
+				fprintf(stderr,
+					"crashwatch: bad --wait '%s': give seconds from 0 to "
+					"86400\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "crashwatch: unknown option or missing value in '%s'\n%s",
+				argv[optind - 1], usage);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		dir = argv[optind++];
+	if (optind < argc || !spec) {
+		fprintf(stderr, "crashwatch: %s\n%s",
+			spec ? "more than one directory given" : "--upload=KIND:WHERE is needed",
+			usage);
+		return 2;
+	}
+	if (access(dir, R_OK | W_OK | X_OK) < 0) {
+		fprintf(stderr, "crashwatch: cannot use the spool %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (cw_upload_target_parse(spec, token, &target, err, sizeof(err)) < 0) {
+		fprintf(stderr, "crashwatch: %s\n", err);
+		curl_global_cleanup();
+		return 2;
+	}
+	u.target = &target;
+	u.spool = dir;
+	u.verbose = true;
+	cw_bucket_init(&u.bucket, 0, 1, 0); /* by hand: no rate limit */
+	curl = curl_easy_init();
+	until = cw_monotonic_s() + (double)wait_s;
+	while (curl && (r = cw_uploader_pass(&u, curl)) == 1 && cw_monotonic_s() < until) {
+		double pause = u.not_before - cw_monotonic_s();
+
+		if (pause > until - cw_monotonic_s())
+			break;
+		if (pause > 0)
+			usleep((useconds_t)(pause * 1e6));
+	}
+	if (curl)
+		curl_easy_cleanup(curl);
+	cw_spool_list(dir, &left, &n);
+	free(left);
+	printf("crashwatch: %lu uploaded, %lu refused (in %s/failed), %zu left in %s\n",
+	       (unsigned long)u.uploaded, (unsigned long)u.refused, dir, n, dir);
+	cw_upload_target_free(&target);
+	curl_global_cleanup();
+	return n ? 1 : 0;
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+#include "uploader.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+double cw_backoff_s(unsigned failures, double unit_random)
+{
+	double d = CW_BACKOFF_FIRST_S;
+
+	for (unsigned i = 1; i < failures && d < CW_BACKOFF_MAX_S; i++)
+		d *= 2;
+	if (d > CW_BACKOFF_MAX_S)
+		d = CW_BACKOFF_MAX_S;
+	/* Jitter: many hosts that lost the backend together do not come back together. */
+	return d * (0.5 + 0.5 * unit_random);
+}
+
+static double unit_random(void)
+{
+	unsigned r;
+	FILE *f = fopen("/dev/urandom", "re");
+
+	if (!f || fread(&r, sizeof(r), 1, f) != 1)
+		r = (unsigned)rand();
+	if (f)
+		fclose(f);
+	return (double)r / (double)0xffffffffU;
+}
+
+/* One file: 0 done (uploaded or moved to failed/), 1 retry later. */
+static int upload_file(struct cw_uploader *u, void *curl, const char *name)
+{
+	char path[4096];
+	struct cw_upload_answer a;
+	json_error_t jerr;
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/%s", u->spool, name);
+	doc = json_load_file(path, 0, &jerr);
+	if (!doc) {
+		if (access(path, F_OK) < 0)
+			return 0; /* gone meanwhile (the spool bound dropped it) */
+		snprintf(a.reason, sizeof(a.reason), "not a JSON document: %s (line %d)", jerr.text,
+			 jerr.line);
+		a.verdict = CW_UPLOAD_FAIL;
+	} else {
+		cw_upload_send(curl, u->target, doc, &a);
+		json_decref(doc);
+	}
+	switch (a.verdict) {
+	case CW_UPLOAD_DONE:
+		unlink(path);
+		u->uploaded++;
+		u->failures = 0;
+		if (u->verbose)
+			fprintf(stderr, "crashwatch: uploaded %s (HTTP %ld)\n", name, a.status);
+		return 0;
+	case CW_UPLOAD_FAIL:
+		u->refused++;
+		fprintf(stderr, "crashwatch: upload of %s refused, moved to %s/failed: %s\n", name,
+			u->spool, a.reason);
+		if (cw_spool_fail(u->spool, name, a.reason) < 0)
+			unlink(path); /* never retry a refused file forever */
+		return 0;
+	case CW_UPLOAD_RETRY:
+		break;
+	}
+	u->retries++;
+	u->failures++;
+	u->not_before = cw_monotonic_s() + (a.retry_after > 0 ? a.retry_after
+							      : cw_backoff_s(u->failures,
+									     unit_random()));
+	fprintf(stderr, "crashwatch: upload of %s will be retried in %.1f s: %s\n", name,
+		u->not_before - cw_monotonic_s(), a.reason);
+	return 1;
+}
+
+int cw_uploader_pass(struct cw_uploader *u, void *curl)
+{
+	struct cw_spool_file *files;
+	size_t n;
+	int r;
+
+	if (cw_monotonic_s() < u->not_before)
+		return 1;
+	r = cw_spool_list(u->spool, &files, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (!cw_bucket_take(&u->bucket, cw_monotonic_s()) ||
+		    upload_file(u, curl, files[i].name) > 0) {
+			r = 1;
+			break;
+		}
+	}
+	free(files);
+	return r;
+}
+
+static void *uploader_main(void *arg)
+{
+	struct cw_uploader *u = arg;
+	CURL *curl = curl_easy_init();
+
+	pthread_mutex_lock(&u->lock);
+	while (!u->stop) {
+		uint64_t seen = u->kicks;
+		struct timespec until;
+		double wait;
+		int r;
+
+		pthread_mutex_unlock(&u->lock);
+		r = curl ? cw_uploader_pass(u, curl) : -ENOMEM;
+		pthread_mutex_lock(&u->lock);
+		u->passes_done = seen;
+		pthread_cond_broadcast(&u->cond);
+		if (u->stop || u->kicks != seen)
+			continue;
+		/* Sleep until the backoff or the bucket allow again, or a new snapshot. */
+		wait = r == 1 ? u->not_before - cw_monotonic_s() : 30;
+		if (r == 1 && wait <= 0)
+			wait = cw_bucket_wait(&u->bucket, cw_monotonic_s());
+		if (wait < 0.05)
+			wait = 0.05;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)wait;
+		until.tv_nsec += (long)((wait - floor(wait)) * 1e9);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&u->cond, &u->lock, &until);
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (curl)
+		curl_easy_cleanup(curl);
+	return NULL;
+}
+
+int cw_uploader_start(struct cw_uploader *u)
+{
+	int r;
+
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->cond, NULL);
+	u->kicks = 1; /* the first pass uploads what a previous run left */
+	r = pthread_create(&u->thread, NULL, uploader_main, u);
+	if (r)
+		return -r;
+	u->running = true;
+	return 0;
+}
+
+void cw_uploader_kick(struct cw_uploader *u)
+{
+	if (!u->running)
+		return;
+	pthread_mutex_lock(&u->lock);
+	u->kicks++;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+}
+
+bool cw_uploader_wait(struct cw_uploader *u, double timeout_s)
+{
+	double until = cw_monotonic_s() + timeout_s;
+	bool done;
+
+	if (!u->running)
+		return true;
+	pthread_mutex_lock(&u->lock);
+	while (!(done = u->passes_done >= u->kicks) && cw_monotonic_s() < until) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 50000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&u->cond, &u->lock, &t);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return done;
+}
+
+void cw_uploader_stop(struct cw_uploader *u)
+{
+	if (!u->running)
+		return;
+	pthread_mutex_lock(&u->lock);
+	u->stop = true;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+	pthread_join(u->thread, NULL);
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
+	u->running = false;
+}

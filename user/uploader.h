@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Uploads the spool, oldest first, and deletes a file only once the backend
+ * accepted it.  Network errors and 5xx back off exponentially with jitter;
+ * 429 (and Sentry's X-Sentry-Rate-Limits) wait as long as asked; other 4xx
+ * move the file to failed/ with the reason.  Uploads pass through the same
+ * kind of token bucket as snapshots.  In the watcher it runs on its own
+ * thread; `crashwatch upload` runs one pass in the foreground.
+ */
+#ifndef CW_UPLOADER_H
+#define CW_UPLOADER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rate_limit.h"
+#include "upload_target.h"
+
+#define CW_BACKOFF_FIRST_S 1.0
+#define CW_BACKOFF_MAX_S   300.0
+
+struct cw_uploader {
+	const struct cw_upload_target *target;
+	const char *spool;
+	struct cw_token_bucket bucket;
+	bool verbose; /* a line per upload on stderr */
+	/* Backing off: no request before this (monotonic s). */
+	double not_before;
+	unsigned failures; /* in a row */
+	uint64_t uploaded, refused, retries;
+	/* The thread. */
+	pthread_t thread;
+	bool running, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t kicks, passes_done; /* a pass that started after kick k ends: passes_done >= k */
+};
+
+/* The delay after n failures in a row: 1, 2, 4 … 300 s, each with jitter in [50%, 100%]. */
+double cw_backoff_s(unsigned failures, double unit_random);
+
+/*
+ * One pass over the spool: upload until it is empty, a token is missing, or
+ * the backend asks to wait.  0 when the spool is empty, 1 when files are
+ * left (backing off or rate-limited), -errno.  curl: an easy handle.
+ */
+int cw_uploader_pass(struct cw_uploader *u, void *curl);
+
+int cw_uploader_start(struct cw_uploader *u);
+/* A new snapshot is there: upload it now (unless backing off). */
+void cw_uploader_kick(struct cw_uploader *u);
+/* Wait until a pass that saw everything kicked so far has ended, at most timeout_s. */
+bool cw_uploader_wait(struct cw_uploader *u, double timeout_s);
+void cw_uploader_stop(struct cw_uploader *u);
+
+#endif
