@@ -36,7 +36,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
-.PHONY: all deps run test check test-build bench bench-snapshot bench-build format format-check clean
+.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -78,7 +78,11 @@ bench-snapshot: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/snapshot.sh
 
-bench-build: all $(BENCHES) $(BUILD)/tests/targets/parked_threads
+bench-storm: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/storm.py
+
+bench-build: all $(BENCHES) $(TARGETS)
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

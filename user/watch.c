@@ -603,11 +603,12 @@ int cw_watch_main(int argc, char **argv)
 
 cleanup:
 	uninstall_core_hold(&w);
+	/* Suppressed crashes reach the spool before leaving: none is lost. */
+	if (w.adm)
+		cw_admission_flush(w.adm, w.sym, w.spool);
 	if (det.skel)
 		print_counters(&det, &w);
 	cw_detector_stop(&det);
-	if (w.adm)
-		cw_admission_flush(w.adm, w.sym, w.spool);
 	/* What is not uploaded yet stays in the spool for the next start. */
 	cw_uploader_stop(&w.up);
 	cw_upload_target_free(&w.target);
