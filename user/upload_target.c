@@ -49,7 +49,8 @@ int cw_upload_target_parse(const char *spec, const char *token, struct cw_upload
 		return -EINVAL;
 	}
 	if (!t->url || strncmp(t->url, "http", 4) != 0) {
-		snprintf(err, cap, "bad --upload '%s': the address must start with http:// or https://",
+		snprintf(err, cap,
+			 "bad --upload '%s': the address must start with http:// or https://",
 			 spec);
 		cw_upload_target_free(t);
 		return -EINVAL;
@@ -95,8 +96,8 @@ double cw_sentry_rate_limits(const char *value)
 		char *cats, *secs_end;
 		double secs;
 
-		snprintf(item, sizeof(item), "%.*s", (int)(len < sizeof(item) ? len : sizeof(item) - 1),
-			 p);
+		snprintf(item, sizeof(item), "%.*s",
+			 (int)(len < sizeof(item) ? len : sizeof(item) - 1), p);
 		p += len + (p[len] == ',');
 		secs = strtod(item, &secs_end);
 		if (secs_end == item || *secs_end != ':')

@@ -77,9 +77,9 @@ static int upload_file(struct cw_uploader *u, void *curl, const char *name)
 	}
 	u->retries++;
 	u->failures++;
-	u->not_before = cw_monotonic_s() + (a.retry_after > 0 ? a.retry_after
-							      : cw_backoff_s(u->failures,
-									     unit_random()));
+	u->not_before =
+		cw_monotonic_s() +
+		(a.retry_after > 0 ? a.retry_after : cw_backoff_s(u->failures, unit_random()));
 	fprintf(stderr, "crashwatch: upload of %s will be retried in %.1f s: %s\n", name,
 		u->not_before - cw_monotonic_s(), a.reason);
 	return 1;
