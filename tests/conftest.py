@@ -60,8 +60,10 @@ class Watcher:
         # Holding is the watcher's default; the detection tests only report, unless
         # a test asks for holds (--hold) or for the defaults as they are.
         report_only = () if default_hold or "--hold" in args else ("--no-hold",)
-        self.args = [WATCHER, "watch", *(("--json",) if json_output else ()), *report_only,
-                     *args]
+        # The host's /etc/crashwatch/crashwatch.conf is not the tests' to read.
+        no_config = () if any(a.startswith("--config") for a in args) else ("--config=",)
+        self.args = [WATCHER, "watch", *no_config, *(("--json",) if json_output else ()),
+                     *report_only, *args]
         self.json = json_output
         self.lines = queue.Queue()
         self.seen = []  # every record read so far

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "core_handler.h"
 #include "core_install.h"
 #include "upload_main.h"
@@ -15,6 +16,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  watch      watch the host for crashing processes and report them\n"
 	"  upload     upload the snapshots waiting in a spool to a crash backend\n"
+	"  config check [FILE]  report each problem in a config file (line, key, reason)\n"
 	"  core-handler  what kernel.core_pattern pipes cores to (set by watch)\n"
 	"  core-restore  give back the kernel.core_pattern a killed watcher left\n"
 	"  version    print the version\n"
@@ -47,6 +49,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "watch") == 0)
 		return cw_watch_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "config") == 0)
+		return cw_config_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "upload") == 0)
 		return cw_upload_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-handler") == 0)

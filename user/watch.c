@@ -18,6 +18,7 @@
 #include "event_decode.h"
 #include "event_format.h"
 #include "admission.h"
+#include "config.h"
 #include "core_install.h"
 #include "crash_ledger.h"
 #include "hold.h"
@@ -508,17 +509,75 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 			      : "not signals sent by other processes (needs Linux >= 6.13)");
 }
 
+/*
+ * The config file's settings, placed before the command line's flags so
+ * that these win: all = argv[0], the file's, argv[1..].
+ */
+static int read_config(int argc, char **argv, struct cw_config *c, char ***all)
+{
+	const char *path = CW_DEFAULT_CONFIG;
+	bool given = false;
+	int n;
+
+	c->args = NULL;
+	c->n = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strncmp(argv[i], "--config=", 9)) {
+			path = argv[i] + 9;
+			given = true;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			path = argv[++i];
+			given = true;
+		}
+	}
+	if (path[0]) {
+		n = cw_config_read(path, c, stderr);
+		if (n > 0) {
+			fprintf(stderr,
+				"crashwatch: fix the %d problem(s) in %s (crashwatch config check "
+				"%s)\n",
+				n, path, path);
+			cw_config_free(c);
+			return -EINVAL;
+		}
+		if (n < 0 && (given || n != -ENOENT)) {
+			fprintf(stderr, "crashwatch: cannot read the config file %s: %s\n", path,
+				strerror(-n));
+			return n;
+		}
+	}
+	*all = calloc((size_t)argc + c->n + 1, sizeof(**all));
+	if (!*all) {
+		cw_config_free(c);
+		return -ENOMEM;
+	}
+	(*all)[0] = argv[0];
+	for (size_t i = 0; i < c->n; i++)
+		(*all)[1 + i] = c->args[i];
+	for (int i = 1; i < argc; i++)
+		(*all)[c->n + (size_t)i] = argv[i];
+	return 0;
+}
+
 int cw_watch_main(int argc, char **argv)
 {
+	struct cw_config conf;
+	char **all = NULL;
 	struct cw_watch_options opts;
 	struct cw_detector det = {0};
 	struct watch_ctx w = {.core_sock = -1, .watchdog = {.lifeline = -1, .pid = -1}};
 	char sigs[512], holds[8192];
 	int err;
 
-	err = cw_watch_options_parse(argc, argv, &opts, stdout, stderr);
+	err = read_config(argc, argv, &conf, &all);
 	if (err)
+		return 2;
+	err = cw_watch_options_parse(argc + (int)conf.n, all, &opts, stdout, stderr);
+	if (err) {
+		free(all);
+		cw_config_free(&conf);
 		return err > 0 ? 0 : 2;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	cw_clock_init();
 	w.fmt.json = opts.json;
@@ -616,6 +675,8 @@ cleanup:
 	cw_symbolizer_free(w.sym);
 	free(w.ledger);
 	free(w.adm);
+	free(all);
+	cw_config_free(&conf);
 	cw_hold_watchdog_stop(&w.watchdog);
 	if (!err)
 		fprintf(stderr, "crashwatch: stopped, everything detached\n");

@@ -50,6 +50,8 @@ static const char usage[] =
 	"  --spool=DIR          where snapshots are written (default " CW_DEFAULT_SPOOL ")\n"
 	"  --snapshot-tool=PATH the snapshot tool (default: crashwatch-snapshot beside this\n"
 	"                       program)\n"
+	"  --config=FILE        settings read before these flags (default\n"
+	"                       /etc/crashwatch/crashwatch.conf when it exists; '' for none)\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -78,6 +80,7 @@ enum {
 	OPT_UPLOAD,
 	OPT_UPLOAD_TOKEN,
 	OPT_UPLOAD_MODE,
+	OPT_CONFIG,
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
 };
@@ -104,10 +107,19 @@ static const struct option long_options[] = {
 	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
 	{"spool", required_argument, NULL, OPT_SPOOL},
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
+	{"config", required_argument, NULL, OPT_CONFIG},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
+
+int cw_watch_option_kind(const char *name)
+{
+	for (const struct option *o = long_options; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o->has_arg == no_argument ? 0 : 1;
+	return -1;
+}
 
 static int parse_number(const char *s, double min, double max, double *out)
 {
@@ -281,6 +293,8 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		case OPT_SNAPSHOT_TOOL:
 			o->snapshot_tool = optarg;
 			break;
+		case OPT_CONFIG:
+			break; /* read before parsing: see cw_watch_main */
 		case 'v':
 			o->verbose = true;
 			break;

@@ -41,6 +41,9 @@ struct cw_watch_options {
  */
 int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FILE *out, FILE *err);
 
+/* A long option's kind: 0 a flag, 1 takes a value, -1 no such option. */
+int cw_watch_option_kind(const char *name);
+
 /* "SIGSEGV,SIGBUS" */
 void cw_signal_mask_text(uint64_t mask, char *out, size_t cap);
 

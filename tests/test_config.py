@@ -1,0 +1,62 @@
+"""Issue 6, item 4: the config file holds every option that has a flag; flags
+override it; `crashwatch config check` reports each problem with line, key and
+reason."""
+import subprocess
+
+from conftest import WATCHER, Watcher
+
+
+def check(path):
+    return subprocess.run([WATCHER, "config", "check", str(path)], capture_output=True,
+                          text=True)
+
+
+def test_config_check_reports_line_key_and_reason(tmp_path):
+    conf = tmp_path / "crashwatch.conf"
+    conf.write_text("[watch]\n"
+                    "hold-timeout = 10\n"
+                    "hold = maybe\n"
+                    "stack-bytes = 1G\n"
+                    "bogus = 1\n"
+                    "this line is not ini\n"
+                    "[upload]\n"
+                    "x = 1\n")
+    out = check(conf)
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    assert f"{conf}:3: key 'hold': give yes or no" in lines
+    assert f"{conf}:4: key 'stack-bytes': bad --stack-bytes '1G': give a size from 0 to 64K" \
+        in lines
+    assert f"{conf}:5: key 'bogus': not an option of crashwatch watch" \
+        " (see crashwatch watch --help)" in lines
+    assert any(line.startswith(f"{conf}:6: not INI") for line in lines)
+    assert f"{conf}:8: key 'x': in section [upload]: only [watch] is read" in lines
+    assert len(lines) == 5
+    # The watcher refuses it the same way, before touching anything.
+    w = subprocess.run([WATCHER, "watch", f"--config={conf}"], capture_output=True, text=True)
+    assert w.returncode == 2 and "fix the 5 problem(s)" in w.stderr
+
+
+def test_a_good_config_is_used_and_flags_override_it(tmp_path):
+    conf = tmp_path / "crashwatch.conf"
+    conf.write_text("[watch]\n# report only, SIGFPE only\nhold = no\nsignals = FPE\n")
+    out = check(conf)
+    assert out.returncode == 0 and "2 setting(s), no problems" in out.stdout
+    w = Watcher(f"--config={conf}", default_hold=True)
+    try:
+        line = w.wait_stderr("crashwatch: watching ")
+        assert "watching SIGFPE on" in line and "hold points: none" in line
+    finally:
+        assert w.stop() == 0
+    w = Watcher(f"--config={conf}", "--signals=SEGV", default_hold=True)
+    try:
+        line = w.wait_stderr("crashwatch: watching ")
+        assert "watching SIGSEGV on" in line and "hold points: none" in line
+    finally:
+        assert w.stop() == 0
+
+
+def test_a_missing_config_given_by_hand_is_an_error(tmp_path):
+    w = subprocess.run([WATCHER, "watch", f"--config={tmp_path}/none.conf"],
+                       capture_output=True, text=True)
+    assert w.returncode == 2 and "cannot read the config file" in w.stderr
