@@ -30,6 +30,10 @@ static const char usage[] =
 	"  --spool=DIR          where snapshots are written (default " CW_DEFAULT_SPOOL ")\n"
 	"  --snapshot-tool=PATH the snapshot tool (default: crashwatch-snapshot beside this\n"
 	"                       program)\n"
+	"  --max-libcs=N        with --hold, the most libc files abort() is probed in: the\n"
+	"                       host's, and those of programs started in other mount\n"
+	"                       namespaces (containers); default 256, at most 1024; past\n"
+	"                       it, aborts are held in their core dump\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -50,6 +54,7 @@ enum {
 	OPT_HOLD_TIMEOUT,
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
+	OPT_MAX_LIBCS,
 };
 
 static const struct option long_options[] = {
@@ -64,6 +69,7 @@ static const struct option long_options[] = {
 	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
 	{"spool", required_argument, NULL, OPT_SPOOL},
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
+	{"max-libcs", required_argument, NULL, OPT_MAX_LIBCS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -81,6 +87,7 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.show_stack = true,
 		.hold_timeout_s = 30,
 		.spool = CW_DEFAULT_SPOOL,
+		.max_libcs = CW_DEFAULT_MAX_LIBCS,
 	};
 	cw_parse_signal_list(CW_DEFAULT_SIGNALS, &o->signals, &bad);
 	optind = 1;
@@ -154,6 +161,16 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			break;
 		case OPT_SNAPSHOT_TOOL:
 			o->snapshot_tool = optarg;
+			break;
+		case OPT_MAX_LIBCS:
+			if (cw_parse_u64(optarg, 1, CW_MAX_LIBCS_LIMIT, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --max-libcs '%s': give a number from 1 to "
+					"%d\n",
+					optarg, CW_MAX_LIBCS_LIMIT);
+				return -EINVAL;
+			}
+			o->max_libcs = (unsigned)v;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -20,9 +20,14 @@ struct cw_watch_options {
 	unsigned hold_timeout_s;   /* the deadline of one hold */
 	const char *spool;	   /* where snapshots go */
 	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
+	unsigned max_libcs;	   /* the most libcs abort() is probed in */
 };
 
 #define CW_DEFAULT_SPOOL "/var/lib/crashwatch/spool"
+
+/* abort() uprobes: one per libc file, each holding a perf event fd open. */
+#define CW_DEFAULT_MAX_LIBCS 256
+#define CW_MAX_LIBCS_LIMIT   1024
 
 #define CW_DEFAULT_SIGNALS "SEGV,BUS,FPE,ILL,ABRT,TRAP,SYS"
 
