@@ -36,7 +36,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
-.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-build format format-check clean
+.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-build \
+	format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -81,6 +82,10 @@ bench-snapshot: deps
 bench-storm: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/storm.py
+
+bench-exec: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/exec_hook.sh
 
 bench-build: all $(BENCHES) $(TARGETS)
 

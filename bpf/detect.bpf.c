@@ -484,6 +484,141 @@ int on_abort(struct pt_regs *ctx)
 }
 
 /*
+ * Executables already run in each mount namespace, so that a new one is
+ * reported once and userspace can probe abort() in the libc it uses, not
+ * only in the host's (uprobes are per inode).  LRU: one forgotten is
+ * reported again, and userspace knows its libc already.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct cw_exec_key);
+	__type(value, __u8);
+} execs_seen SEC(".maps");
+
+/* Direct loads (BTF pointers), not bpf_probe_read: this runs at every exec. */
+static __always_inline void file_key(struct cw_file_key *k, struct file *f)
+{
+	struct inode *inode = f->f_inode;
+
+	k->ino = inode->i_ino;
+	k->dev = inode->i_sb->s_dev;
+	k->generation = inode->i_generation;
+}
+
+struct interp {
+	struct cw_file_key file;
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;
+};
+
+/* Before Linux 6.18 the id was the namespace's own sequence number. */
+struct mnt_namespace___seq {
+	__u64 seq;
+} __attribute__((preserve_access_index));
+
+/* An id a new namespace never reuses, as it does a freed one's inode number. */
+static __always_inline __u64 mnt_ns_id(struct mnt_namespace *ns)
+{
+	if (bpf_core_field_exists(ns->ns.ns_id))
+		return ns->ns.ns_id;
+	return ((struct mnt_namespace___seq *)ns)->seq;
+}
+
+static long interp_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct interp *in = data;
+	struct file *f = vma->vm_file;
+
+	if (!f)
+		return 0;
+	file_key(&in->file, f);
+	in->start = vma->vm_start;
+	in->end = vma->vm_end;
+	in->pgoff = vma->vm_pgoff << 12; /* 4 KiB pages: x86_64 */
+	return 0;
+}
+
+/*
+ * Once per exec, the cheapest point that knows both the mount namespace and
+ * the interpreter: the new image is mapped and the user registers point at
+ * the interpreter's entry (the executable's own for a static one, which has
+ * no libc to probe).  A mapping hook (fentry on uprobe_mmap) would see
+ * every library, but runs at each file mmap and BPF trampolines are refused
+ * on some kernels (EPERM on the 6.18 we run on).
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct mnt_namespace *ns = p->nsproxy->mnt_ns;
+	struct cw_exec_event *ev;
+	struct cw_exec_key key = {};
+	struct interp in = {};
+	struct pt_regs *regs;
+	__u8 one = 1;
+
+	file_key(&key.exe, bprm->file);
+	key.mnt_ns_id = mnt_ns_id(ns);
+	if (bpf_map_lookup_elem(&execs_seen, &key))
+		return 0;
+	/* The snapshot tool: gone before its record is read, every time. */
+	if (p->real_parent->tgid == self_tgid)
+		return 0;
+	/* Of two CPUs running the same new executable at once, one reports it. */
+	if (bpf_map_update_elem(&execs_seen, &key, &one, BPF_NOEXIST))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(p);
+	if (bpf_find_vma(p, BPF_CORE_READ(regs, ip), interp_cb, &in, 0) || !in.start) {
+		bpf_map_delete_elem(&execs_seen, &key); /* looked at again at its next exec */
+		return 0;
+	}
+	if (in.file.ino == key.exe.ino && in.file.dev == key.exe.dev)
+		return 0; /* static: its abort is its own */
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(CW_CNT_DROPPED_RINGBUF);
+		bpf_map_delete_elem(&execs_seen, &key); /* reported at its next exec */
+		return 0;
+	}
+	ev->hdr.kind = CW_EVENT_EXEC;
+	ev->hdr.version = CW_EVENT_VERSION;
+	ev->hdr.size = sizeof(*ev);
+	ev->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	fill_task(&ev->task, p, true);
+	ev->key = key;
+	ev->mnt_ns = ns->ns.inum;
+	ev->_pad0 = 0;
+	ev->interp = in.file;
+	ev->interp_start = in.start;
+	ev->interp_end = in.end;
+	ev->interp_pgoff = in.pgoff;
+	bpf_ringbuf_submit(ev, 0);
+	count(CW_CNT_EXECS_NEW);
+	return 0;
+}
+
+/*
+ * The real files behind the watcher's own mappings (userspace filters the
+ * iterator to its own process).  A uprobe attaches to the real inode, and
+ * two containers of one image share it; but fstat through either shows its
+ * overlay's device, so userspace maps a candidate libc and asks here.
+ */
+SEC("iter/task_vma")
+int identify_mappings(struct bpf_iter__task_vma *ctx)
+{
+	struct vm_area_struct *vma = ctx->vma;
+	struct cw_mapped_file out = {};
+
+	if (!vma || !vma->vm_file)
+		return 0;
+	out.start = vma->vm_start;
+	file_key(&out.file, vma->vm_file);
+	bpf_seq_write(ctx->meta->seq, &out, sizeof(out));
+	return 0;
+}
+
+/*
  * A fatal signal one process sends another whose handler is the default
  * (a handled one is held at delivery): stop the victim now, before it
  * dequeues the signal.  current is the sender here, so only the kfunc that

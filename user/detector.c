@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "detect.skel.h"
+#include "event_decode.h"
 
 static bool verbose;
 
@@ -108,47 +109,16 @@ static bool mark_victim_takes_task(const struct btf *btf)
 	return ok;
 }
 
-/* The libc this watcher runs on: the host's. */
-static int host_libc(char *out, size_t cap)
+/* New executables are the detector's business (its links); every other record is the caller's. */
+static int on_record(void *ctx, void *data, size_t size)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[4096];
-	int r = -ENOENT;
+	struct cw_detector *d = ctx;
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
-
-		if (path && strstr(path, "/libc.so.")) {
-			path[strcspn(path, "\n")] = '\0';
-			snprintf(out, cap, "%s", path);
-			r = 0;
-			break;
-		}
+	if (cw_event_check(data, size) == CW_EVENT_EXEC) {
+		cw_libc_probes_on_exec(&d->libcs, data);
+		return 0;
 	}
-	fclose(f);
-	return r;
-}
-
-static int attach_abort(struct cw_detector *d)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "abort");
-	int err = host_libc(d->libc, sizeof(d->libc));
-
-	if (err) {
-		fprintf(stderr, "crashwatch: failed to find the host's libc: %s\n", strerror(-err));
-		return err;
-	}
-	d->skel->links.on_abort =
-		bpf_program__attach_uprobe_opts(d->skel->progs.on_abort, -1, d->libc, 0, &opts);
-	if (!d->skel->links.on_abort) {
-		err = -errno;
-		fprintf(stderr, "crashwatch: failed to attach a uprobe to abort() in %s: %s\n",
-			d->libc, strerror(-err));
-		return err;
-	}
-	return 0;
+	return d->fn(d->fn_ctx, data, size);
 }
 
 int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
@@ -188,8 +158,13 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	}
 	bpf_map__set_max_entries(d->skel->maps.scratch, (__u32)ncpus);
 	bpf_map__set_max_entries(d->skel->maps.events, o->ringbuf_bytes);
-	if (!o->hold)
+	if (!o->hold) {
 		bpf_program__set_autoload(d->skel->progs.on_abort, false);
+		bpf_program__set_autoload(d->skel->progs.on_exec, false);
+		bpf_program__set_autoload(d->skel->progs.identify_mappings, false);
+	}
+	/* Run on demand, over the watcher's own mappings only: libc_probes makes its link. */
+	bpf_program__set_autoattach(d->skel->progs.identify_mappings, false);
 	if (!d->oom_tracking)
 		bpf_program__set_autoload(d->skel->progs.on_mark_victim, false);
 
@@ -208,11 +183,18 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		return err;
 	}
 	if (o->hold) {
-		err = attach_abort(d);
+		err = cw_libc_probes_init(&d->libcs, d->skel->progs.on_abort,
+					  d->skel->progs.identify_mappings,
+					  bpf_map__fd(d->skel->maps.execs_seen), o->max_libcs);
+		if (err)
+			return err;
+		err = cw_libc_probes_add_host(&d->libcs, d->libc, sizeof(d->libc));
 		if (err)
 			return err;
 	}
-	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), fn, ctx, NULL);
+	d->fn = fn;
+	d->fn_ctx = ctx;
+	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), on_record, d, NULL);
 	if (!d->rb) {
 		err = -errno;
 		fprintf(stderr, "crashwatch: failed to open the ring buffer: %s\n", strerror(-err));
@@ -263,6 +245,7 @@ void cw_detector_stop(struct cw_detector *d)
 {
 	ring_buffer__free(d->rb);
 	d->rb = NULL;
+	cw_libc_probes_free(&d->libcs);
 	detect_bpf__destroy(d->skel);
 	d->skel = NULL;
 }

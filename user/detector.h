@@ -9,20 +9,28 @@
 
 #include <linux/types.h>
 #include "crashwatch/events.h"
+#include "libc_probes.h"
 #include "watch_options.h"
 
 struct cw_detector {
 	struct detect_bpf *skel;
 	struct ring_buffer *rb;
+	ring_buffer_sample_fn fn; /* where records go, but those the detector acts on */
+	void *fn_ctx;
 	bool oom_tracking; /* oom:mark_victim attached */
 	bool hold_sent;	   /* signals from other processes held at generation (Linux >= 6.13) */
-	char libc[4096];   /* where abort() is probed (with --hold) */
+	char libc[4096];   /* the host's libc, where abort() is probed (with --hold) */
+	struct cw_libc_probes libcs; /* the abort() uprobes: owned here */
 };
 
 /* Root, BPF and BTF present: prints what is missing and how to fix it. 0 or -errno. */
 int cw_check_environment(void);
 
-/* Open, configure, load and attach; events go to fn.  Prints the failure.  0 or -errno. */
+/*
+ * Open, configure, load and attach; records go to fn, but for new
+ * executables (CW_EVENT_EXEC): the detector probes abort() in their libc
+ * itself, the links being its own.  Prints the failure.  0 or -errno.
+ */
 int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		      ring_buffer_sample_fn fn, void *ctx);
 

@@ -49,6 +49,68 @@ int cw_elf_offset_to_vaddr(Elf *elf, uint64_t offset, uint64_t *vaddr)
 	return -ENOENT;
 }
 
+/* The file offset of a link-time address, through the PT_LOAD that holds it. */
+static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *offset)
+{
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n) != 0)
+		return -ENOEXEC;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
+
+		if (!ph || ph->p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph->p_vaddr && vaddr < ph->p_vaddr + ph->p_filesz) {
+			*offset = vaddr - ph->p_vaddr + ph->p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int cw_elf_exported_function(int fd, const char *name, uint64_t *offset)
+{
+	Elf_Scn *scn = NULL;
+	int r = -ENOENT;
+	Elf *elf;
+
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	if (elf_kind(elf) != ELF_K_ELF) {
+		elf_end(elf);
+		return -ENOEXEC;
+	}
+	while (r == -ENOENT && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNSYM || !shdr.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			break;
+		for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *s;
+
+			/* Not STT_GNU_IFUNC: its address is the resolver, not the function. */
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			s = elf_strptr(elf, shdr.sh_link, sym.st_name);
+			if (s && strcmp(s, name) == 0) {
+				r = vaddr_to_offset(elf, sym.st_value, offset);
+				break;
+			}
+		}
+	}
+	elf_end(elf);
+	return r;
+}
+
 char *cw_hex(const uint8_t *bytes, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -15,6 +15,13 @@ int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap);
 /* The link-time address the file offset is loaded at (via PT_LOAD). 0 or -ENOENT. */
 int cw_elf_offset_to_vaddr(Elf *elf, uint64_t offset, uint64_t *vaddr);
 
+/*
+ * Where the function `name` that the ELF file open on fd defines and exports
+ * (its dynamic symbol table) starts, as a file offset: what a uprobe takes.
+ * 0; -ENOENT when the file does not export it; -ENOEXEC when not ELF.
+ */
+int cw_elf_exported_function(int fd, const char *name, uint64_t *offset);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 char *cw_hex(const uint8_t *bytes, size_t len, char *out);
 

@@ -24,6 +24,10 @@ int cw_event_check(const void *data, size_t size)
 		if (h->size != sizeof(struct cw_exit_event))
 			return -EBADMSG;
 		return CW_EVENT_EXIT;
+	case CW_EVENT_EXEC:
+		if (h->size != sizeof(struct cw_exec_event))
+			return -EBADMSG;
+		return CW_EVENT_EXEC;
 	}
 	return -EBADMSG;
 }

@@ -231,6 +231,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 		[CW_CNT_CAPTURE_PARTIAL] = "captures_partial",
 		[CW_CNT_FLAG_TABLE_FULL] = "flag_table_full",
 		[CW_CNT_OOM_VICTIMS] = "oom_victims",
+		[CW_CNT_EXECS_NEW] = "execs_new",
 	};
 	uint64_t c[CW_NR_COUNTERS];
 
@@ -241,6 +242,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 	fprintf(stderr, "crashwatch: counters:");
 	for (int i = 0; i < CW_NR_COUNTERS; i++)
 		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
+	cw_libc_probes_print_counters(&d->libcs, stderr);
 	fprintf(stderr,
 		" malformed=%" PRIu64 " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64,
 		w->malformed, w->partial_snapshots, w->ledger ? w->ledger->evicted : 0);
@@ -502,8 +504,9 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 		return;
 	}
 	snprintf(out, cap,
-		 "handled signals (SIGSTOP at the handler), abort() in %s, default-action faults "
-		 "(core dump, kernel.core_pattern), %s",
+		 "handled signals (SIGSTOP at the handler), abort() in %s and in the libcs of "
+		 "other mount namespaces (containers) as their programs start, default-action "
+		 "faults (core dump, kernel.core_pattern), %s",
 		 d->libc,
 		 d->hold_sent ? "signals sent by other processes (at generation)"
 			      : "not signals sent by other processes (needs Linux >= 6.13)");

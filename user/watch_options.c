@@ -52,6 +52,10 @@ static const char usage[] =
 	"                       program)\n"
 	"  --config=FILE        settings read before these flags (default\n"
 	"                       /etc/crashwatch/crashwatch.conf when it exists; '' for none)\n"
+	"  --max-libcs=N        with --hold, the most libc files abort() is probed in: the\n"
+	"                       host's, and those of programs started in other mount\n"
+	"                       namespaces (containers); default 256, at most 1024; past\n"
+	"                       it, aborts are held in their core dump\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -83,6 +87,7 @@ enum {
 	OPT_CONFIG,
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
+	OPT_MAX_LIBCS,
 };
 
 static const struct option long_options[] = {
@@ -108,6 +113,7 @@ static const struct option long_options[] = {
 	{"spool", required_argument, NULL, OPT_SPOOL},
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
 	{"config", required_argument, NULL, OPT_CONFIG},
+	{"max-libcs", required_argument, NULL, OPT_MAX_LIBCS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -152,6 +158,7 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.spool_max_bytes = CW_DEFAULT_SPOOL_MAX_BYTES,
 		.hold_timeout_s = 30,
 		.spool = CW_DEFAULT_SPOOL,
+		.max_libcs = CW_DEFAULT_MAX_LIBCS,
 	};
 	cw_parse_signal_list(CW_DEFAULT_SIGNALS, &o->signals, &bad);
 	optind = 1;
@@ -295,6 +302,16 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			break;
 		case OPT_CONFIG:
 			break; /* read before parsing: see cw_watch_main */
+		case OPT_MAX_LIBCS:
+			if (cw_parse_u64(optarg, 1, CW_MAX_LIBCS_LIMIT, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --max-libcs '%s': give a number from 1 to "
+					"%d\n",
+					optarg, CW_MAX_LIBCS_LIMIT);
+				return -EINVAL;
+			}
+			o->max_libcs = (unsigned)v;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;

@@ -29,11 +29,16 @@ struct cw_watch_options {
 	unsigned hold_timeout_s;   /* the deadline of one hold */
 	const char *spool;	   /* where snapshots go */
 	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
+	unsigned max_libcs;	   /* the most libcs abort() is probed in */
 };
 
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"
 #define CW_DEFAULT_SPOOL_MAX_FILES 1000
 #define CW_DEFAULT_SPOOL_MAX_BYTES (256ULL << 20)
+
+/* abort() uprobes: one per libc file, each holding a perf event fd open. */
+#define CW_DEFAULT_MAX_LIBCS 256
+#define CW_MAX_LIBCS_LIMIT   1024
 
 #define CW_DEFAULT_SIGNALS "SEGV,BUS,FPE,ILL,ABRT,TRAP,SYS"
 

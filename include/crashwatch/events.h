@@ -28,6 +28,7 @@
 enum cw_event_kind {
 	CW_EVENT_SIGNAL = 1, /* a watched fatal signal is being delivered */
 	CW_EVENT_EXIT = 2,   /* how a flagged (or notable) process ended */
+	CW_EVENT_EXEC = 3,   /* an executable first run in a mount namespace (with --hold) */
 };
 
 struct cw_event_header {
@@ -166,6 +167,55 @@ struct cw_exit_event {
 };
 _Static_assert(sizeof(struct cw_exit_event) == 96, "cw_exit_event layout");
 
+/* A file, by its inode: what uprobes attach to. */
+struct cw_file_key {
+	__u64 ino;
+	__u32 dev;	  /* the kernel's s_dev (major << 20 | minor) */
+	__u32 generation; /* i_generation: a reused inode number is another file */
+};
+_Static_assert(sizeof(struct cw_file_key) == 16, "cw_file_key layout");
+
+/* An executable in a mount namespace: the key of the kernel's table of those seen. */
+struct cw_exec_key {
+	struct cw_file_key exe;
+	__u64 mnt_ns_id; /* never reused, unlike the inode number */
+};
+_Static_assert(sizeof(struct cw_exec_key) == 24, "cw_exec_key layout");
+
+/*
+ * A dynamically linked executable run for the first time in a mount
+ * namespace since the watcher started (or since the table forgot it:
+ * userspace deletes the key of one it could not look at, to hear of it
+ * again).  Userspace probes abort() in the libc it will use, as uprobes are
+ * per inode and a container's libc is another inode than the host's.  Sent
+ * at exec, before the interpreter (ld.so) has run: the interpreter is named
+ * by its mapping, which /proc/PID/map_files reaches whatever mount namespace
+ * it was opened in.
+ */
+struct cw_exec_event {
+	struct cw_event_header hdr;
+	struct cw_task task;
+	struct cw_exec_key key;
+	__u32 mnt_ns; /* the inode number /proc/PID/ns/mnt and lsns show */
+	__u32 _pad0;
+	struct cw_file_key interp;
+	__u64 interp_start; /* /proc/PID/map_files/<interp_start>-<interp_end> */
+	__u64 interp_end;
+	__u64 interp_pgoff; /* file offset of interp_start, bytes */
+};
+_Static_assert(sizeof(struct cw_exec_event) == 144, "cw_exec_event layout");
+
+/*
+ * One of the watcher's own file mappings, as the iterator identify_mappings
+ * writes it: the real file behind a candidate libc the watcher maps, since
+ * fstat on an overlayfs file shows the overlay's device, one per container.
+ */
+struct cw_mapped_file {
+	__u64 start;
+	struct cw_file_key file;
+};
+_Static_assert(sizeof(struct cw_mapped_file) == 24, "cw_mapped_file layout");
+
 /* Per-CPU counters, summed by userspace.  Loss is never silent. */
 enum cw_counter {
 	CW_CNT_SIGNAL_SEEN,	/* watched signals at delivery */
@@ -177,6 +227,7 @@ enum cw_counter {
 	CW_CNT_CAPTURE_PARTIAL, /* a stack or regs read failed (record still sent) */
 	CW_CNT_FLAG_TABLE_FULL, /* a crashing process could not be remembered for its exit */
 	CW_CNT_OOM_VICTIMS,	/* oom:mark_victim hits */
+	CW_CNT_EXECS_NEW,	/* executables first run in a mount namespace, sent */
 	CW_NR_COUNTERS,
 };
 

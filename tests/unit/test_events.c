@@ -72,6 +72,16 @@ static void check_rejects_malformed(void **state)
 	free(ev);
 }
 
+static void exec_record_is_checked_for_size(void **state)
+{
+	struct cw_exec_event ex = {.hdr = {CW_EVENT_EXEC, CW_EVENT_VERSION, sizeof(ex), 0}};
+
+	(void)state;
+	assert_int_equal(cw_event_check(&ex, sizeof(ex)), CW_EVENT_EXEC);
+	ex.hdr.size = sizeof(ex) - 8; /* a record of another layout */
+	assert_int_equal(cw_event_check(&ex, sizeof(ex)), -EBADMSG);
+}
+
 static void exe_path_joins_leaf_first_parts(void **state)
 {
 	struct cw_signal_event *ev = make_signal(0);
@@ -210,6 +220,7 @@ static void exit_text_and_json(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(check_accepts_well_formed),
 	cmocka_unit_test(check_rejects_malformed),
+	cmocka_unit_test(exec_record_is_checked_for_size),
 	cmocka_unit_test(exe_path_joins_leaf_first_parts),
 	cmocka_unit_test(text_line_names_the_crash),
 	cmocka_unit_test(text_collapses_repeated_frames),

@@ -147,12 +147,49 @@ static void maps_parse_keeps_file_mappings(void **state)
 	cw_maps_free(&m);
 }
 
+/* Where a uprobe on abort() goes: the file offset this process runs abort() at. */
+static void exported_function_is_found_at_its_file_offset(void **state)
+{
+	uint64_t ip = (uint64_t)(uintptr_t)&abort, offset = 0, unused;
+	const struct cw_mapping *m;
+	char text[] = "/tmp/cw-not-elf-XXXXXX";
+	struct cw_maps maps;
+	int fd;
+
+	(void)state;
+	assert_int_equal(cw_maps_read(getpid(), &maps), 0);
+	m = cw_maps_find(&maps, ip);
+	assert_non_null(m);
+	assert_non_null(strstr(m->path, "/libc.so."));
+	fd = open(m->path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(cw_elf_exported_function(fd, "abort", &offset), 0);
+	assert_true(offset == ip - m->start + m->pgoff);
+	/* An import, a variable, a name it lacks: no function to probe. */
+	assert_int_equal(cw_elf_exported_function(fd, "_rtld_global", &unused), -ENOENT);
+	assert_int_equal(cw_elf_exported_function(fd, "environ", &unused), -ENOENT);
+	assert_int_equal(cw_elf_exported_function(fd, "no_such_function", &unused), -ENOENT);
+	close(fd);
+	cw_maps_free(&maps);
+
+	fd = open("/proc/self/exe", O_RDONLY);
+	assert_int_equal(cw_elf_exported_function(fd, "abort", &unused), -ENOENT);
+	close(fd);
+	fd = mkstemp(text);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
+	assert_int_equal(cw_elf_exported_function(fd, "abort", &unused), -ENOEXEC);
+	close(fd);
+	unlink(text);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(build_id_frame_after_the_process_is_gone),
 	cmocka_unit_test(ip_frame_of_a_live_process),
 	cmocka_unit_test(unknown_build_id_is_reported_not_guessed),
 	cmocka_unit_test(a_reused_pid_is_not_the_same_process),
 	cmocka_unit_test(maps_parse_keeps_file_mappings),
+	cmocka_unit_test(exported_function_is_found_at_its_file_offset),
 };
 
 CW_TEST_MAIN(tests)

@@ -49,13 +49,15 @@ static void defaults_watch_the_crash_signals(void **state)
 	assert_int_equal(p.o.ringbuf_bytes, 4 << 20);
 	assert_true(p.o.show_stack);
 	assert_false(p.o.json);
+	assert_int_equal(p.o.max_libcs, 256);
 	release(&p);
 }
 
 static void every_option_is_taken(void **state)
 {
-	struct parsed p = PARSE("--signals=SEGV,KILL", "--stack-bytes=32K", "--ringbuf-size=8M",
-				"--json", "--no-stack", "--nonzero-exit", "--signal-deaths", "-v");
+	struct parsed p =
+		PARSE("--signals=SEGV,KILL", "--stack-bytes=32K", "--ringbuf-size=8M", "--json",
+		      "--no-stack", "--nonzero-exit", "--signal-deaths", "-v", "--max-libcs=1024");
 
 	(void)state;
 	assert_int_equal(p.r, 0);
@@ -64,6 +66,7 @@ static void every_option_is_taken(void **state)
 	assert_int_equal(p.o.ringbuf_bytes, 8 << 20);
 	assert_true(p.o.json && !p.o.show_stack && p.o.nonzero_exit && p.o.signal_deaths &&
 		    p.o.verbose);
+	assert_int_equal(p.o.max_libcs, 1024);
 	release(&p);
 }
 
@@ -86,6 +89,16 @@ static void bad_values_say_what_and_how(void **state)
 	p = PARSE("--ringbuf-size=3M");
 	assert_int_equal(p.r, -EINVAL);
 	assert_non_null(strstr(p.err, "power of two"));
+	release(&p);
+	p = PARSE("--max-libcs=0");
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "bad --max-libcs '0': give a number from 1 to 1024"));
+	release(&p);
+	p = PARSE("--max-libcs=1025");
+	assert_int_equal(p.r, -EINVAL);
+	release(&p);
+	p = PARSE("--max-libcs=12abc");
+	assert_int_equal(p.r, -EINVAL);
 	release(&p);
 	p = PARSE("--frobnicate");
 	assert_int_equal(p.r, -EINVAL);
