@@ -160,3 +160,19 @@ def test_drop_cores_keeps_the_snapshot_and_writes_no_core(tmp_path, host_core_se
     assert os.listdir(cores) == []
     assert read(PATTERN) == f"{cores}/core.%e.%p"
     assert not os.path.exists("/run/crashwatch/core-drop")
+
+
+def test_one_holding_watcher_per_host(tmp_path, host_core_settings):
+    first = Watcher("--hold", f"--spool={tmp_path / 'a'}")
+    try:
+        second = subprocess.run([WATCHER, "watch", "--config=", "--hold",
+                                 f"--spool={tmp_path / 'b'}"], capture_output=True, text=True,
+                                timeout=30)
+        assert second.returncode == 1
+        assert f"another crashwatch watch (pid {first.proc.pid}) already holds" in second.stderr
+        assert " core-handler %P" in read(PATTERN)  # the first one's, untouched
+        reporter = Watcher()  # --no-hold: only reports, beside it
+        assert reporter.stop() == 0
+    finally:
+        assert first.stop() == 0
+    assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -169,4 +170,39 @@ int cw_core_install(const char *exe, bool drop, char *err, size_t cap)
 		return r;
 	}
 	return 0;
+}
+
+int cw_hold_lock(pid_t *holder, char *err, size_t cap)
+{
+	char pid[32];
+	int fd, r = make_state_dir(err, cap);
+	ssize_t n;
+
+	*holder = 0;
+	if (r < 0)
+		return r;
+	fd = open(CW_HOLD_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, cap, "failed to open %s: %s", CW_HOLD_LOCK, strerror(-r));
+		return r;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		*holder = atoi(pid);
+		snprintf(err, cap,
+			 "another crashwatch watch (pid %d) already holds crashes on this host: "
+			 "two would stop each other's holds and fight over kernel.core_pattern; "
+			 "run one per host, or this one with --no-hold",
+			 (int)*holder);
+		close(fd);
+		return r;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		/* the pid is only for the message above */
+	}
+	return fd;
 }

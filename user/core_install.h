@@ -10,13 +10,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define CW_STATE_DIR	   "/run/crashwatch"
 #define CW_CORE_SAVED	   CW_STATE_DIR "/core-previous"
 #define CW_CORE_SOCKET	   CW_STATE_DIR "/core.sock"
 #define CW_CORE_DROP	   CW_STATE_DIR "/core-drop" /* present: handlers drop the stream */
+#define CW_HOLD_LOCK	   CW_STATE_DIR "/hold.lock" /* flock: one holding watcher per host */
 #define CW_CORE_PATTERN	   "/proc/sys/kernel/core_pattern"
 #define CW_CORE_PIPE_LIMIT "/proc/sys/kernel/core_pipe_limit"
+
+/*
+ * Become the host's one holding watcher: an exclusive flock on CW_HOLD_LOCK,
+ * kept as long as the returned fd is open.  -EBUSY (holder's pid in *holder)
+ * when another watcher holds it, or -errno.
+ */
+int cw_hold_lock(pid_t *holder, char *err, size_t cap);
 
 /* Put back a saved core_pattern and core_pipe_limit: 1 if there was one, 0, or -errno. */
 int cw_core_restore(void);

@@ -51,6 +51,7 @@ struct watch_ctx {
 	char hold_tool[4096], hold_registry[4096];
 	const char *spool;
 	int core_sock; /* where core handlers call, -1 */
+	int hold_lock; /* this watcher holds crashes on the host (flock), -1 */
 	bool holding;
 	bool core_installed;
 	struct cw_hold_config hold_cfg;
@@ -374,7 +375,15 @@ static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 
 static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 {
+	char msg[512];
+	pid_t holder;
 	int err, n;
+
+	w->hold_lock = cw_hold_lock(&holder, msg, sizeof(msg));
+	if (w->hold_lock < 0) {
+		fprintf(stderr, "crashwatch: %s\n", msg);
+		return w->hold_lock;
+	}
 
 	if (o->snapshot_tool)
 		snprintf(w->hold_tool, sizeof(w->hold_tool), "%s", o->snapshot_tool);
@@ -568,7 +577,8 @@ int cw_watch_main(int argc, char **argv)
 	char **all = NULL;
 	struct cw_watch_options opts;
 	struct cw_detector det = {0};
-	struct watch_ctx w = {.core_sock = -1, .watchdog = {.lifeline = -1, .pid = -1}};
+	struct watch_ctx w = {
+		.core_sock = -1, .hold_lock = -1, .watchdog = {.lifeline = -1, .pid = -1}};
 	char sigs[512], holds[8192];
 	int err;
 
@@ -680,6 +690,8 @@ cleanup:
 	free(w.adm);
 	free(all);
 	cw_config_free(&conf);
+	if (w.hold_lock >= 0)
+		close(w.hold_lock); /* last: core_pattern is given back by now */
 	cw_hold_watchdog_stop(&w.watchdog);
 	if (!err)
 		fprintf(stderr, "crashwatch: stopped, everything detached\n");
