@@ -36,7 +36,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
-.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-build \
+.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-build \
 	format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -82,6 +82,10 @@ bench-snapshot: deps
 bench-storm: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/storm.py
+
+bench-hold: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/hold.sh
 
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build

@@ -135,6 +135,8 @@ static void signal_json(FILE *out, const struct cw_signal_event *ev, const char 
 	json_object_set_new(sig, "handler",
 			    json_string(handler_text(ev->handler, hbuf, sizeof(hbuf))));
 	json_object_set_new(sig, "from_process", json_boolean(ev->flags & CW_SIG_FROM_PROCESS));
+	/* The kernel side stopped it here (SIGSTOP): the watcher snapshots it now. */
+	json_object_set_new(o, "held", json_boolean(ev->flags & CW_SIG_HELD));
 	json_object_set_new(o, "signal", sig);
 	if (ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_SENDER_SEEN)) {
 		json_t *snd = json_object();

@@ -132,6 +132,18 @@ static void report_hold(struct watch_ctx *w, struct cw_ledger_entry *e,
 	};
 	char why[160];
 
+	/*
+	 * It never stopped: a signal sent by another process can be delivered
+	 * before the SIGSTOP sent at its generation (a lower number goes
+	 * first).  Its core dump, or its exit, accounts for it then.
+	 */
+	if (err == -ESRCH && e && !r->path[0]) {
+		fprintf(stderr,
+			"crashwatch: %u did not stop for its hold; its core dump or its exit will "
+			"be caught instead\n",
+			ev->task.pid);
+		return;
+	}
 	if (r->path[0] && e) {
 		e->snapshotted = true;
 		cw_admission_snapshotted(w->adm, &e->ev, r->path);
