@@ -161,6 +161,13 @@ class Ran:
         return int(self.said[key])
 
 
+def wait_until(pred, timeout=15, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 def no_core():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 

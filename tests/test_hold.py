@@ -7,7 +7,7 @@ import stat
 import subprocess
 import time
 
-from conftest import TARGETS, Watcher, run_target
+from conftest import TARGETS, Watcher, run_target, wait_until
 
 
 def state(pid):
@@ -186,12 +186,6 @@ def hung_tool(tmp_path):
     tool.chmod(0o755)
     return tool
 
-
-def wait_until(pred, timeout=10, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_the_watchdog_releases_holds_when_the_watcher_is_killed(tmp_path):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import TARGETS, WATCHER, Watcher, run_target
+from conftest import TARGETS, WATCHER, Watcher, run_target, wait_until
 from receiver import Receiver
 
 
@@ -25,12 +25,6 @@ def of_pid(rx, pid):
     """The requests about one process (the watcher sees every crash on the host)."""
     return [r for r in rx.log if json.loads(r.body)["process"]["pid"] == pid]
 
-
-def wait_until(pred, timeout=15, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def snapshot_of_a_live_process(spool):

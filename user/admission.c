@@ -8,7 +8,6 @@
 
 #include "event_decode.h"
 #include "partial_snapshot.h"
-#include "snapshot_json.h"
 #include "spool_write.h"
 
 static const char *const why_names[CW_SUPPRESSED_NR] = {
@@ -99,16 +98,6 @@ void cw_admission_snapshotted(struct cw_admission *a, const struct cw_signal_eve
 	e->last_snapshot = cw_monotonic_s();
 }
 
-static json_t *iso_of_boot(uint64_t boot_ns)
-{
-	int64_t real = cw_boot_to_realtime(boot_ns);
-	struct timespec ts = {.tv_sec = real / 1000000000LL, .tv_nsec = real % 1000000000LL};
-	char t[64];
-
-	cw_iso_time(&ts, t, sizeof(t));
-	return json_string(t);
-}
-
 static int write_aggregate(const struct cw_signature_entry *e, struct cw_symbolizer *sym,
 			   const char *spool)
 {
@@ -135,8 +124,8 @@ static int write_aggregate(const struct cw_signature_entry *e, struct cw_symboli
 	json_object_set_new(agg, "rate_limited", json_integer((json_int_t)lim));
 	json_object_set_new(agg, "counted_on",
 			    e->snapshot_uuid[0] ? json_string(e->snapshot_uuid) : json_null());
-	json_object_set_new(agg, "first", iso_of_boot(e->example.hdr.ts_ns));
-	json_object_set_new(agg, "last", iso_of_boot(e->last_ts_ns));
+	json_object_set_new(agg, "first", cw_boot_time_json(e->example.hdr.ts_ns));
+	json_object_set_new(agg, "last", cw_boot_time_json(e->last_ts_ns));
 	json_object_set_new(doc, "aggregate", agg);
 	/* Backends show attributes: the count travels with the crash there too. */
 	attrs = json_object_get(doc, "attributes");

@@ -25,7 +25,7 @@ static json_t *str_or_null(const char *s)
 	return s && s[0] ? json_string(s) : json_null();
 }
 
-static json_t *time_of(uint64_t boot_ns)
+json_t *cw_boot_time_json(uint64_t boot_ns)
 {
 	int64_t real = cw_boot_to_realtime(boot_ns);
 	struct timespec ts = {.tv_sec = real / 1000000000LL, .tv_nsec = real % 1000000000LL};
@@ -50,7 +50,7 @@ static json_t *process_json(const struct cw_signal_event *ev, const char *exe)
 	json_object_set_new(o, "cmdline", json_null());
 	json_object_set_new(o, "cwd", json_null());
 	json_object_set_new(o, "cgroup", json_null());
-	json_object_set_new(o, "start_time", time_of(ev->task.start_boottime));
+	json_object_set_new(o, "start_time", cw_boot_time_json(ev->task.start_boottime));
 	return o;
 }
 
