@@ -34,6 +34,14 @@ def host_core_settings():
     write(PIPE_LIMIT, saved[1])
 
 
+def previous_file_pattern(tmp_path):
+    """core_pattern as a file pattern into a fresh directory, before the watcher starts."""
+    cores = tmp_path / "cores"
+    cores.mkdir()
+    write(PATTERN, f"{cores}/core.%e.%p")
+    return cores
+
+
 def run_with_core_limit(name, limit):
     import resource
 
@@ -89,9 +97,7 @@ def test_core_pattern_comes_back_after_the_watcher_is_killed(tmp_path, host_core
 
 
 def test_cores_still_go_to_the_previous_file_pattern(tmp_path, host_core_settings):
-    cores = tmp_path / "cores"
-    cores.mkdir()
-    write(PATTERN, f"{cores}/core.%e.%p")
+    cores = previous_file_pattern(tmp_path)
     w = Watcher("--hold", f"--spool={tmp_path / 'spool'}")
     try:
         ran = run_with_core_limit("sigill", -1)  # RLIMIT_CORE unlimited
@@ -146,9 +152,7 @@ def test_holding_is_the_default(tmp_path, host_core_settings):
 
 
 def test_drop_cores_keeps_the_snapshot_and_writes_no_core(tmp_path, host_core_settings):
-    cores = tmp_path / "cores"
-    cores.mkdir()
-    write(PATTERN, f"{cores}/core.%e.%p")
+    cores = previous_file_pattern(tmp_path)
     w = Watcher("--hold", "--drop-cores", f"--spool={tmp_path / 'spool'}")
     try:
         ran = run_with_core_limit("sigill", -1)

@@ -187,14 +187,20 @@ def hung_tool(tmp_path):
     return tool
 
 
-
-def test_the_watchdog_releases_holds_when_the_watcher_is_killed(tmp_path):
-    w = hold_watcher(tmp_path, f"--snapshot-tool={hung_tool(tmp_path)}", "--hold-timeout=60")
+def held_by_a_hung_tool(tmp_path, hold_timeout):
+    """A watcher whose tool never ends, and a handled crash it holds: (watcher, target)."""
+    w = hold_watcher(tmp_path, f"--snapshot-tool={hung_tool(tmp_path)}",
+                     f"--hold-timeout={hold_timeout}")
     proc = subprocess.Popen([os.path.join(TARGETS, "segv_handler_exit")],
                             stdout=subprocess.DEVNULL)
+    wait_until(lambda: (tmp_path / "tool.pid").exists() and state(proc.pid) == "T",
+               what="the hold")
+    return w, proc
+
+
+def test_the_watchdog_releases_holds_when_the_watcher_is_killed(tmp_path):
+    w, proc = held_by_a_hung_tool(tmp_path, 60)
     try:
-        wait_until(lambda: (tmp_path / "tool.pid").exists() and state(proc.pid) == "T",
-                   what="the hold")
         w.proc.kill()
         w.proc.wait()
         # Not the next start: the watchdog, within a second or so.
@@ -211,12 +217,8 @@ def test_the_watchdog_releases_holds_when_the_watcher_is_killed(tmp_path):
 
 
 def test_the_watchdog_releases_a_hold_a_stuck_watcher_overruns(tmp_path):
-    w = hold_watcher(tmp_path, f"--snapshot-tool={hung_tool(tmp_path)}", "--hold-timeout=1")
-    proc = subprocess.Popen([os.path.join(TARGETS, "segv_handler_exit")],
-                            stdout=subprocess.DEVNULL)
+    w, proc = held_by_a_hung_tool(tmp_path, 1)
     try:
-        wait_until(lambda: (tmp_path / "tool.pid").exists() and state(proc.pid) == "T",
-                   what="the hold")
         os.kill(w.proc.pid, signal.SIGSTOP)  # a watcher that cannot keep its deadline
         t0 = time.monotonic()
         assert proc.wait(timeout=10) == 42

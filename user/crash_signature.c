@@ -34,23 +34,24 @@ uint64_t cw_crash_signature(const struct cw_signal_event *ev)
 	return h ? h : 1;
 }
 
+/* When the entry was last of use: its last snapshot or suppressed crash. */
+static double last_use(const struct cw_signature_entry *e)
+{
+	return e->last_snapshot > e->last_suppressed ? e->last_snapshot : e->last_suppressed;
+}
+
 struct cw_signature_entry *cw_signature_entry(struct cw_signature_table *t, uint64_t sig)
 {
 	struct cw_signature_entry *free_e = NULL, *oldest = &t->e[0];
 
 	for (size_t i = 0; i < CW_SIGNATURE_TABLE; i++) {
 		struct cw_signature_entry *e = &t->e[i];
-		double age = e->last_snapshot > e->last_suppressed ? e->last_snapshot
-								   : e->last_suppressed;
-		double oldest_age = oldest->last_snapshot > oldest->last_suppressed
-					    ? oldest->last_snapshot
-					    : oldest->last_suppressed;
 
 		if (e->sig == sig)
 			return e;
 		if (!e->sig && !free_e)
 			free_e = e;
-		if (age < oldest_age)
+		if (last_use(e) < last_use(oldest))
 			oldest = e;
 	}
 	if (!free_e) {

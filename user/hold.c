@@ -202,6 +202,26 @@ void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal
 	};
 }
 
+/*
+ * A SIGSTOP hold begins: written down, then waited for (the SIGSTOP lands a
+ * few µs to ms after the kernel sent it, by irq_work; a SIGCONT before it
+ * would be undone by it).  Whether it stopped.
+ */
+static bool hold_begin(const struct cw_hold_config *c, const struct cw_signal_event *ev)
+{
+	cw_registry_add(c->registry, (pid_t)ev->task.pid, ev->task.start_boottime,
+			cw_boottime_ns() + (uint64_t)c->timeout_s * 1000000000ULL);
+	return wait_stopped((pid_t)ev->task.pid, now_ms() + 500);
+}
+
+static void hold_end(const struct cw_hold_config *c, const struct cw_signal_event *ev)
+{
+	/* Only the process that was held: the pid may name another one by now. */
+	if (cw_proc_is_same((pid_t)ev->task.pid, ev->task.start_boottime))
+		kill((pid_t)ev->task.pid, SIGCONT);
+	cw_registry_clear(c->registry);
+}
+
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
 		     struct cw_hold_result *r)
 {
@@ -213,10 +233,7 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 
 	memset(r, 0, sizeof(*r));
 	r->tool_status = -1;
-	cw_registry_add(c->registry, pid, ev->task.start_boottime,
-			cw_boottime_ns() + (uint64_t)c->timeout_s * 1000000000ULL);
-	/* The SIGSTOP lands a few µs to ms after delivery (irq_work). */
-	if (!wait_stopped(pid, t0 + 500)) {
+	if (!hold_begin(c, ev)) {
 		err = -ESRCH;
 		goto release;
 	}
@@ -233,25 +250,15 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 	close(pipefd[0]);
 
 release:
-	/* Only the process that was held: the pid may name another one by now. */
-	if (cw_proc_is_same(pid, ev->task.start_boottime))
-		kill(pid, SIGCONT);
-	cw_registry_clear(c->registry);
+	hold_end(c, ev);
 	r->held_ms = now_ms() - t0;
 	return err;
 }
 
 void cw_hold_release(const struct cw_hold_config *c, const struct cw_signal_event *ev)
 {
-	pid_t pid = (pid_t)ev->task.pid;
-
-	cw_registry_add(c->registry, pid, ev->task.start_boottime,
-			cw_boottime_ns() + (uint64_t)c->timeout_s * 1000000000ULL);
-	/* A SIGCONT before the SIGSTOP lands would be undone by it: wait for the stop. */
-	wait_stopped(pid, now_ms() + 500);
-	if (cw_proc_is_same(pid, ev->task.start_boottime))
-		kill(pid, SIGCONT);
-	cw_registry_clear(c->registry);
+	hold_begin(c, ev);
+	hold_end(c, ev);
 }
 
 void cw_hold_core_release(int conn)
@@ -307,10 +314,7 @@ int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid,
 
 answer:
 	/* The handler may go on: it drains the core, the threads reach their exit stops. */
-	if (send(conn, "go", 2, MSG_NOSIGNAL) < 0) {
-		/* the handler gave up waiting: the dump goes on all the same */
-	}
-	close(conn);
+	cw_hold_core_release(conn);
 	if (child > 0)
 		collect_tool(child, out[0], t0 + c->timeout_s * 1e3, r);
 	for (int i = 0; i < 2; i++) {
