@@ -217,6 +217,9 @@ json_t *cw_snapshot_json(const struct cw_snapshot *s)
 	json_object_set_new(o, "timestamp", json_string(t));
 	json_object_set_new(o, "host", cw_host_json());
 	json_object_set_new(o, "process", process_json(s));
+	json_object_set_new(
+		o, "container",
+		cw_container_json(s->container ? s->container : &(struct cw_container_info){0}));
 	json_object_set_new(o, "signal", signal_json(s->opts));
 	for (size_t i = 0; i < s->n_classifiers; i++)
 		json_array_append_new(cls, json_string(s->classifiers[i]));

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "container_read.h"
 #include "proc_info.h"
 #include "ptrace_capture.h"
 #include "snapshot_options.h"
@@ -16,8 +17,9 @@
 
 struct cw_snapshot {
 	const struct cw_snapshot_options *opts;
-	const struct cw_proc_info *proc;  /* live: from /proc; core: filled from its notes */
-	const struct cw_capture *capture; /* NULL for a core */
+	const struct cw_proc_info *proc; /* live: from /proc; core: filled from its notes */
+	const struct cw_container_info *container; /* NULL for a core: all unknown */
+	const struct cw_capture *capture;	   /* NULL for a core */
 	const struct cw_unwinder *unwound;
 	const char *const *classifiers; /* all of them: given and derived */
 	size_t n_classifiers;

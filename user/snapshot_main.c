@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "container_read.h"
 #include "proc_info.h"
 #include "proc_maps.h"
 #include "ptrace_capture.h"
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
 {
 	struct cw_snapshot_options o;
 	struct cw_proc_info proc = {0};
+	struct cw_container_info container = {0};
 	struct cw_capture cap = {0};
 	struct cw_unwinder u = {0};
 	struct cw_maps maps = {0};
@@ -219,6 +221,11 @@ int main(int argc, char **argv)
 		if (rc != CW_SNAP_OK)
 			goto cleanup;
 		rc = CW_SNAP_FAILED;
+		/* Before the capture: a process captured at its exit has no namespaces after it. */
+		r = cw_container_info_read(proc_dir, &container);
+		if (r < 0 && n_notes < MAX_NOTES)
+			notes[n_notes++] = "the cgroup of the process could not be read";
+		snap.container = &container;
 		cw_maps_read(o.pid, &maps);
 		if (o.env)
 			env = cw_proc_read_file(proc_dir, "environ", &env_len);
@@ -329,6 +336,7 @@ cleanup:
 	cw_capture_free(&cap);
 	cw_maps_free(&maps);
 	cw_proc_info_free(&proc);
+	cw_container_info_free(&container);
 	free(env);
 	if (proc_dir >= 0)
 		close(proc_dir);
