@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "proc_info.h"
 
@@ -108,21 +109,26 @@ int cw_mountinfo_cgroup2(const char *text, char *mount, size_t mount_cap, char *
 	return -ENOENT;
 }
 
+/* The cgroup2 mount of this process's mount namespace: 0 or -errno. */
+static int cgroup2_mount(char *mount, size_t mount_cap, char *root, size_t root_cap)
+{
+	char *text = cw_proc_read_file(AT_FDCWD, "/proc/self/mountinfo", NULL);
+	int r;
+
+	if (!text)
+		return -errno;
+	r = cw_mountinfo_cgroup2(text, mount, mount_cap, root, root_cap);
+	free(text);
+	return r;
+}
+
 uint64_t cw_cgroup_id(const char *path)
 {
 	char mount[PATH_MAX], root[PATH_MAX], dir[PATH_MAX];
-	char *text = cw_proc_read_file(AT_FDCWD, "/proc/self/mountinfo", NULL);
 	size_t rlen;
 	struct stat st;
-	int r;
 
-	if (!text || !path || path[0] != '/') {
-		free(text);
-		return 0;
-	}
-	r = cw_mountinfo_cgroup2(text, mount, sizeof(mount), root, sizeof(root));
-	free(text);
-	if (r < 0)
+	if (!path || path[0] != '/' || cgroup2_mount(mount, sizeof(mount), root, sizeof(root)) < 0)
 		return 0;
 	/* A mount of a sub-hierarchy (a bind mount, a container's) holds only what is below root.
 	 */
@@ -133,6 +139,44 @@ uint64_t cw_cgroup_id(const char *path)
 	    stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
 	return (uint64_t)st.st_ino;
+}
+
+#define FILEID_KERNFS 0xfe /* include/linux/exportfs.h: a kernfs node by its 64-bit id */
+
+char *cw_cgroup_path_of_id(uint64_t id)
+{
+	char mount[PATH_MAX], root[PATH_MAX], link[64], at[PATH_MAX], *path;
+	struct {
+		struct file_handle h;
+		uint64_t id;
+	} fh = {.h = {.handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS}};
+	size_t mlen;
+	ssize_t n;
+	int mfd, fd;
+
+	if (!id || cgroup2_mount(mount, sizeof(mount), root, sizeof(root)) < 0)
+		return NULL;
+	mfd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return NULL;
+	memcpy(fh.h.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mfd, &fh.h, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(mfd);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, at, sizeof(at) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	at[n] = '\0';
+	mlen = strcmp(mount, "/") == 0 ? 0 : strlen(mount);
+	/* Outside the mount point: a cgroup the mount does not show (another namespace's). */
+	if (strncmp(at, mount, mlen) != 0 || (at[mlen] && at[mlen] != '/'))
+		return NULL;
+	if (strcmp(root, "/") == 0)
+		return strdup(at[mlen] ? at + mlen : "/");
+	return asprintf(&path, "%s%s", root, at + mlen) < 0 ? NULL : path;
 }
 
 static uint64_t ns_inode(int proc_dir, const char *name)

@@ -46,6 +46,14 @@ int cw_mountinfo_cgroup2(const char *text, char *mount, size_t mount_cap, char *
 /* The cgroup v2 id of the cgroup at path (as /proc/PID/cgroup shows it); 0 when not found. */
 uint64_t cw_cgroup_id(const char *path);
 
+/*
+ * The path (as /proc/PID/cgroup would show it) of the cgroup with that v2
+ * id, while it exists: found by its id (open_by_handle_at on the cgroup2
+ * mount, CAP_DAC_READ_SEARCH), so it outlives the processes that were in
+ * it.  malloc'd; NULL when not found or not permitted.
+ */
+char *cw_cgroup_path_of_id(uint64_t id);
+
 /* {"cgroup", "cgroup_id" (only when known), "runtime", "id", "pod_uid", "systemd_unit",
  * "pid_ns", "mnt_ns"}; unknown values are null. */
 json_t *cw_container_json(const struct cw_container_info *ci);

@@ -2,12 +2,17 @@
 #include "partial_snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "classify.h"
+#include "container_read.h"
 #include "elf_info.h"
 #include "event_decode.h"
+#include "proc_info.h"
 #include "signals.h"
 #include "snapshot_json.h"
 #include "spool_write.h"
@@ -35,7 +40,39 @@ json_t *cw_boot_time_json(uint64_t boot_ns)
 	return json_string(t);
 }
 
-static json_t *process_json(const struct cw_signal_event *ev, const char *exe)
+/*
+ * What /proc still says of the process, if it is still the one that
+ * crashed; the kernel's cgroup id and namespaces, taken at the crash, win
+ * (0 is not known: an older BPF side).  Once the process is gone its
+ * cgroup, if it still exists, is found by the kernel's id.
+ */
+static void container_read(const struct cw_task *t, struct cw_container_info *ci)
+{
+	char path[32];
+	int dir;
+
+	memset(ci, 0, sizeof(*ci));
+	snprintf(path, sizeof(path), "/proc/%u", t->pid);
+	/* Opened before the check: the fd then names that process, even once its pid is reused. */
+	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir >= 0) {
+		if (cw_proc_is_same((pid_t)t->pid, t->start_boottime))
+			cw_container_info_read(dir, ci);
+		close(dir);
+	}
+	if (t->cgroup_id)
+		ci->cgroup_id = t->cgroup_id;
+	if (!ci->cgroup && t->cgroup_id) {
+		ci->cgroup = cw_cgroup_path_of_id(t->cgroup_id);
+		cw_container_name_parse(ci->cgroup, &ci->name);
+	}
+	if (t->pid_ns)
+		ci->pid_ns = t->pid_ns;
+	if (t->mnt_ns)
+		ci->mnt_ns = t->mnt_ns;
+}
+
+static json_t *process_json(const struct cw_signal_event *ev, const char *exe, const char *cgroup)
 {
 	json_t *o = json_object();
 
@@ -49,7 +86,7 @@ static json_t *process_json(const struct cw_signal_event *ev, const char *exe)
 	json_object_set_new(o, "exe", str_or_null(exe));
 	json_object_set_new(o, "cmdline", json_null());
 	json_object_set_new(o, "cwd", json_null());
-	json_object_set_new(o, "cgroup", json_null());
+	json_object_set_new(o, "cgroup", str_or_null(cgroup));
 	json_object_set_new(o, "start_time", cw_boot_time_json(ev->task.start_boottime));
 	return o;
 }
@@ -125,6 +162,7 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 				 const char *why, const char *uuid)
 {
 	struct cw_frame_view v[CW_MAX_FRAMES];
+	struct cw_container_info ci;
 	const char *functions[CW_MAX_FRAMES], *cause;
 	char exe[CW_EXE_PATH_LEN + CW_EXE_PATH_DEPTH + 1], now_text[64];
 	json_t *o = json_object(), *threads = json_array(), *t = json_object(),
@@ -136,6 +174,7 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 	uint64_t sp;
 
 	cw_exe_path(ev, exe, sizeof(exe));
+	container_read(&ev->task, &ci);
 	if (sym)
 		cw_symbolizer_begin(sym, (pid_t)ev->task.pid, ev->task.start_boottime, exe);
 	n = cw_first_capture_frames(ev, sym, v);
@@ -203,7 +242,8 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 	json_object_set_new(o, "uuid", json_string(uuid));
 	json_object_set_new(o, "timestamp", json_string(now_text));
 	json_object_set_new(o, "host", cw_host_json());
-	json_object_set_new(o, "process", process_json(ev, exe));
+	json_object_set_new(o, "process", process_json(ev, exe, ci.cgroup));
+	json_object_set_new(o, "container", cw_container_json(&ci));
 	json_object_set_new(o, "signal", signal_json(ev));
 	json_object_set_new(o, "classifiers", cls);
 	json_object_set_new(o, "attributes", json_object());
@@ -226,6 +266,7 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 							 "the kernel captured no stack"));
 	json_object_set_new(cap, "notes", notes);
 	json_object_set_new(o, "capture", cap);
+	cw_container_info_free(&ci);
 	return o;
 }
 

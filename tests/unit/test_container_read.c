@@ -87,7 +87,7 @@ static void this_process_is_read(void **state)
 {
 	struct cw_container_info ci;
 	struct stat pid_ns, mnt_ns;
-	char *text = cw_proc_read_file(AT_FDCWD, "/proc/self/cgroup", NULL), *v2;
+	char *text = cw_proc_read_file(AT_FDCWD, "/proc/self/cgroup", NULL), *v2, *path;
 	int dir = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	json_t *j;
 
@@ -106,6 +106,11 @@ static void this_process_is_read(void **state)
 		/* Where cgroup2 is mounted (as on every systemd host), the id is known. */
 		assert_true(ci.cgroup_id > 0);
 		assert_int_equal(cw_cgroup_id(ci.cgroup), ci.cgroup_id);
+		/* And back: the path of that id. */
+		path = cw_cgroup_path_of_id(ci.cgroup_id);
+		assert_non_null(path);
+		assert_string_equal(path, ci.cgroup);
+		free(path);
 	}
 	j = cw_container_json(&ci);
 	assert_int_equal(json_integer_value(json_object_get(j, "pid_ns")), pid_ns.st_ino);
@@ -130,6 +135,8 @@ static void unknown_is_null_and_no_cgroup_id(void **state)
 	assert_int_equal(cw_cgroup_id("/no/such/cgroup/cw-test"), 0);
 	assert_int_equal(cw_cgroup_id("relative"), 0);
 	assert_int_equal(cw_cgroup_id(NULL), 0);
+	assert_null(cw_cgroup_path_of_id(0));
+	assert_null(cw_cgroup_path_of_id(1ULL << 60));
 	j = cw_container_json(&ci);
 	assert_null(json_object_get(j, "cgroup_id"));
 	assert_int_equal(json_object_size(j), 7);

@@ -2,12 +2,18 @@
 /* The partial snapshot built from the kernel's first capture, and the crash ledger. */
 #include "cw_test.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "crash_ledger.h"
 #include "event_decode.h"
 #include "partial_snapshot.h"
+#include "container_read.h"
+#include "proc_info.h"
 
 static void fill(struct cw_signal_event *ev, int sig, int code, uint64_t addr, uint64_t sp)
 {
@@ -91,6 +97,96 @@ static void partial_causes_without_a_memory_map(void **state)
 	json_decref(doc);
 }
 
+static json_t *container(json_t *doc)
+{
+	return json_object_get(doc, "container");
+}
+
+static void partial_container_from_the_kernel_when_the_process_is_gone(void **state)
+{
+	struct cw_signal_event ev;
+	json_t *doc, *c;
+
+	(void)state;
+	fill(&ev, SIGSEGV, SEGV_MAPERR, 0, 0x7ffd0000);
+	ev.task.start_boottime = 1;	/* no process started then: the crashed one is gone */
+	ev.task.cgroup_id = 1ULL << 60; /* no such cgroup (any more) */
+	ev.task.pid_ns = 4026532000u;
+	ev.task.mnt_ns = 4026532001u;
+	doc = cw_partial_snapshot_json(&ev, NULL, "why", "u-5");
+	c = container(doc);
+	assert_non_null(c);
+	assert_int_equal(json_integer_value(json_object_get(c, "cgroup_id")), 1LL << 60);
+	assert_int_equal(json_integer_value(json_object_get(c, "pid_ns")), 4026532000u);
+	assert_int_equal(json_integer_value(json_object_get(c, "mnt_ns")), 4026532001u);
+	assert_true(json_is_null(json_object_get(c, "cgroup")));
+	assert_true(json_is_null(json_object_get(c, "runtime")));
+	assert_true(json_is_null(json_object_get(c, "id")));
+	assert_true(json_is_null(json_object_get(json_object_get(doc, "process"), "cgroup")));
+	json_decref(doc);
+	/* Its cgroup still exists (this process's): found by the kernel's id, and named. */
+	ev.task.cgroup_id = cw_cgroup_id("/");
+	doc = cw_partial_snapshot_json(&ev, NULL, "why", "u-9");
+	c = container(doc);
+	if (ev.task.cgroup_id)
+		assert_string_equal(json_string_value(json_object_get(c, "cgroup")), "/");
+	json_decref(doc);
+	/* An older BPF side: 0 is not known. */
+	ev.task.cgroup_id = ev.task.pid_ns = ev.task.mnt_ns = 0;
+	doc = cw_partial_snapshot_json(&ev, NULL, "why", "u-6");
+	c = container(doc);
+	assert_null(json_object_get(c, "cgroup_id"));
+	assert_true(json_is_null(json_object_get(c, "pid_ns")));
+	assert_true(json_is_null(json_object_get(c, "mnt_ns")));
+	json_decref(doc);
+}
+
+static void partial_container_from_proc_while_the_process_lives(void **state)
+{
+	char *text = cw_proc_read_file(AT_FDCWD, "/proc/self/stat", NULL), *cg, *v2;
+	struct cw_signal_event ev;
+	struct stat pid_ns, mnt_ns;
+	uint64_t ticks;
+	unsigned flags;
+	pid_t ppid;
+	json_t *doc, *c;
+	char st;
+
+	(void)state;
+	assert_non_null(text);
+	assert_int_equal(cw_parse_stat(text, &st, &ppid, &flags, &ticks, NULL, 0), 0);
+	free(text);
+	assert_int_equal(stat("/proc/self/ns/pid", &pid_ns), 0);
+	assert_int_equal(stat("/proc/self/ns/mnt", &mnt_ns), 0);
+	/* This very process crashed (as the kernel saw it: no namespaces sent). */
+	fill(&ev, SIGSEGV, SEGV_MAPERR, 0, 0x7ffd0000);
+	ev.task.pid = (unsigned)getpid();
+	ev.task.start_boottime = ticks * (1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK));
+	doc = cw_partial_snapshot_json(&ev, NULL, "why", "u-7");
+	c = container(doc);
+	assert_int_equal(json_integer_value(json_object_get(c, "pid_ns")), pid_ns.st_ino);
+	assert_int_equal(json_integer_value(json_object_get(c, "mnt_ns")), mnt_ns.st_ino);
+	cg = cw_proc_read_file(AT_FDCWD, "/proc/self/cgroup", NULL);
+	v2 = cg ? strstr(cg, "0::") : NULL;
+	if (v2) {
+		v2[strcspn(v2, "\n")] = '\0';
+		assert_string_equal(json_string_value(json_object_get(c, "cgroup")), v2 + 3);
+		assert_string_equal(json_string_value(json_object_get(
+					    json_object_get(doc, "process"), "cgroup")),
+				    v2 + 3);
+		assert_true(json_integer_value(json_object_get(c, "cgroup_id")) > 0);
+	}
+	free(cg);
+	json_decref(doc);
+	/* The same pid, another start time: a process that reused the pid tells nothing. */
+	ev.task.start_boottime += 1000000000ULL;
+	doc = cw_partial_snapshot_json(&ev, NULL, "why", "u-8");
+	c = container(doc);
+	assert_true(json_is_null(json_object_get(c, "cgroup")));
+	assert_true(json_is_null(json_object_get(c, "pid_ns")));
+	json_decref(doc);
+}
+
 static void ledger_keeps_one_entry_per_process_and_evicts_the_oldest(void **state)
 {
 	static struct cw_crash_ledger l;
@@ -123,6 +219,8 @@ static void ledger_keeps_one_entry_per_process_and_evicts_the_oldest(void **stat
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(partial_document_holds_the_faulting_thread),
 	cmocka_unit_test(partial_causes_without_a_memory_map),
+	cmocka_unit_test(partial_container_from_the_kernel_when_the_process_is_gone),
+	cmocka_unit_test(partial_container_from_proc_while_the_process_lives),
 	cmocka_unit_test(ledger_keeps_one_entry_per_process_and_evicts_the_oldest),
 };
 
