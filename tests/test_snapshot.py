@@ -299,6 +299,9 @@ def test_core_file_snapshot_matches_the_live_one(tmp_path):
                                                timeout=120).stdout)
     for snap in (from_file, from_stdin):
         assert snap["capture"]["method"] == "core"
+        # A core carries no cgroup nor namespaces: all unknown, and no cgroup_id.
+        assert snap["container"] == dict.fromkeys(
+            ("cgroup", "runtime", "id", "pod_uid", "systemd_unit", "pid_ns", "mnt_ns"))
         assert snap["process"]["pid"] == proc.pid
         assert snap["process"]["comm"] == "parked_threads"
         for t in snap["threads"]:
