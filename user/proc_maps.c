@@ -16,13 +16,13 @@ int cw_maps_parse(FILE *f, struct cw_maps *out)
 	out->v = NULL;
 	out->n = 0;
 	while (getline(&line, &cap, f) > 0) {
-		uint64_t start, end, pgoff;
+		uint64_t start, end, pgoff, inode;
 		char perms[5] = "";
 		int path_at = 0;
 		char *path;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %*x:%*x %*u %n", &start,
-			   &end, perms, &pgoff, &path_at) < 4 ||
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %*x:%*x %" SCNu64 " %n",
+			   &start, &end, perms, &pgoff, &inode, &path_at) < 5 ||
 		    path_at == 0)
 			continue;
 		path = line + path_at;
@@ -38,7 +38,7 @@ int cw_maps_parse(FILE *f, struct cw_maps *out)
 			out->v = nv;
 			alloc = na;
 		}
-		out->v[out->n] = (struct cw_mapping){start, end, pgoff, "", NULL};
+		out->v[out->n] = (struct cw_mapping){start, end, pgoff, "", NULL, inode};
 		memcpy(out->v[out->n].perms, perms, sizeof(perms));
 		if (path[0] == '/') {
 			out->v[out->n].path = strdup(path);

@@ -12,8 +12,9 @@ struct cw_mapping {
 	uint64_t start;
 	uint64_t end;
 	uint64_t pgoff;
-	char perms[5]; /* "r-xp" */
-	char *path;    /* "/usr/lib/...", or NULL for anonymous and [special] mappings */
+	char perms[5];	/* "r-xp" */
+	char *path;	/* "/usr/lib/...", or NULL for anonymous and [special] mappings */
+	uint64_t inode; /* of the file mapped; 0 for anonymous mappings */
 };
 
 struct cw_maps {

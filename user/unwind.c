@@ -18,8 +18,40 @@
 
 static char *debuginfo_path;
 
+/*
+ * A live process's files as it sees them (module_open.h): its path may name
+ * another file here, or none, when it runs in another mount namespace.
+ */
+static int proc_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+			 char **file_name, Elf **elfp)
+{
+	const struct cw_module_source *s = *userdata;
+	size_t n = strlen(name);
+	int fd;
+
+	if (!s || name[0] != '/')
+		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	fd = cw_module_open(s, name, file_name);
+	if (fd >= 0)
+		return fd;
+	/* A file deleted since it was mapped: libdwfl reads its image from the process. */
+	if (n > 10 && strcmp(name + n - 10, " (deleted)") == 0)
+		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	return -1;
+}
+
+static int give_source(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		       void *arg)
+{
+	(void)mod;
+	(void)name;
+	(void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = proc_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -249,6 +281,8 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 		snprintf(err, cap, "failed to start libdwfl: %s", dwfl_errmsg(-1));
 		return -ENOMEM;
 	}
+	/* Without the mappings' ranges and inodes, files are found by their paths only. */
+	cw_module_source_init(&u->source, c->pid, c->maps);
 	dwfl_report_begin(u->dwfl);
 	if (c->maps) {
 		/* The mappings as they were while stopped: the process may be gone by now. */
@@ -266,6 +300,7 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 			 r > 0 ? strerror(r) : dwfl_errmsg(-1));
 		return r > 0 ? -r : -EINVAL;
 	}
+	dwfl_getmodules(u->dwfl, give_source, &u->source, 0);
 	/* libdwfl keeps the pointer until dwfl_end: the state must outlive this call. */
 	s = calloc(1, sizeof(*s));
 	if (!s || !keep(u, (char *)s)) {
@@ -413,6 +448,7 @@ void cw_unwinder_free(struct cw_unwinder *u)
 	free(u->threads);
 	free(u->modules);
 	free(u->symbol_cache);
+	cw_module_source_free(&u->source);
 	for (size_t i = 0; i < u->n_strings; i++)
 		free(u->strings[i]);
 	free(u->strings);

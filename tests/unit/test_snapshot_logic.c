@@ -89,11 +89,11 @@ static void stat_line_with_spaces_and_parens_in_comm(void **state)
 }
 
 static const struct cw_mapping layout[] = {
-	{0x400000, 0x401000, 0, "r-xp", NULL},		   /* code */
-	{0x600000, 0x601000, 0, "r--p", NULL},		   /* rodata */
-	{0x7f0000000000, 0x7f0000001000, 0, "---p", NULL}, /* a thread's guard page */
-	{0x7f0000001000, 0x7f0000100000, 0, "rw-p", NULL}, /* its stack */
-	{0x7ffd00100000, 0x7ffd00200000, 0, "rw-p", NULL}, /* the main stack */
+	{0x400000, 0x401000, 0, "r-xp", NULL, 0},	      /* code */
+	{0x600000, 0x601000, 0, "r--p", NULL, 0},	      /* rodata */
+	{0x7f0000000000, 0x7f0000001000, 0, "---p", NULL, 0}, /* a thread's guard page */
+	{0x7f0000001000, 0x7f0000100000, 0, "rw-p", NULL, 0}, /* its stack */
+	{0x7ffd00100000, 0x7ffd00200000, 0, "rw-p", NULL, 0}, /* the main stack */
 };
 
 static const char *cause(int sig, int code, uint64_t addr, uint64_t pc, const char *const *fns,

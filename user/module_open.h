@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Opening a file another process has mapped as that process sees it.  A
+ * process in a container lives in another mount namespace: the path its
+ * maps show may name another file on the host (another libc), or none.
+ */
+#ifndef CW_MODULE_OPEN_H
+#define CW_MODULE_OPEN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "proc_maps.h"
+
+struct cw_module_source {
+	pid_t pid;
+	struct cw_maps maps; /* as captured: ranges and inodes of the mapped files */
+	bool own_mnt_ns;     /* the process has our mount namespace (or it could not be told) */
+};
+
+/* From maps_text (/proc/PID/maps as captured), or read now when NULL.  0 or -errno. */
+int cw_module_source_init(struct cw_module_source *s, pid_t pid, const char *maps_text);
+void cw_module_source_free(struct cw_module_source *s);
+
+/*
+ * A read-only fd on the regular file mapped from path, and in *name (malloc'd)
+ * the path libdwfl looks for separate debug files beside: path itself in our
+ * mount namespace, else /proc/PID/root/path.  Tried in order:
+ *   /proc/PID/map_files/START-END: the mapped file itself, wherever it lives
+ *     (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE);
+ *   /proc/PID/root/PATH: the path resolved as the process resolves it;
+ *   PATH, only for a process of our mount namespace.
+ * A file found by its path must have the mapped inode.  -ESTALE: only
+ * another file was found there; -ENOENT, -EACCES, -ENODEV (not a regular file).
+ */
+int cw_module_open(const struct cw_module_source *s, const char *path, char **name);
+
+#endif
