@@ -37,8 +37,10 @@ int cw_container_from_cgroup_file(const char *text, struct cw_container_info *ou
 
 		if (path && strncmp(line, "0::", 3) == 0 && !out->cgroup) {
 			out->cgroup = strndup(path, n);
-			if (!out->cgroup)
+			if (!out->cgroup) {
+				free(v1);
 				return -ENOMEM;
+			}
 		} else if (path && !v1) {
 			struct cw_container_name name;
 			char *p = strndup(path, n);
