@@ -22,6 +22,14 @@ const volatile bool report_nonzero_exit = false;
 const volatile bool report_signal_deaths = false;
 const volatile bool hold_handled = false; /* stop handled fatal signals at the handler */
 const volatile bool hold_sent = false;	  /* stop fatal signals another process sent */
+/*
+ * The scope.  view_pidns: the inode number of the watcher's pid namespace
+ * when it is not the host's (a sidecar), 0 otherwise; only processes that
+ * namespace sees are watched, and pids are reported as it numbers them.
+ * filter_cgroups: only processes in a cgroup of scope_cgroups or below.
+ */
+const volatile __u32 view_pidns = 0;
+const volatile bool filter_cgroups = false;
 
 /* Linux >= 6.13; userspace sets hold_sent only where it exists. */
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
@@ -32,6 +40,9 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
 #define SIGSTOP		  19
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
 #define ENOENT		  2
+#define MAX_PID_NS_LEVEL  32 /* include/linux/pid_namespace.h */
+/* A sidecar's pid namespace this deep or less: deeper, it sees no process. */
+#define CW_MAX_PIDNS_LEVEL 8
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -92,6 +103,14 @@ struct {
 	__type(value, struct sender);
 } senders SEC(".maps");
 
+/* The cgroup v2 ids of --cgroup: these and their descendants are watched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CW_MAX_SCOPE_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} scope_cgroups SEC(".maps");
+
 /* Processes the OOM killer chose, until their exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -113,14 +132,102 @@ static __always_inline bool is_watched(int sig)
 	return sig >= 1 && sig <= 64 && (watched_signals & CW_SIGMASK(sig));
 }
 
+/* The pid namespace the task lives in: its pid's deepest level. */
+static __always_inline __u32 pid_ns_inum(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up;
+
+	if (level > MAX_PID_NS_LEVEL || bpf_core_read(&up, sizeof(up), &pid->numbers[level]))
+		return 0;
+	return BPF_CORE_READ(up.ns, ns.inum);
+}
+
+/*
+ * The number pid has in the watcher's pid namespace, 0 if that namespace
+ * does not see it.  A sidecar's namespace is at most a few levels deep:
+ * deeper than CW_MAX_PIDNS_LEVEL, a process is not seen.
+ */
+static __always_inline __u32 pid_in_view(struct pid *pid)
+{
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up;
+
+	if (!view_pidns)
+		return BPF_CORE_READ(pid, numbers[0].nr);
+	for (unsigned int i = 0; i <= CW_MAX_PIDNS_LEVEL; i++) {
+		if (i > level)
+			break;
+		if (bpf_core_read(&up, sizeof(up), &pid->numbers[i]))
+			break;
+		if (BPF_CORE_READ(up.ns, ns.inum) == view_pidns)
+			return up.nr;
+	}
+	return 0;
+}
+
+/* The process's pid as the watcher numbers it; the host's unless a sidecar. */
+static __always_inline __u32 view_tgid(struct task_struct *task)
+{
+	if (!view_pidns)
+		return BPF_CORE_READ(task, tgid);
+	return pid_in_view(BPF_CORE_READ(task, group_leader, thread_pid));
+}
+
+/* In a watched cgroup or below one: a walk up, checking each ancestor. */
+static __always_inline bool in_scope_cgroup(struct task_struct *task)
+{
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	struct cgroup_subsys_state *parent;
+
+	for (int i = 0; i < CW_MAX_CGROUP_DEPTH && cg; i++) {
+		__u64 id = BPF_CORE_READ(cg, kn, id);
+
+		if (bpf_map_lookup_elem(&scope_cgroups, &id))
+			return true;
+		parent = BPF_CORE_READ(cg, self.parent);
+		cg = parent ? (struct cgroup *)((void *)parent -
+						bpf_core_field_offset(struct cgroup, self))
+			    : NULL;
+	}
+	return false;
+}
+
+/* Is task one this watcher watches? */
+static __always_inline bool watches(struct task_struct *task)
+{
+	return (!view_pidns || pid_in_view(BPF_CORE_READ(task, thread_pid))) &&
+	       (!filter_cgroups || in_scope_cgroup(task));
+}
+
+/* The same, counted when not: for crashes, not for every exec. */
+static __always_inline bool in_scope(struct task_struct *task)
+{
+	if (watches(task))
+		return true;
+	count(CW_CNT_OUT_OF_SCOPE);
+	return false;
+}
+
 /* current: task is the running thread, whose comm and cgroup helpers can read. */
 static __always_inline void fill_task(struct cw_task *t, struct task_struct *task, bool current)
 {
-	t->pid = BPF_CORE_READ(task, tgid);
-	t->tid = BPF_CORE_READ(task, pid);
-	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+
+	if (view_pidns) {
+		t->pid = view_tgid(task);
+		t->tid = pid_in_view(BPF_CORE_READ(task, thread_pid));
+		t->ppid = view_tgid(parent);
+	} else {
+		t->pid = BPF_CORE_READ(task, tgid);
+		t->tid = BPF_CORE_READ(task, pid);
+		t->ppid = BPF_CORE_READ(parent, tgid);
+	}
 	t->uid = BPF_CORE_READ(task, cred, uid.val);
 	t->gid = BPF_CORE_READ(task, cred, gid.val);
+	t->pid_ns = pid_ns_inum(task);
+	t->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum); /* 0 once it is exiting */
 	t->_pad0 = 0;
 	t->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
 	if (current) {
@@ -304,14 +411,19 @@ static __always_inline void read_exe_parts(struct cw_signal_event *ev, struct ta
 	ev->exe_len = w.off > CW_EXE_PATH_LEN ? CW_EXE_PATH_LEN : w.off;
 }
 
-/* A watched signal in the current process, counted; not the watcher's own. */
-static __always_inline bool watched_crash(int sig, __u32 *tgid)
+/*
+ * A watched signal in the current process, counted; in scope and not the
+ * watcher's own.  tgid: the host's, the key of the tables here.
+ */
+static __always_inline bool watched_crash(int sig, struct task_struct *task, __u32 *tgid)
 {
 	if (!is_watched(sig))
 		return false;
 	count(CW_CNT_SIGNAL_SEEN);
 	*tgid = bpf_get_current_pid_tgid() >> 32;
-	if (*tgid == self_tgid) {
+	if (!in_scope(task))
+		return false;
+	if ((view_pidns ? view_tgid(task) : *tgid) == self_tgid) {
 		count(CW_CNT_FILTERED);
 		return false;
 	}
@@ -406,14 +518,14 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	struct flag fl = {.sig = sig}, *prev;
 	__u32 cpu, tgid;
 
-	if (!watched_crash(sig, &tgid))
+	task = bpf_get_current_task_btf();
+	if (!watched_crash(sig, task, &tgid))
 		return 0;
 	prev = bpf_map_lookup_elem(&flagged, &tgid);
 	fl.held = prev ? prev->held : 0;
 	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
 		count(CW_CNT_FLAG_TABLE_FULL);
 
-	task = bpf_get_current_task_btf();
 	s = begin_event(sig, task, true, &cpu);
 	if (!s)
 		return 0;
@@ -466,9 +578,9 @@ int on_abort(struct pt_regs *ctx)
 	struct flag fl = {.sig = SIGABRT};
 	__u32 cpu, tgid;
 
-	if (!watched_crash(SIGABRT, &tgid))
-		return 0;
 	task = bpf_get_current_task_btf();
+	if (!watched_crash(SIGABRT, task, &tgid))
+		return 0;
 	s = begin_event(SIGABRT, task, true, &cpu);
 	if (!s)
 		return 0;
@@ -563,7 +675,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (bpf_map_lookup_elem(&execs_seen, &key))
 		return 0;
 	/* The snapshot tool: gone before its record is read, every time. */
-	if (p->real_parent->tgid == self_tgid)
+	if (view_tgid(p->real_parent) == self_tgid || !watches(p))
 		return 0;
 	/* Of two CPUs running the same new executable at once, one reports it. */
 	if (bpf_map_update_elem(&execs_seen, &key, &one, BPF_NOEXIST))
@@ -654,17 +766,17 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 
 	if (!is_watched(sig) || result != 0 /* TRACE_SIGNAL_DELIVERED */)
 		return 0;
-	snd.pid = bpf_get_current_pid_tgid() >> 32;
 	victim = BPF_CORE_READ(task, tgid);
 	/* A fault or a self-raise (abort, raise): current is the victim itself. */
-	if (snd.pid == victim)
+	if (bpf_get_current_pid_tgid() >> 32 == victim || !in_scope(task))
 		return 0;
+	snd.pid = view_tgid(bpf_get_current_task_btf());
 	uid_gid = bpf_get_current_uid_gid();
 	snd.uid = (__u32)uid_gid;
 	bpf_get_current_comm(snd.comm, sizeof(snd.comm));
 	bpf_map_update_elem(&senders, &victim, &snd, BPF_ANY);
 	count(CW_CNT_SENDER_SEEN);
-	if (hold_sent && victim != self_tgid)
+	if (hold_sent && view_tgid(task) != self_tgid)
 		hold_victim(task, sig, snd.pid);
 	return 0;
 }
@@ -676,6 +788,8 @@ int BPF_PROG(on_mark_victim, struct task_struct *task)
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	__u8 one = 1;
 
+	if (!in_scope(task))
+		return 0;
 	bpf_map_update_elem(&oom_victims, &tgid, &one, BPF_ANY);
 	count(CW_CNT_OOM_VICTIMS);
 	return 0;
@@ -712,6 +826,9 @@ int BPF_PROG(on_process_exit, struct task_struct *p)
 	}
 	if (!flags && !(term_sig && (report_signal_deaths || is_watched(term_sig))) &&
 	    !(report_nonzero_exit && !term_sig && (status >> 8) & 0xff))
+		return 0;
+	/* A flagged process was in scope when its signal came. */
+	if (!(flags & CW_EXIT_SEEN_AT_DELIVERY) && !in_scope(p))
 		return 0;
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);

@@ -122,7 +122,7 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
-		      ring_buffer_sample_fn fn, void *ctx)
+		      const struct cw_scope *scope, ring_buffer_sample_fn fn, void *ctx)
 {
 	struct btf *vmlinux;
 	int ncpus, err;
@@ -143,6 +143,8 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	d->skel->rodata->report_nonzero_exit = o->nonzero_exit;
 	d->skel->rodata->report_signal_deaths = o->signal_deaths;
 	d->skel->rodata->hold_handled = o->hold;
+	d->skel->rodata->view_pidns = scope->sidecar ? scope->pidns : 0;
+	d->skel->rodata->filter_cgroups = scope->n_cgroups > 0;
 	/* What this kernel offers, read once from its BTF. */
 	vmlinux = btf__load_vmlinux_btf();
 	d->hold_sent = o->hold && kfunc_exists(vmlinux, "bpf_send_signal_task");
@@ -175,6 +177,18 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 			"the verifier's log\n",
 			strerror(-err));
 		return err;
+	}
+	/* Before attaching: an empty table would filter every process out. */
+	for (unsigned i = 0; i < scope->n_cgroups; i++) {
+		__u8 one = 1;
+
+		err = bpf_map__update_elem(d->skel->maps.scope_cgroups, &scope->cgroup_ids[i],
+					   sizeof(__u64), &one, sizeof(one), BPF_ANY);
+		if (err) {
+			fprintf(stderr, "crashwatch: failed to watch cgroup %s: %s\n",
+				scope->cgroup_paths[i], strerror(-err));
+			return err;
+		}
 	}
 	err = detect_bpf__attach(d->skel);
 	if (err) {

@@ -10,6 +10,7 @@
 #include <linux/types.h>
 #include "crashwatch/events.h"
 #include "libc_probes.h"
+#include "scope.h"
 #include "watch_options.h"
 
 struct cw_detector {
@@ -32,7 +33,7 @@ int cw_check_environment(void);
  * itself, the links being its own.  Prints the failure.  0 or -errno.
  */
 int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
-		      ring_buffer_sample_fn fn, void *ctx);
+		      const struct cw_scope *scope, ring_buffer_sample_fn fn, void *ctx);
 
 /* Wait up to timeout_ms for records and hand them to fn: count handled or -errno. */
 int cw_detector_poll(struct cw_detector *d, int timeout_ms);

@@ -56,6 +56,11 @@ static const char usage[] =
 	"                       host's, and those of programs started in other mount\n"
 	"                       namespaces (containers); default 256, at most 1024; past\n"
 	"                       it, aborts are held in their core dump\n"
+	"  --cgroup=PATH        watch only the processes in this cgroup v2 cgroup and below\n"
+	"                       it, including cgroups made later; PATH as /proc/PID/cgroup\n"
+	"                       shows it or under the cgroup2 mount; repeat for more (at\n"
+	"                       most 64).  Default: every process the watcher's pid\n"
+	"                       namespace sees (the host's, or a sidecar's container)\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -88,6 +93,7 @@ enum {
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
 	OPT_MAX_LIBCS,
+	OPT_CGROUP,
 };
 
 static const struct option long_options[] = {
@@ -114,6 +120,7 @@ static const struct option long_options[] = {
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"max-libcs", required_argument, NULL, OPT_MAX_LIBCS},
+	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -311,6 +318,16 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->max_libcs = (unsigned)v;
+			break;
+		case OPT_CGROUP:
+			if (!optarg[0] || o->n_cgroups == CW_MAX_SCOPE_CGROUPS) {
+				fprintf(err,
+					"crashwatch: bad --cgroup '%s': give a cgroup's path, at "
+					"most %d times\n",
+					optarg, CW_MAX_SCOPE_CGROUPS);
+				return -EINVAL;
+			}
+			o->cgroups[o->n_cgroups++] = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

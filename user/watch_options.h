@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <linux/types.h>
+#include "crashwatch/events.h"
+
 struct cw_watch_options {
 	uint64_t signals;	/* CW_SIGMASK() of the watched fatal signals */
 	uint32_t stack_bytes;	/* bound of the stack copy */
@@ -30,6 +33,9 @@ struct cw_watch_options {
 	const char *spool;	   /* where snapshots go */
 	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
 	unsigned max_libcs;	   /* the most libcs abort() is probed in */
+	/* --cgroup: watch only these cgroup v2 cgroups and their descendants. */
+	const char *cgroups[CW_MAX_SCOPE_CGROUPS];
+	unsigned n_cgroups;
 };
 
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"

@@ -22,6 +22,10 @@
 #define CW_STACK_COPY_DEFAULT 16384
 #define CW_STACK_COPY_MAX     65536 /* power of two: the BPF side masks offsets with it */
 
+/* --cgroup: how many, and how deep below one a process is still found. */
+#define CW_MAX_SCOPE_CGROUPS 64
+#define CW_MAX_CGROUP_DEPTH  32
+
 /* Signals are 1..64; a mask bit per signal number. */
 #define CW_SIGMASK(sig) (1ULL << ((sig)-1))
 
@@ -39,19 +43,25 @@ struct cw_event_header {
 };
 _Static_assert(sizeof(struct cw_event_header) == 16, "cw_event_header layout");
 
-/* Who: the thread the event is about, as the host's pid namespace sees it. */
+/*
+ * Who: the thread the event is about.  Pids are as the watcher's pid
+ * namespace sees them (the host's, unless it runs as a sidecar): the
+ * numbers its /proc, ptrace and kill take.
+ */
 struct cw_task {
 	__u32 pid; /* thread group id */
 	__u32 tid;
-	__u32 ppid;
+	__u32 ppid; /* 0 when the parent is outside the watcher's pid namespace */
 	__u32 uid;
 	__u32 gid;
-	__u32 _pad0;
+	__u32 pid_ns;	      /* inode numbers of its pid and mount namespaces, as lsns shows */
 	__u64 cgroup_id;      /* cgroup v2 id */
 	__u64 start_boottime; /* ns since boot: tells pid reuse apart */
 	char comm[CW_COMM_LEN];
+	__u32 mnt_ns;
+	__u32 _pad0;
 };
-_Static_assert(sizeof(struct cw_task) == 56, "cw_task layout");
+_Static_assert(sizeof(struct cw_task) == 64, "cw_task layout");
 
 /* Same layout as the kernel's struct bpf_stack_build_id. */
 enum cw_frame_status {
@@ -140,7 +150,7 @@ struct cw_signal_event {
 	char exe_parts[CW_EXE_PATH_LEN];
 	/* stack_len bytes of stack copy follow the record (see cw_signal_stack). */
 };
-_Static_assert(sizeof(struct cw_signal_event) == 3152, "cw_signal_event layout");
+_Static_assert(sizeof(struct cw_signal_event) == 3160, "cw_signal_event layout");
 
 static inline const __u8 *cw_signal_stack(const struct cw_signal_event *ev)
 {
@@ -165,7 +175,7 @@ struct cw_exit_event {
 	__s32 flagged_sig; /* the watched signal seen at delivery, or 0 */
 	__u32 _pad0;
 };
-_Static_assert(sizeof(struct cw_exit_event) == 96, "cw_exit_event layout");
+_Static_assert(sizeof(struct cw_exit_event) == 104, "cw_exit_event layout");
 
 /* A file, by its inode: what uprobes attach to. */
 struct cw_file_key {
@@ -203,7 +213,7 @@ struct cw_exec_event {
 	__u64 interp_end;
 	__u64 interp_pgoff; /* file offset of interp_start, bytes */
 };
-_Static_assert(sizeof(struct cw_exec_event) == 144, "cw_exec_event layout");
+_Static_assert(sizeof(struct cw_exec_event) == 152, "cw_exec_event layout");
 
 /*
  * One of the watcher's own file mappings, as the iterator identify_mappings
@@ -228,6 +238,8 @@ enum cw_counter {
 	CW_CNT_FLAG_TABLE_FULL, /* a crashing process could not be remembered for its exit */
 	CW_CNT_OOM_VICTIMS,	/* oom:mark_victim hits */
 	CW_CNT_EXECS_NEW,	/* executables first run in a mount namespace, sent */
+	CW_CNT_OUT_OF_SCOPE,	/* crash records not sent: outside --cgroup or the sidecar's pid
+				   namespace */
 	CW_NR_COUNTERS,
 };
 
