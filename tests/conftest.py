@@ -25,6 +25,29 @@ BPF_PROG_NAMES = ("on_signal_deliver", "on_signal_generate", "on_process_exit", 
 
 LIVE_WATCHERS = []  # stopped at the end of the session whatever happened
 
+PATTERN = "/proc/sys/kernel/core_pattern"
+PIPE_LIMIT = "/proc/sys/kernel/core_pipe_limit"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().rstrip("\n")
+
+
+def write(path, value):
+    with open(path, "w") as f:
+        f.write(value)
+
+
+@pytest.fixture
+def host_core_settings():
+    """core_pattern is global to the host: whatever a test does, put it back."""
+    saved = read(PATTERN), read(PIPE_LIMIT)
+    yield saved
+    subprocess.run([WATCHER, "core-restore"], capture_output=True)
+    write(PATTERN, saved[0])
+    write(PIPE_LIMIT, saved[1])
+
 
 def pytest_sessionfinish(session, exitstatus):
     # A failed test must not leave a watcher (and its BPF programs) behind.
@@ -56,13 +79,15 @@ def drain(q):
 class Watcher:
     """crashwatch watch, its stdout read line by line in the background."""
 
-    def __init__(self, *args, json_output=True, default_hold=False):
+    def __init__(self, *args, json_output=True, default_hold=False, prefix=()):
         # Holding is the watcher's default; the detection tests only report, unless
         # a test asks for holds (--hold) or for the defaults as they are.
         report_only = () if default_hold or "--hold" in args else ("--no-hold",)
         # The host's /etc/crashwatch/crashwatch.conf is not the tests' to read.
         no_config = () if any(a.startswith("--config") for a in args) else ("--config=",)
-        self.args = [WATCHER, "watch", *no_config, *(("--json",) if json_output else ()),
+        # prefix: a command the watcher runs under, e.g. unshare into a new pid namespace.
+        self.prefix = tuple(prefix)
+        self.args = [*prefix, WATCHER, "watch", *no_config, *(("--json",) if json_output else ()),
                      *report_only, *args]
         self.json = json_output
         self.lines = queue.Queue()
@@ -131,8 +156,16 @@ class Watcher:
             lambda r: r["type"] == kind and r["pid"] == pid, timeout, f"{kind} record for {pid}"
         )
 
+    def pid(self):
+        """The watcher's own pid (not its prefix command's), as the host numbers it."""
+        if not self.prefix:
+            return self.proc.pid
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+            return int(f.read().split()[0])
+
     def stop(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
+        if self.proc.poll() is None:
+            os.kill(self.pid(), sig)
         rc = self.proc.wait(timeout=30)
         self._out.join(timeout=10)
         self._err.join(timeout=10)
@@ -218,3 +251,65 @@ def watcher():
     assert c["malformed"] == 0
     assert c["signals_emitted"] == len(signals)
     assert c["exits_emitted"] == len(exits)
+
+
+def cgroup2_mount():
+    """Where the cgroup v2 hierarchy is mounted, read from /proc/self/mountinfo."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            # Optional fields end at "-"; the filesystem type follows it.
+            fstype = fields[fields.index("-") + 1]
+            if fstype == "cgroup2":
+                return fields[4]
+    pytest.fail("no cgroup2 filesystem is mounted (see /proc/self/mountinfo)")
+
+
+class Cgroup:
+    """A real cgroup v2 cgroup made for a test, removed with its descendants at exit."""
+
+    def __init__(self, *parts):
+        self.rel = "/" + "/".join(parts)  # as /proc/PID/cgroup shows it
+        self.path = cgroup2_mount() + self.rel
+
+    def __enter__(self):
+        os.makedirs(self.path, exist_ok=True)
+        return self
+
+    def child(self, *parts):
+        return Cgroup(*self.rel.strip("/").split("/"), *parts).__enter__()
+
+    def enter(self, pid):
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+
+    def __exit__(self, *exc):
+        # Deepest first; a task that just exited may keep a cgroup busy for a moment.
+        for root, dirs, _ in sorted(os.walk(self.path), key=lambda t: -t[0].count("/")):
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    os.rmdir(root)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        return False
+
+
+def start_in_cgroup(cg, name, *args):
+    """A target that is in cg from its first instruction (it joins before exec)."""
+    def join():
+        no_core()
+        cg.enter(os.getpid())
+
+    return subprocess.Popen(
+        [os.path.join(TARGETS, name), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=join,
+    )

@@ -45,7 +45,7 @@ def test_a_good_config_is_used_and_flags_override_it(tmp_path):
     w = Watcher(f"--config={conf}", default_hold=True)
     try:
         line = w.wait_stderr("crashwatch: watching ")
-        assert "watching SIGFPE on" in line and "hold points: none" in line
+        assert "watching SIGFPE in every process on the host" in line and "hold points: none" in line
     finally:
         assert w.stop() == 0
     w = Watcher(f"--config={conf}", "--signals=SEGV", default_hold=True)

@@ -8,30 +8,7 @@ import time
 
 import pytest
 
-from conftest import TARGETS, WATCHER, Watcher, finish, run_target
-
-PATTERN = "/proc/sys/kernel/core_pattern"
-PIPE_LIMIT = "/proc/sys/kernel/core_pipe_limit"
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().rstrip("\n")
-
-
-def write(path, value):
-    with open(path, "w") as f:
-        f.write(value)
-
-
-@pytest.fixture
-def host_core_settings():
-    """core_pattern is global to the host: whatever a test does, put it back."""
-    saved = read(PATTERN), read(PIPE_LIMIT)
-    yield saved
-    subprocess.run([WATCHER, "core-restore"], capture_output=True)
-    write(PATTERN, saved[0])
-    write(PIPE_LIMIT, saved[1])
+from conftest import PATTERN, PIPE_LIMIT, TARGETS, WATCHER, Watcher, finish, read, run_target, write
 
 
 def previous_file_pattern(tmp_path):

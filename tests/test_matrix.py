@@ -10,10 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import TARGETS, Watcher, finish, run_target, start_target
+from conftest import PATTERN, PIPE_LIMIT, TARGETS, Watcher, finish, read, run_target, start_target
 
-PATTERN = "/proc/sys/kernel/core_pattern"
-PIPE_LIMIT = "/proc/sys/kernel/core_pipe_limit"
 
 # target: (threads, function the faulted thread is in, classifiers after the signal's)
 MATRIX = {
@@ -28,11 +26,6 @@ MATRIX = {
     "segv_handler_exit": (1, "crash_with_handler", ["SEGV_MAPERR", "null-pointer-dereference"]),
     "wait_for_kill": (1, "main", ["SI_USER"]),  # stopped wherever the kill found it
 }
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().rstrip("\n")
 
 
 def run(name):

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +55,9 @@ struct watch_ctx {
 	int hold_lock; /* this watcher holds crashes on the host (flock), -1 */
 	bool holding;
 	bool core_installed;
+	const struct cw_scope *scope;
+	/* Why a crash no hold caught got only its first capture. */
+	char why_unheld[4608];
 	struct cw_hold_config hold_cfg;
 	struct cw_hold_watchdog watchdog;
 	struct cw_crash_ledger *ledger; /* recent crashes, with --hold */
@@ -190,9 +194,7 @@ static void crash_ended(struct watch_ctx *w, const struct cw_exit_event *x)
 	if (!e)
 		return;
 	if (!e->snapshotted && cw_admit(w->adm, &e->ev, &why, stdout, &w->fmt)) {
-		write_partial(w, e, &out,
-			      "no hold point caught this crash (not dumpable, traced, or "
-			      "kernel.core_pattern not crashwatch's)");
+		write_partial(w, e, &out, w->why_unheld);
 		cw_format_snapshot(stdout, &e->ev, &out, &w->fmt);
 		if (out.path[0])
 			spooled(w);
@@ -245,6 +247,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 		[CW_CNT_FLAG_TABLE_FULL] = "flag_table_full",
 		[CW_CNT_OOM_VICTIMS] = "oom_victims",
 		[CW_CNT_EXECS_NEW] = "execs_new",
+		[CW_CNT_OUT_OF_SCOPE] = "out_of_scope",
 	};
 	uint64_t c[CW_NR_COUNTERS];
 
@@ -294,15 +297,61 @@ static int install_handlers(void)
 }
 
 /*
+ * The kernel runs core_pattern's helper in the host's namespaces: a watcher
+ * whose executable the host does not see at the same path (a sidecar, or a
+ * container with the host's pid namespace) cannot be that helper.  0 when
+ * it can, else -errno with why in w->why_unheld.
+ */
+static int core_hold_possible(struct watch_ctx *w, const char *self)
+{
+	char host_path[4096 + 16];
+	struct stat ours, host;
+
+	if (w->scope->sidecar) {
+		snprintf(w->why_unheld, sizeof(w->why_unheld),
+			 "default-action faults are not held in a sidecar: kernel.core_pattern "
+			 "is the host's");
+		return -EPERM;
+	}
+	/*
+	 * Helpers start from kthreadd's root (pid 2 wherever the host's pids
+	 * are seen), which need not be pid 1's.  Where it cannot be looked
+	 * at, it is assumed to be ours: the watcher runs on the host.
+	 */
+	snprintf(host_path, sizeof(host_path), "/proc/2/root%s", self);
+	if (stat(self, &ours) < 0)
+		return 0;
+	if (stat(host_path, &host) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return 0;
+		host.st_ino = 0;
+	}
+	if (ours.st_dev != host.st_dev || ours.st_ino != host.st_ino) {
+		snprintf(w->why_unheld, sizeof(w->why_unheld),
+			 "default-action faults are not held: the host does not see this "
+			 "watcher's executable at %s, so kernel.core_pattern cannot run it; "
+			 "install crashwatch on the host (README, Kubernetes)",
+			 self);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
  * Default-action faults are held by the kernel's core dump: core_pattern
  * pipes the core to `crashwatch core-handler`, which asks us over a socket
- * to seize the process before it lets the dump finish.
+ * to seize the process before it lets the dump finish.  Where that cannot
+ * be, they are reported with their first capture (a partial snapshot).
  */
 static int install_core_hold(struct watch_ctx *w, bool drop)
 {
 	char self[4096], err[512];
 	ssize_t n;
 	int r;
+
+	snprintf(w->why_unheld, sizeof(w->why_unheld),
+		 "no hold point caught this crash (not dumpable, traced, or kernel.core_pattern "
+		 "not crashwatch's)");
 
 	/* A watcher that died owning core_pattern left the previous one saved: put it back. */
 	if (cw_core_restore() > 0)
@@ -315,6 +364,10 @@ static int install_core_hold(struct watch_ctx *w, bool drop)
 		return r;
 	}
 	self[n] = '\0';
+	if (core_hold_possible(w, self) < 0) {
+		fprintf(stderr, "crashwatch: %s\n", w->why_unheld);
+		return 0;
+	}
 	w->core_sock = cw_core_listen(err, sizeof(err));
 	if (w->core_sock < 0 || (r = cw_core_install(self, drop, err, sizeof(err))) < 0) {
 		r = w->core_sock < 0 ? w->core_sock : r;
@@ -366,6 +419,11 @@ static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 	if (e && e->snapshotted) {
 		/* Held and snapshotted before it died (abort, kill): let the dump go. */
 		close(conn);
+		return;
+	}
+	/* core_pattern is the host's: a crash outside --cgroup is not ours to hold. */
+	if (!e && w->scope->n_cgroups) {
+		cw_hold_core_release(conn);
 		return;
 	}
 	if (!cw_admit(w->adm, e ? &e->ev : NULL, &why, stdout, &w->fmt)) {
@@ -517,8 +575,8 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 }
 
 /* Which hold points are active on this kernel, for the start-up line. */
-static void describe_holds(const struct cw_watch_options *o, const struct cw_detector *d, char *out,
-			   size_t cap)
+static void describe_holds(const struct cw_watch_options *o, const struct cw_detector *d,
+			   const struct watch_ctx *w, char *out, size_t cap)
 {
 	if (!o->hold) {
 		snprintf(out, cap, "none (--no-hold)");
@@ -526,9 +584,10 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 	}
 	snprintf(out, cap,
 		 "handled signals (SIGSTOP at the handler), abort() in %s and in the libcs of "
-		 "other mount namespaces (containers) as their programs start, default-action "
-		 "faults (core dump, kernel.core_pattern), %s",
+		 "other mount namespaces (containers) as their programs start, %s, %s",
 		 d->libc,
+		 w->core_installed ? "default-action faults (core dump, kernel.core_pattern)"
+				   : "not default-action faults (partial snapshots: see above)",
 		 d->hold_sent ? "signals sent by other processes (at generation)"
 			      : "not signals sent by other processes (needs Linux >= 6.13)");
 }
@@ -591,7 +650,9 @@ int cw_watch_main(int argc, char **argv)
 	struct cw_detector det = {0};
 	struct watch_ctx w = {
 		.core_sock = -1, .hold_lock = -1, .watchdog = {.lifeline = -1, .pid = -1}};
-	char sigs[512], holds[8192];
+	char sigs[512], holds[8192], where[CW_MAX_SCOPE_CGROUPS * 520];
+	struct cw_scope scope;
+	bool bad_usage = false; /* a --cgroup that is not one */
 	int err;
 
 	err = read_config(argc, argv, &conf, &all);
@@ -611,6 +672,12 @@ int cw_watch_main(int argc, char **argv)
 	err = cw_check_environment();
 	if (err)
 		goto cleanup;
+	err = cw_scope_resolve(&opts, &scope, stderr);
+	if (err) {
+		bad_usage = true;
+		goto cleanup;
+	}
+	w.scope = &scope;
 	err = install_handlers();
 	if (err) {
 		fprintf(stderr, "crashwatch: failed to install signal handlers: %s\n",
@@ -663,16 +730,17 @@ int cw_watch_main(int argc, char **argv)
 			strerror(-err));
 		goto cleanup;
 	}
-	err = cw_detector_start(&det, &opts, handle_record, &w);
+	err = cw_detector_start(&det, &opts, &scope, handle_record, &w);
 	if (err)
 		goto cleanup;
 
 	cw_signal_mask_text(opts.signals, sigs, sizeof(sigs));
-	describe_holds(&opts, &det, holds, sizeof(holds));
+	describe_holds(&opts, &det, &w, holds, sizeof(holds));
+	cw_scope_describe(&scope, where, sizeof(where));
 	fprintf(stderr,
-		"crashwatch: watching %s on every process; stack copy %u bytes, ring buffer %u "
+		"crashwatch: watching %s in %s; stack copy %u bytes, ring buffer %u "
 		"KiB; OOM victims %s; hold points: %s\n",
-		sigs, opts.stack_bytes, opts.ringbuf_bytes >> 10,
+		sigs, where, opts.stack_bytes, opts.ringbuf_bytes >> 10,
 		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)", holds);
 
 	if (w.spool)
@@ -707,5 +775,5 @@ cleanup:
 	cw_hold_watchdog_stop(&w.watchdog);
 	if (!err)
 		fprintf(stderr, "crashwatch: stopped, everything detached\n");
-	return err ? 1 : 0;
+	return bad_usage ? 2 : err ? 1 : 0;
 }
