@@ -47,7 +47,48 @@ int cw_module_source_init(struct cw_module_source *s, pid_t pid, const char *map
 
 void cw_module_source_free(struct cw_module_source *s)
 {
+	for (size_t i = 0; i < s->n_opened; i++) {
+		free(s->opened[i].path);
+		free(s->opened[i].name);
+		close(s->opened[i].fd);
+	}
+	free(s->opened);
+	s->opened = NULL;
+	s->n_opened = 0;
 	cw_maps_free(&s->maps);
+}
+
+static const struct cw_module_file *find_opened(const struct cw_module_source *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_opened; i++)
+		if (strcmp(s->opened[i].path, path) == 0)
+			return &s->opened[i];
+	return NULL;
+}
+
+void cw_module_source_open_all(struct cw_module_source *s)
+{
+	for (size_t i = 0; i < s->maps.n; i++) {
+		const char *path = s->maps.v[i].path;
+		struct cw_module_file f = {.fd = -1};
+		struct cw_module_file *nv;
+
+		if (!path || path[0] != '/' || find_opened(s, path))
+			continue;
+		f.fd = cw_module_open(s, path, &f.name);
+		if (f.fd < 0)
+			continue;
+		f.path = strdup(path);
+		nv = f.path ? realloc(s->opened, (s->n_opened + 1) * sizeof(*nv)) : NULL;
+		if (!nv) {
+			free(f.path);
+			free(f.name);
+			close(f.fd);
+			return;
+		}
+		s->opened = nv;
+		s->opened[s->n_opened++] = f;
+	}
 }
 
 /* fd if it is a regular file, with the mapped inode when one is known; else closed, -errno. */
@@ -101,10 +142,21 @@ static int named(int fd, const struct cw_module_source *s, const char *path, cha
 int cw_module_open(const struct cw_module_source *s, const char *path, char **name)
 {
 	const struct cw_mapping *m = NULL;
+	const struct cw_module_file *of;
 	char at[PATH_MAX];
 	int fd;
 
 	*name = NULL;
+	if ((of = find_opened(s, path))) {
+		fd = fcntl(of->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (!(*name = strdup(of->name))) {
+			close(fd);
+			return -ENOMEM;
+		}
+		return fd;
+	}
 	for (size_t i = 0; i < s->maps.n && !m; i++)
 		if (s->maps.v[i].path && strcmp(s->maps.v[i].path, path) == 0)
 			m = &s->maps.v[i];

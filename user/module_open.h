@@ -12,15 +12,31 @@
 
 #include "proc_maps.h"
 
+/* A mapped file opened while the process could still be asked. */
+struct cw_module_file {
+	char *path; /* as maps shows it */
+	char *name; /* what cw_module_open gives for it */
+	int fd;
+};
+
 struct cw_module_source {
 	pid_t pid;
 	struct cw_maps maps; /* as captured: ranges and inodes of the mapped files */
 	bool own_mnt_ns;     /* the process has our mount namespace (or it could not be told) */
+	struct cw_module_file *opened; /* cw_module_source_open_all */
+	size_t n_opened;
 };
 
 /* From maps_text (/proc/PID/maps as captured), or read now when NULL.  0 or -errno. */
 int cw_module_source_init(struct cw_module_source *s, pid_t pid, const char *maps_text);
 void cw_module_source_free(struct cw_module_source *s);
+
+/*
+ * Open every mapped file now, while the process is held: one dying at exit
+ * is gone, with its /proc/PID/map_files and root, by the time its modules
+ * are read.  Files that cannot be opened are looked for again then.
+ */
+void cw_module_source_open_all(struct cw_module_source *s);
 
 /*
  * A read-only fd on the regular file mapped from path, and in *name (malloc'd)

@@ -228,6 +228,8 @@ int cw_capture_process(int proc_dir, pid_t pid, const struct cw_capture_options 
 			fclose(f);
 		}
 	}
+	if (cw_module_source_init(&out->modules, pid, out->maps) == 0)
+		cw_module_source_open_all(&out->modules);
 	for (size_t i = 0; i < out->n; i++) {
 		struct cw_thread_capture *t = &out->threads[i];
 
@@ -254,6 +256,7 @@ void cw_capture_free(struct cw_capture *c)
 		free(c->threads[i].stack);
 	free(c->threads);
 	free(c->maps);
+	cw_module_source_free(&c->modules);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "module_open.h"
+
 enum cw_capture_mode {
 	CW_CAPTURE_INTERRUPT, /* PTRACE_SEIZE + PTRACE_INTERRUPT: any live process */
 	CW_CAPTURE_AT_EXIT,   /* PTRACE_O_TRACEEXIT, never interrupt: a process that is dying */
@@ -39,6 +41,7 @@ struct cw_capture {
 	size_t n;
 	uint64_t pause_ns; /* first stop to last detach */
 	char *maps;	   /* /proc/PID/maps as it was while stopped: it may be gone after */
+	struct cw_module_source modules; /* its mapped files, opened while stopped */
 	bool process_vanished;
 };
 

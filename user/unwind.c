@@ -281,8 +281,6 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 		snprintf(err, cap, "failed to start libdwfl: %s", dwfl_errmsg(-1));
 		return -ENOMEM;
 	}
-	/* Without the mappings' ranges and inodes, files are found by their paths only. */
-	cw_module_source_init(&u->source, c->pid, c->maps);
 	dwfl_report_begin(u->dwfl);
 	if (c->maps) {
 		/* The mappings as they were while stopped: the process may be gone by now. */
@@ -300,7 +298,7 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 			 r > 0 ? strerror(r) : dwfl_errmsg(-1));
 		return r > 0 ? -r : -EINVAL;
 	}
-	dwfl_getmodules(u->dwfl, give_source, &u->source, 0);
+	dwfl_getmodules(u->dwfl, give_source, (void *)&c->modules, 0);
 	/* libdwfl keeps the pointer until dwfl_end: the state must outlive this call. */
 	s = calloc(1, sizeof(*s));
 	if (!s || !keep(u, (char *)s)) {
@@ -448,7 +446,6 @@ void cw_unwinder_free(struct cw_unwinder *u)
 	free(u->threads);
 	free(u->modules);
 	free(u->symbol_cache);
-	cw_module_source_free(&u->source);
 	for (size_t i = 0; i < u->n_strings; i++)
 		free(u->strings[i]);
 	free(u->strings);

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "module_open.h"
 #include "ptrace_capture.h"
 
 #define CW_UNWIND_MAX_FRAMES 256
@@ -65,7 +64,6 @@ struct cw_unwinder {
 	size_t n_strings;
 	/* libdwfl looks symbols up by a linear scan: threads share most pcs. */
 	struct cw_symbol_cache_entry *symbol_cache;
-	struct cw_module_source source; /* a live process's files, opened as it sees them */
 	int core_fd;
 	void *core_elf;
 	/* From a core: what the notes say about the process. */
