@@ -29,7 +29,9 @@ TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -O0 -g -fno-omit-frame-pointer -Wall -We
 
 BPF_PROGS  := detect
 PROGRAMS   := crashwatch crashwatch-snapshot
-LIB_SRCS   := $(filter-out user/main.c user/snapshot_main.c,$(wildcard user/*.c))
+LIB_SRCS   := $(filter-out user/main.c user/snapshot_main.c user/core_handler_main.c,$(wildcard user/*.c))
+# The core handler alone, static: the host's kernel may run it outside our container.
+CORE_HANDLER_OBJS := core_handler_main core_handler core_pattern core_install
 SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
@@ -41,7 +43,7 @@ BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildc
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: $(PROGRAMS:%=$(BUILD)/%)
+all: $(PROGRAMS:%=$(BUILD)/%) $(BUILD)/crashwatch-core-handler
 
 # ---- set-up --------------------------------------------------------------
 deps:
@@ -69,7 +71,7 @@ test: deps
 
 check: test
 
-test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(UNIT_TESTS) $(TARGETS) format-check
+test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) format-check
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
@@ -163,6 +165,14 @@ $(PROGRAMS:%=$(BUILD)/%): $(BUILD)/libcw.a
 $(PROGRAMS:%=$(BUILD)/san/%): $(BUILD)/san/libcw.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS)
+
+$(BUILD)/crashwatch-core-handler: $(CORE_HANDLER_OBJS:%=$(BUILD)/obj/%.o)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $^
+
+# Beside the sanitized watcher, which copies it from there (no sanitizer links statically).
+$(BUILD)/san/crashwatch-core-handler: $(BUILD)/crashwatch-core-handler
+	$(Q)mkdir -p $(@D) && cp $< $@
 
 # ---- tests and benchmarks ------------------------------------------------
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a

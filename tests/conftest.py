@@ -158,7 +158,7 @@ class Watcher:
 
     def pid(self):
         """The watcher's own pid (not its prefix command's), as the host numbers it."""
-        if not self.prefix:
+        if "--fork" not in self.prefix:
             return self.proc.pid
         with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
             return int(f.read().split()[0])

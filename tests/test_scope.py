@@ -133,3 +133,57 @@ def test_a_sidecar_sees_only_its_pid_namespace_by_its_pids(tmp_path, host_core_s
         assert doc["container"]["pid_ns"] == ns
     sig = [r for r in w.seen if r["type"] == "signal" and r["pid"] == handled_pid]
     assert sig and sig[0]["ppid"] == 0  # its parent (nsenter's sh) is outside
+
+
+def in_a_container_image(image_dir):
+    """The watcher runs from a tmpfs only its own mount namespace sees, as from a
+    container's image: the host's kernel cannot run it as core_pattern's helper."""
+    script = ('mount -t tmpfs cw-image "$0" && cp "$(dirname "$1")"/crashwatch* "$0"/ '
+              '&& shift && exec "$0"/crashwatch "$@"')
+    return ("unshare", "--mount", "--propagation", "private", "sh", "-c", script, image_dir)
+
+
+def test_a_watcher_the_host_cannot_run_says_so_and_gives_partial_snapshots(
+        tmp_path, host_core_settings):
+    image = tmp_path / "image"
+    image.mkdir()
+    w = Watcher("--hold", f"--spool={tmp_path / 'spool'}", prefix=in_a_container_image(image))
+    try:
+        line = w.wait_stderr(r"default-action faults are not held: ")
+        assert f"the host does not see {image}/crashwatch at that path" in line
+        assert "--host-core-handler" in line
+        assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
+        ran = run_target("null_deref")
+        assert os.WTERMSIG(ran.status) == signal.SIGSEGV
+        rec = w.records_for(ran.pid, "snapshot")
+        assert rec["partial"] and "does not see" in rec["why_partial"]
+    finally:
+        assert w.stop() == 0
+
+
+def test_host_core_handler_holds_default_action_faults_from_a_container(host_core_settings):
+    import tempfile
+
+    # A short host path: core_pattern holds 127 bytes.
+    host_dir = tempfile.mkdtemp(prefix="cw-")
+    image = tempfile.mkdtemp(prefix="cw-image-")
+    handler = os.path.join(host_dir, "crashwatch-core-handler")
+    spool = os.path.join(host_dir, "spool")
+    w = Watcher("--hold", f"--spool={spool}", f"--host-core-handler={handler}",
+                prefix=in_a_container_image(image))
+    try:
+        w.wait_stderr(r"default-action faults \(core dump")
+        assert read(PATTERN).startswith(f"|{handler} %P %I %s %c")
+        # The copy is the static handler, which the host can run with its own libraries.
+        out = subprocess.run(["file", handler], capture_output=True, text=True).stdout
+        assert "statically linked" in out
+        ran = run_target("null_deref")
+        assert os.WTERMSIG(ran.status) == signal.SIGSEGV
+        rec = w.records_for(ran.pid, "snapshot")
+        assert rec["tool_status"] == 0 and not rec["partial"], rec
+        with open(rec["path"]) as f:
+            assert json.load(f)["capture"]["method"] == "ptrace-at-exit"
+    finally:
+        assert w.stop() == 0
+        subprocess.run(["rm", "-rf", host_dir, image])
+    assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings

@@ -122,7 +122,7 @@ static void forward(const struct cw_core_info *ci)
 		return;
 	if (previous[0] == '|') {
 		if (cw_core_pipe_argv(previous, ci, buf, sizeof(buf), argv) < 0 ||
-		    strstr(previous, " core-handler %P"))
+		    strstr(previous, CW_CORE_HANDLER_MARK))
 			return;
 		/* The previous handler reads the rest of the stream as we would. */
 		execv(argv[0], argv);

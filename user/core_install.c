@@ -111,9 +111,9 @@ void cw_core_unlisten(int fd)
 	unlink(CW_CORE_SOCKET);
 }
 
-int cw_core_install(const char *exe, bool drop, char *err, size_t cap)
+int cw_core_install(const char *command, bool drop, char *err, size_t cap)
 {
-	char current[PATTERN_MAX + 2], limit[32], ours[PATTERN_MAX + 64],
+	char current[PATTERN_MAX + 2], limit[32], ours[PATTERN_MAX + 4160],
 		tmp[] = CW_CORE_SAVED ".tmp";
 	FILE *f;
 	int r;
@@ -133,8 +133,7 @@ int cw_core_install(const char *exe, bool drop, char *err, size_t cap)
 		snprintf(err, cap, "failed to read kernel.core_pattern: %s", strerror(-r));
 		return r;
 	}
-	snprintf(ours, sizeof(ours), "|%s core-handler %%P %%I %%s %%c %%p %%i %%u %%g %%t %%h %%e",
-		 exe);
+	snprintf(ours, sizeof(ours), "|%s %%P %%I %%s %%c %%p %%i %%u %%g %%t %%h %%e", command);
 	if (strlen(ours) >= PATTERN_MAX) {
 		snprintf(err, cap,
 			 "the core handler's command line is longer than core_pattern's %d bytes: "
@@ -143,7 +142,7 @@ int cw_core_install(const char *exe, bool drop, char *err, size_t cap)
 		return -ENAMETOOLONG;
 	}
 	/* Ours already (a watcher died without its saved copy): the kernel default then. */
-	if (strstr(current, " core-handler %P"))
+	if (strstr(current, CW_CORE_HANDLER_MARK))
 		snprintf(current, sizeof(current), "core");
 	f = fopen(tmp, "we");
 	if (!f || fprintf(f, "%s\n%s\n", current, limit) < 0 || fflush(f) != 0 ||
@@ -205,4 +204,90 @@ int cw_hold_lock(pid_t *holder, char *err, size_t cap)
 		/* the pid is only for the message above */
 	}
 	return fd;
+}
+
+int cw_core_handler_copy(const char *exe, const char *path, char *err, size_t cap)
+{
+	char from[4096], tmp[4096 + 8], buf[65536];
+	const char *slash = strrchr(exe, '/');
+	int in, out, r = 0;
+	ssize_t n;
+
+	if (!slash ||
+	    (size_t)snprintf(from, sizeof(from), "%.*s/crashwatch-core-handler", (int)(slash - exe),
+			     exe) >= sizeof(from) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		snprintf(err, cap, "the path of --host-core-handler is too long");
+		return -ENAMETOOLONG;
+	}
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		r = -errno;
+		snprintf(err, cap, "cannot read %s: %s; it is built beside crashwatch", from,
+			 strerror(-r));
+		return r;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0) {
+		r = -errno;
+		close(in);
+		snprintf(err, cap,
+			 "cannot write %s: %s; --host-core-handler needs a host directory "
+			 "mounted at the same path",
+			 tmp, strerror(-r));
+		return r;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	if (n < 0 || fsync(out) < 0)
+		r = -errno;
+	close(in);
+	if (close(out) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		snprintf(err, cap, "failed to copy %s to %s: %s", from, path, strerror(-r));
+	}
+	return r;
+}
+
+/* 1: path is the same file from kthreadd's root, 0: it is not, -errno: cannot tell. */
+static int host_sees(const char *path)
+{
+	char host_path[4096 + 16];
+	struct stat ours, host;
+
+	if ((size_t)snprintf(host_path, sizeof(host_path), "/proc/2/root%s", path) >=
+	    sizeof(host_path))
+		return -ENAMETOOLONG;
+	if (stat(path, &ours) < 0)
+		return -errno;
+	if (stat(host_path, &host) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	return ours.st_dev == host.st_dev && ours.st_ino == host.st_ino;
+}
+
+int cw_core_reachable(const char *handler, char *err, size_t cap)
+{
+	if (host_sees(handler) == 0) {
+		snprintf(err, cap,
+			 "the host does not see %s at that path, so kernel.core_pattern cannot "
+			 "run it; give --host-core-handler=PATH on a host directory mounted at the "
+			 "same path (README, Kubernetes)",
+			 handler);
+		return -ENOENT;
+	}
+	if (make_state_dir(err, cap) == 0 && host_sees(CW_STATE_DIR) == 0) {
+		snprintf(err, cap,
+			 "the host's %s is not this watcher's, so a core handler could not call "
+			 "it; mount the host's %s at the same path (README, Kubernetes)",
+			 CW_STATE_DIR, CW_STATE_DIR);
+		return -ENOENT;
+	}
+	return 0;
 }

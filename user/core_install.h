@@ -31,10 +31,30 @@ int cw_hold_lock(pid_t *holder, char *err, size_t cap);
 int cw_core_restore(void);
 
 /*
- * Save the current settings and point core_pattern at exe's core handler;
- * drop: the handler passes the stream on to nothing.  0 or -errno.
+ * Save the current settings and point core_pattern at a core handler:
+ * command is "EXE core-handler" or a crashwatch-core-handler's path, as the
+ * host's root shows it; drop: the handler passes the stream on to nothing.
+ * 0 or -errno.
  */
-int cw_core_install(const char *exe, bool drop, char *err, size_t cap);
+int cw_core_install(const char *command, bool drop, char *err, size_t cap);
+
+/* In every core_pattern crashwatch installs, whichever handler it names. */
+#define CW_CORE_HANDLER_MARK "core-handler %P"
+
+/*
+ * Copy crashwatch-core-handler, found beside exe, to path (atomically, 0755):
+ * a host path the kernel can run.  0 or -errno, err set.
+ */
+int cw_core_handler_copy(const char *exe, const char *path, char *err, size_t cap);
+
+/*
+ * Can the kernel's core_pattern helper be handler, and reach this watcher?
+ * It starts from kthreadd's root with the host's mounts: handler must be
+ * the same file there, and CW_STATE_DIR (where the socket is) the same
+ * directory.  0 (also when kthreadd's root cannot be looked at: then we run
+ * on the host), or -ENOENT with err saying what to mount.
+ */
+int cw_core_reachable(const char *handler, char *err, size_t cap);
 
 /* Listen where core handlers call (CW_CORE_SOCKET): the fd, or -errno. */
 int cw_core_listen(char *err, size_t cap);

@@ -297,66 +297,31 @@ static int install_handlers(void)
 }
 
 /*
- * The kernel runs core_pattern's helper in the host's namespaces: a watcher
- * whose executable the host does not see at the same path (a sidecar, or a
- * container with the host's pid namespace) cannot be that helper.  0 when
- * it can, else -errno with why in w->why_unheld.
- */
-static int core_hold_possible(struct watch_ctx *w, const char *self)
-{
-	char host_path[4096 + 16];
-	struct stat ours, host;
-
-	if (w->scope->sidecar) {
-		snprintf(w->why_unheld, sizeof(w->why_unheld),
-			 "default-action faults are not held in a sidecar: kernel.core_pattern "
-			 "is the host's");
-		return -EPERM;
-	}
-	/*
-	 * Helpers start from kthreadd's root (pid 2 wherever the host's pids
-	 * are seen), which need not be pid 1's.  Where it cannot be looked
-	 * at, it is assumed to be ours: the watcher runs on the host.
-	 */
-	snprintf(host_path, sizeof(host_path), "/proc/2/root%s", self);
-	if (stat(self, &ours) < 0)
-		return 0;
-	if (stat(host_path, &host) < 0) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			return 0;
-		host.st_ino = 0;
-	}
-	if (ours.st_dev != host.st_dev || ours.st_ino != host.st_ino) {
-		snprintf(w->why_unheld, sizeof(w->why_unheld),
-			 "default-action faults are not held: the host does not see this "
-			 "watcher's executable at %s, so kernel.core_pattern cannot run it; "
-			 "install crashwatch on the host (README, Kubernetes)",
-			 self);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-/*
  * Default-action faults are held by the kernel's core dump: core_pattern
  * pipes the core to `crashwatch core-handler`, which asks us over a socket
  * to seize the process before it lets the dump finish.  Where that cannot
  * be, they are reported with their first capture (a partial snapshot).
  */
-static int install_core_hold(struct watch_ctx *w, bool drop)
+static int install_core_hold(struct watch_ctx *w, const struct cw_watch_options *o)
 {
-	char self[4096], err[512];
+	char self[4096], command[4200], err[4400];
 	ssize_t n;
 	int r;
 
 	snprintf(w->why_unheld, sizeof(w->why_unheld),
 		 "no hold point caught this crash (not dumpable, traced, or kernel.core_pattern "
 		 "not crashwatch's)");
-
 	/* A watcher that died owning core_pattern left the previous one saved: put it back. */
 	if (cw_core_restore() > 0)
 		fprintf(stderr, "crashwatch: restored the kernel.core_pattern a previous watcher "
 				"left\n");
+	if (w->scope->sidecar) {
+		snprintf(w->why_unheld, sizeof(w->why_unheld),
+			 "default-action faults are not held in a sidecar: kernel.core_pattern "
+			 "is the host's");
+		fprintf(stderr, "crashwatch: %s\n", w->why_unheld);
+		return 0;
+	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0) {
 		r = -errno;
@@ -364,12 +329,25 @@ static int install_core_hold(struct watch_ctx *w, bool drop)
 		return r;
 	}
 	self[n] = '\0';
-	if (core_hold_possible(w, self) < 0) {
+	if (o->host_core_handler) {
+		r = cw_core_handler_copy(self, o->host_core_handler, err, sizeof(err));
+		snprintf(command, sizeof(command), "%s", o->host_core_handler);
+	} else {
+		r = 0;
+		snprintf(command, sizeof(command), "%s core-handler", self);
+	}
+	if (r == 0)
+		r = cw_core_reachable(o->host_core_handler ? o->host_core_handler : self, err,
+				      sizeof(err));
+	if (r < 0) {
+		snprintf(w->why_unheld, sizeof(w->why_unheld),
+			 "default-action faults are not held: %s", err);
 		fprintf(stderr, "crashwatch: %s\n", w->why_unheld);
 		return 0;
 	}
 	w->core_sock = cw_core_listen(err, sizeof(err));
-	if (w->core_sock < 0 || (r = cw_core_install(self, drop, err, sizeof(err))) < 0) {
+	if (w->core_sock < 0 ||
+	    (r = cw_core_install(command, o->drop_cores, err, sizeof(err))) < 0) {
 		r = w->core_sock < 0 ? w->core_sock : r;
 		fprintf(stderr, "crashwatch: %s\n", err);
 		return r;
@@ -504,7 +482,7 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 			strerror(-err));
 		return err;
 	}
-	err = install_core_hold(w, o->drop_cores);
+	err = install_core_hold(w, o);
 	if (err)
 		return err;
 	w->hold_cfg = (struct cw_hold_config){

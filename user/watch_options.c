@@ -33,6 +33,10 @@ static const char usage[] =
 	"                       would have\n"
 	"  --hold-timeout=SEC   the most a process is held (default 30)\n"
 	"  --drop-cores         do not pass core dumps on to the previous core_pattern\n"
+	"  --host-core-handler=PATH  copy crashwatch-core-handler (static) to PATH and point\n"
+	"                       core_pattern there: for a watcher in a container, PATH on a\n"
+	"                       host directory mounted at the same path, with the host's\n"
+	"                       /run/crashwatch (README, Kubernetes)\n"
 	"  --rate-limit=RATE    snapshots a second for the whole host (default 1; 0: none);\n"
 	"                       crashes over it are counted and aggregated, not lost\n"
 	"  --rate-burst=N       snapshots allowed at once above the rate (default 10)\n"
@@ -94,6 +98,7 @@ enum {
 	OPT_SNAPSHOT_TOOL,
 	OPT_MAX_LIBCS,
 	OPT_CGROUP,
+	OPT_HOST_CORE_HANDLER,
 };
 
 static const struct option long_options[] = {
@@ -121,6 +126,7 @@ static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"max-libcs", required_argument, NULL, OPT_MAX_LIBCS},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
+	{"host-core-handler", required_argument, NULL, OPT_HOST_CORE_HANDLER},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -328,6 +334,16 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->cgroups[o->n_cgroups++] = optarg;
+			break;
+		case OPT_HOST_CORE_HANDLER:
+			if (optarg[0] != '/') {
+				fprintf(err,
+					"crashwatch: bad --host-core-handler '%s': give an "
+					"absolute path\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->host_core_handler = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

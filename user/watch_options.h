@@ -26,13 +26,14 @@ struct cw_watch_options {
 	double dedup_window_s; /* one snapshot per crash signature within this */
 	const char *upload;    /* KIND:WHERE, or NULL: snapshots stay in the spool */
 	const char *upload_token;
-	bool upload_sync;	   /* upload each snapshot before handling the next crash */
-	uint64_t spool_max_files;  /* 0: any number */
-	uint64_t spool_max_bytes;  /* 0: any size */
-	unsigned hold_timeout_s;   /* the deadline of one hold */
-	const char *spool;	   /* where snapshots go */
-	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
-	unsigned max_libcs;	   /* the most libcs abort() is probed in */
+	bool upload_sync;	       /* upload each snapshot before handling the next crash */
+	uint64_t spool_max_files;      /* 0: any number */
+	uint64_t spool_max_bytes;      /* 0: any size */
+	unsigned hold_timeout_s;       /* the deadline of one hold */
+	const char *spool;	       /* where snapshots go */
+	const char *snapshot_tool;     /* NULL: crashwatch-snapshot beside this executable */
+	const char *host_core_handler; /* NULL: core_pattern runs this executable */
+	unsigned max_libcs;	       /* the most libcs abort() is probed in */
 	/* --cgroup: watch only these cgroup v2 cgroups and their descendants. */
 	const char *cgroups[CW_MAX_SCOPE_CGROUPS];
 	unsigned n_cgroups;

@@ -114,6 +114,38 @@ static void bad_values_say_what_and_how(void **state)
 	release(&p);
 }
 
+static void cgroups_repeat_up_to_the_bound(void **state)
+{
+	char *argv[CW_MAX_SCOPE_CGROUPS + 3] = {"watch"};
+	char args[CW_MAX_SCOPE_CGROUPS + 1][32];
+	struct parsed p = PARSE("--cgroup=/a", "--cgroup", "/sys/fs/cgroup/b",
+				"--host-core-handler=/var/lib/crashwatch/bin/h");
+
+	(void)state;
+	assert_int_equal(p.r, 0);
+	assert_int_equal(p.o.n_cgroups, 2);
+	assert_string_equal(p.o.cgroups[0], "/a");
+	assert_string_equal(p.o.cgroups[1], "/sys/fs/cgroup/b");
+	assert_string_equal(p.o.host_core_handler, "/var/lib/crashwatch/bin/h");
+	release(&p);
+
+	for (int i = 0; i <= CW_MAX_SCOPE_CGROUPS; i++) {
+		snprintf(args[i], sizeof(args[i]), "--cgroup=/c%d", i);
+		argv[i + 1] = args[i];
+	}
+	p = parse(CW_MAX_SCOPE_CGROUPS + 2, argv);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "bad --cgroup '/c64': give a cgroup's path, at most 64"));
+	release(&p);
+	p = PARSE("--cgroup=");
+	assert_int_equal(p.r, -EINVAL);
+	release(&p);
+	p = PARSE("--host-core-handler=bin/h");
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "bad --host-core-handler 'bin/h': give an absolute path"));
+	release(&p);
+}
+
 static void help_goes_to_stdout(void **state)
 {
 	struct parsed p = PARSE("--help");
@@ -130,6 +162,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(defaults_watch_the_crash_signals),
 	cmocka_unit_test(every_option_is_taken),
 	cmocka_unit_test(bad_values_say_what_and_how),
+	cmocka_unit_test(cgroups_repeat_up_to_the_bound),
 	cmocka_unit_test(help_goes_to_stdout),
 };
 
