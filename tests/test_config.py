@@ -51,7 +51,7 @@ def test_a_good_config_is_used_and_flags_override_it(tmp_path):
     w = Watcher(f"--config={conf}", "--signals=SEGV", default_hold=True)
     try:
         line = w.wait_stderr("crashwatch: watching ")
-        assert "watching SIGSEGV on" in line and "hold points: none" in line
+        assert "watching SIGSEGV in every process" in line and "hold points: none" in line
     finally:
         assert w.stop() == 0
 

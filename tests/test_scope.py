@@ -187,3 +187,21 @@ def test_host_core_handler_holds_default_action_faults_from_a_container(host_cor
         assert w.stop() == 0
         subprocess.run(["rm", "-rf", host_dir, image])
     assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
+
+
+def test_cgroups_can_come_from_the_config_file(tmp_path):
+    with Cgroup(f"cw-test-scope-conf-{os.getpid()}") as top:
+        a, b = top.child("a"), top.child("b")
+        conf = tmp_path / "crashwatch.conf"
+        conf.write_text(f"[watch]\ncgroup = {a.rel}\ncgroup = {b.path}\n")
+        out = subprocess.run([WATCHER, "config", "check", str(conf)], capture_output=True,
+                             text=True)
+        assert out.returncode == 0 and "2 setting(s), no problems" in out.stdout, out.stdout
+        w = Watcher(f"--config={conf}")
+        try:
+            line = w.wait_stderr(r"crashwatch: watching ")
+            assert f"in cgroups {a.rel}, {b.rel} and below" in line
+            ran = finish(start_in_cgroup(b, "sigfpe"))
+            w.records_for(ran.pid, "signal")
+        finally:
+            assert w.stop() == 0

@@ -66,13 +66,10 @@ static void the_scope_says_what_is_watched(void **state)
 				 "numbers them)");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(the_cgroup2_mount_is_found_in_mountinfo),
-		cmocka_unit_test(no_cgroup2_is_enoent),
-		cmocka_unit_test(the_scope_says_what_is_watched),
-	};
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(the_cgroup2_mount_is_found_in_mountinfo),
+	cmocka_unit_test(no_cgroup2_is_enoent),
+	cmocka_unit_test(the_scope_says_what_is_watched),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CW_TEST_MAIN(tests)
