@@ -9,7 +9,9 @@
 # and COPIES distinct copies of it in turn (each new: a record, and the
 # watcher looks for its libc).
 # Usage: make bench-exec   (ROUNDS=N default 7, N=execs per storm default 2000,
-#                           COPIES default 200, BASE=path/to/old/crashwatch)
+#                           COPIES default 200, BASE=path/to/old/crashwatch,
+#                           WATCH_ARGS: more options for both watchers, e.g.
+#                           --cgroup=/a-cgroup-the-storm-is-not-in)
 set -euo pipefail
 build=${CW_BUILD:-build}
 rounds=${ROUNDS:-7}
@@ -30,7 +32,8 @@ for i in $(seq "$copies"); do cp /bin/true "$tmp/true$i"; done
 copy_list=$(for i in $(seq "$copies"); do echo "$tmp/true$i"; done)
 
 attach() { # attach BINARY: start a --hold watcher and wait until it is attached
-	"$1" watch --hold --spool="$tmp/spool" --no-stack >/dev/null 2>"$tmp/log" &
+	# shellcheck disable=SC2086
+	"$1" watch --hold --spool="$tmp/spool" --no-stack ${WATCH_ARGS:-} >/dev/null 2>"$tmp/log" &
 	pid=$!
 	for _ in $(seq 200); do
 		grep -q 'crashwatch: watching' "$tmp/log" && return 0
