@@ -133,6 +133,7 @@ def test_a_sidecar_sees_only_its_pid_namespace_by_its_pids(tmp_path, host_core_s
         assert doc["container"]["pid_ns"] == ns
     sig = [r for r in w.seen if r["type"] == "signal" and r["pid"] == handled_pid]
     assert sig and sig[0]["ppid"] == 0  # its parent (nsenter's sh) is outside
+    assert sig[0]["pid_ns"] == ns
 
 
 def in_a_container_image(image_dir):

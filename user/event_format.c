@@ -87,6 +87,9 @@ static json_t *task_json(const struct cw_task *t, const char *type, uint64_t ts)
 	json_object_set_new(o, "gid", json_integer(t->gid));
 	json_object_set_new(o, "comm", json_stringn_nocheck(comm, strnlen(comm, CW_COMM_LEN)));
 	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)t->cgroup_id));
+	/* 0: not read (the mount namespace is gone once the process exits). */
+	json_object_set_new(o, "pid_ns", t->pid_ns ? json_integer(t->pid_ns) : json_null());
+	json_object_set_new(o, "mnt_ns", t->mnt_ns ? json_integer(t->mnt_ns) : json_null());
 	return o;
 }
 
