@@ -206,3 +206,23 @@ def test_cgroups_can_come_from_the_config_file(tmp_path):
             w.records_for(ran.pid, "signal")
         finally:
             assert w.stop() == 0
+
+
+def test_a_watched_cgroup_removed_and_made_again_is_still_watched():
+    """systemd removes a service's cgroup at each stop and makes it again at its
+    start: the new one has a new id, which the watcher picks up."""
+    with Cgroup(f"cw-test-scope-again-{os.getpid()}") as top:
+        svc = top.child("svc.service")
+        w = Watcher(f"--cgroup={svc.rel}")
+        try:
+            w.wait_stderr(r"crashwatch: watching ")
+            first_id = os.stat(svc.path).st_ino
+            os.rmdir(svc.path)
+            svc = top.child("svc.service")
+            assert os.stat(svc.path).st_ino != first_id
+            w.wait_stderr(rf"cgroup {re.escape(svc.rel)} was made again \(id \d+\): watching it")
+            ran = finish(start_in_cgroup(svc, "null_deref"))
+            rec = w.records_for(ran.pid, "signal")
+            assert rec["cgroup_id"] == os.stat(svc.path).st_ino
+        finally:
+            assert w.stop() == 0

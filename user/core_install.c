@@ -220,6 +220,13 @@ int cw_core_handler_copy(const char *exe, const char *path, char *err, size_t ca
 		snprintf(err, cap, "the path of --host-core-handler is too long");
 		return -ENAMETOOLONG;
 	}
+	/* Its directory, one level: a hostPath mounted as it is, e.g. /var/lib/crashwatch. */
+	snprintf(buf, sizeof(buf), "%.*s", (int)(strrchr(path, '/') - path), path);
+	if (buf[0] && mkdir(buf, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, cap, "cannot create %s: %s", buf, strerror(-r));
+		return r;
+	}
 	in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
 		r = -errno;

@@ -232,6 +232,16 @@ int cw_detector_consume(struct cw_detector *d)
 	return ring_buffer__consume(d->rb);
 }
 
+int cw_detector_scope_replace(struct cw_detector *d, uint64_t old_id, uint64_t new_id)
+{
+	__u64 old = old_id, now = new_id;
+	__u8 one = 1;
+
+	bpf_map__delete_elem(d->skel->maps.scope_cgroups, &old, sizeof(old), 0);
+	return bpf_map__update_elem(d->skel->maps.scope_cgroups, &now, sizeof(now), &one,
+				    sizeof(one), BPF_ANY);
+}
+
 int cw_detector_counters(struct cw_detector *d, uint64_t out[CW_NR_COUNTERS])
 {
 	int ncpus = libbpf_num_possible_cpus();

@@ -42,6 +42,9 @@ int cw_detector_poll(struct cw_detector *d, int timeout_ms);
 int cw_detector_fd(struct cw_detector *d);
 int cw_detector_consume(struct cw_detector *d);
 
+/* A --cgroup cgroup was made again: watch its new id instead of the old.  0 or -errno. */
+int cw_detector_scope_replace(struct cw_detector *d, uint64_t old_id, uint64_t new_id);
+
 /* Sum of the per-CPU counters. */
 int cw_detector_counters(struct cw_detector *d, uint64_t out[CW_NR_COUNTERS]);
 

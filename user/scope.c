@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -74,10 +75,11 @@ static int cgroup_id(const char *path, uint64_t *id)
 
 static int resolve_cgroup(struct cw_scope *s, const char *arg, FILE *err)
 {
-	size_t mlen = strlen(s->cgroup2);
+	size_t mlen = strlen(s->cgroup2), len;
 	char path[PATH_MAX];
 	const char *rel;
 	struct statfs fs;
+	struct stat st;
 	int r;
 
 	/* Absolute under the mount, or as /proc/PID/cgroup shows it (below the mount). */
@@ -87,12 +89,18 @@ static int resolve_cgroup(struct cw_scope *s, const char *arg, FILE *err)
 		rel = arg;
 	while (*rel == '/')
 		rel++;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->cgroup2, rel) >= sizeof(path) ||
-	    strlen(rel) + 2 > sizeof(s->cgroup_paths[0])) {
+	len = strlen(rel);
+	while (len && rel[len - 1] == '/') /* "a/b/" is "a/b" */
+		len--;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%.*s", s->cgroup2, (int)len, rel) >=
+		    sizeof(path) ||
+	    len + 2 > sizeof(s->cgroup_paths[0])) {
 		fprintf(err, "crashwatch: bad --cgroup '%s': the path is too long\n", arg);
 		return -ENAMETOOLONG;
 	}
-	r = statfs(path, &fs) < 0 ? -errno : fs.f_type != CGROUP2_SUPER_MAGIC ? -ENOTDIR : 0;
+	r = statfs(path, &fs) < 0 || stat(path, &st) < 0	       ? -errno
+	    : fs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode) ? -ENOTDIR
+								       : 0;
 	if (r < 0) {
 		fprintf(err,
 			"crashwatch: bad --cgroup '%s': %s is not a cgroup v2 cgroup (%s); give a "
@@ -106,7 +114,7 @@ static int resolve_cgroup(struct cw_scope *s, const char *arg, FILE *err)
 			strerror(-r));
 		return r;
 	}
-	snprintf(s->cgroup_paths[s->n_cgroups], sizeof(s->cgroup_paths[0]), "/%s", rel);
+	snprintf(s->cgroup_paths[s->n_cgroups], sizeof(s->cgroup_paths[0]), "/%.*s", (int)len, rel);
 	s->n_cgroups++;
 	return 0;
 }
@@ -118,6 +126,7 @@ int cw_scope_resolve(const struct cw_watch_options *o, struct cw_scope *s, FILE 
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	s->inotify_fd = -1;
 	if (stat("/proc/self/ns/pid", &st) < 0) {
 		r = -errno;
 		fprintf(err, "crashwatch: failed to read this process's pid namespace: %s\n",
@@ -144,6 +153,90 @@ int cw_scope_resolve(const struct cw_watch_options *o, struct cw_scope *s, FILE 
 			return r;
 	}
 	return 0;
+}
+
+int cw_scope_watch(struct cw_scope *s, FILE *err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (!s->n_cgroups)
+		return 0;
+	s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->inotify_fd < 0) {
+		r = -errno;
+		fprintf(err, "crashwatch: failed to watch the --cgroup cgroups for changes: %s\n",
+			strerror(-r));
+		return r;
+	}
+	for (unsigned i = 0; i < s->n_cgroups; i++) {
+		snprintf(path, sizeof(path), "%s%s", s->cgroup2, s->cgroup_paths[i]);
+		*strrchr(path, '/') = '\0';
+		if (inotify_add_watch(s->inotify_fd, path[0] ? path : "/",
+				      IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
+			r = -errno;
+			fprintf(err,
+				"crashwatch: failed to watch %s for cgroup %s made again: %s\n",
+				path, s->cgroup_paths[i], strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int cw_scope_refresh(struct cw_scope *s, void (*changed)(void *, unsigned, uint64_t, uint64_t),
+		     void *ctx)
+{
+	char events[4096], path[PATH_MAX];
+	uint64_t id;
+	int n = 0;
+
+	while (s->inotify_fd >= 0 && read(s->inotify_fd, events, sizeof(events)) > 0)
+		;
+	for (unsigned i = 0; i < s->n_cgroups; i++) {
+		snprintf(path, sizeof(path), "%s%s", s->cgroup2, s->cgroup_paths[i]);
+		if (cgroup_id(path, &id) < 0 || id == s->cgroup_ids[i])
+			continue;
+		changed(ctx, i, s->cgroup_ids[i], id);
+		s->cgroup_ids[i] = id;
+		n++;
+	}
+	return n;
+}
+
+bool cw_scope_has_pid(const struct cw_scope *s, pid_t pid)
+{
+	char path[64], line[4096];
+	bool in = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!in && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (unsigned i = 0; i < s->n_cgroups && !in; i++) {
+			size_t n = strlen(s->cgroup_paths[i]);
+
+			if (n == 1) /* "/": the whole hierarchy */
+				in = true;
+			else
+				in = !strncmp(line + 3, s->cgroup_paths[i], n) &&
+				     (line[3 + n] == '/' || !line[3 + n]);
+		}
+	}
+	fclose(f);
+	return in;
+}
+
+void cw_scope_close(struct cw_scope *s)
+{
+	if (s->inotify_fd >= 0)
+		close(s->inotify_fd);
+	s->inotify_fd = -1;
 }
 
 void cw_scope_describe(const struct cw_scope *s, char *out, size_t cap)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "watch_options.h"
 
@@ -24,6 +25,7 @@ struct cw_scope {
 	unsigned n_cgroups;
 	uint64_t cgroup_ids[CW_MAX_SCOPE_CGROUPS];
 	char cgroup_paths[CW_MAX_SCOPE_CGROUPS][512]; /* as /proc/PID/cgroup shows them */
+	int inotify_fd; /* their parents, for cgroups removed and made again; -1 */
 };
 
 /* Resolve the options into s.  Prints what is wrong and how to fix it; 0 or -errno. */
@@ -34,6 +36,25 @@ int cw_scope_resolve(const struct cw_watch_options *o, struct cw_scope *s, FILE 
  * 0, or -ENOENT when there is none.
  */
 int cw_cgroup2_mount(FILE *mountinfo, char *out, size_t cap);
+
+/*
+ * Watch the --cgroup cgroups' parent directories: a cgroup removed and made
+ * again (systemd does it at each restart of a service) has a new id.  The
+ * fd polls readable then: call cw_scope_refresh.  0 or -errno (printed).
+ */
+int cw_scope_watch(struct cw_scope *s, FILE *err);
+
+/*
+ * Drain the watch and read each cgroup's id again; for each that changed,
+ * changed(ctx, old id, new id).  The count changed.
+ */
+int cw_scope_refresh(struct cw_scope *s, void (*changed)(void *, unsigned, uint64_t, uint64_t),
+		     void *ctx);
+
+/* Is pid (as our /proc numbers it) in a --cgroup cgroup or below, by its path now? */
+bool cw_scope_has_pid(const struct cw_scope *s, pid_t pid);
+
+void cw_scope_close(struct cw_scope *s);
 
 /* "every process on the host", "the processes of pid namespace N (sidecar)"... */
 void cw_scope_describe(const struct cw_scope *s, char *out, size_t cap);

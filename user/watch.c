@@ -55,7 +55,7 @@ struct watch_ctx {
 	int hold_lock; /* this watcher holds crashes on the host (flock), -1 */
 	bool holding;
 	bool core_installed;
-	const struct cw_scope *scope;
+	struct cw_scope *scope;
 	/* Why a crash no hold caught got only its first capture. */
 	char why_unheld[4608];
 	struct cw_hold_config hold_cfg;
@@ -311,10 +311,7 @@ static int install_core_hold(struct watch_ctx *w, const struct cw_watch_options 
 	snprintf(w->why_unheld, sizeof(w->why_unheld),
 		 "no hold point caught this crash (not dumpable, traced, or kernel.core_pattern "
 		 "not crashwatch's)");
-	/* A watcher that died owning core_pattern left the previous one saved: put it back. */
-	if (cw_core_restore() > 0)
-		fprintf(stderr, "crashwatch: restored the kernel.core_pattern a previous watcher "
-				"left\n");
+	/* Not even a saved one is a sidecar's to put back: its /run may be the host's. */
 	if (w->scope->sidecar) {
 		snprintf(w->why_unheld, sizeof(w->why_unheld),
 			 "default-action faults are not held in a sidecar: kernel.core_pattern "
@@ -322,6 +319,10 @@ static int install_core_hold(struct watch_ctx *w, const struct cw_watch_options 
 		fprintf(stderr, "crashwatch: %s\n", w->why_unheld);
 		return 0;
 	}
+	/* A watcher that died owning core_pattern left the previous one saved: put it back. */
+	if (cw_core_restore() > 0)
+		fprintf(stderr, "crashwatch: restored the kernel.core_pattern a previous watcher "
+				"left\n");
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0) {
 		r = -errno;
@@ -399,8 +400,12 @@ static void hold_core(struct watch_ctx *w, struct cw_detector *det)
 		close(conn);
 		return;
 	}
-	/* core_pattern is the host's: a crash outside --cgroup is not ours to hold. */
-	if (!e && w->scope->n_cgroups) {
+	/*
+	 * core_pattern is the host's: a crash outside --cgroup is not ours to
+	 * hold.  The kernel's record says it is in; without one (lost, or
+	 * not sent), where it is now says.
+	 */
+	if (!e && w->scope->n_cgroups && !cw_scope_has_pid(w->scope, pid)) {
 		cw_hold_core_release(conn);
 		return;
 	}
@@ -494,6 +499,25 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 	return 0;
 }
 
+struct cgroup_change {
+	struct cw_detector *det;
+	struct cw_scope *scope;
+};
+
+static void cgroup_made_again(void *ctx, unsigned i, uint64_t old_id, uint64_t new_id)
+{
+	struct cgroup_change *c = ctx;
+	int r = cw_detector_scope_replace(c->det, old_id, new_id);
+
+	if (r < 0)
+		fprintf(stderr, "crashwatch: failed to watch cgroup %s made again: %s\n",
+			c->scope->cgroup_paths[i], strerror(-r));
+	else
+		fprintf(stderr,
+			"crashwatch: cgroup %s was made again (id %" PRIu64 "): watching it\n",
+			c->scope->cgroup_paths[i], new_id);
+}
+
 /* Suppressed crashes reach the spool within this, as aggregates. */
 #define AGGREGATE_FLUSH_S 60
 
@@ -514,6 +538,10 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		ev.data.fd = w->core_sock;
 		epoll_ctl(ep, EPOLL_CTL_ADD, w->core_sock, &ev);
 	}
+	if (w->scope->inotify_fd >= 0) {
+		ev.data.fd = w->scope->inotify_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, w->scope->inotify_fd, &ev);
+	}
 	while (!stop_requested) {
 		struct epoll_event ready[4];
 		int n = epoll_wait(ep, ready, 4, 500);
@@ -527,6 +555,12 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		for (int i = 0; i < n; i++) {
 			if (ready[i].data.fd == w->core_sock) {
 				hold_core(w, det);
+				continue;
+			}
+			if (ready[i].data.fd == w->scope->inotify_fd) {
+				struct cgroup_change c = {det, w->scope};
+
+				cw_scope_refresh(w->scope, cgroup_made_again, &c);
 				continue;
 			}
 			err = cw_detector_consume(det);
@@ -629,7 +663,7 @@ int cw_watch_main(int argc, char **argv)
 	struct watch_ctx w = {
 		.core_sock = -1, .hold_lock = -1, .watchdog = {.lifeline = -1, .pid = -1}};
 	char sigs[512], holds[8192], where[CW_MAX_SCOPE_CGROUPS * 520];
-	struct cw_scope scope;
+	struct cw_scope scope = {.inotify_fd = -1};
 	bool bad_usage = false; /* a --cgroup that is not one */
 	int err;
 
@@ -711,6 +745,9 @@ int cw_watch_main(int argc, char **argv)
 	err = cw_detector_start(&det, &opts, &scope, handle_record, &w);
 	if (err)
 		goto cleanup;
+	err = cw_scope_watch(&scope, stderr);
+	if (err)
+		goto cleanup;
 
 	cw_signal_mask_text(opts.signals, sigs, sizeof(sigs));
 	describe_holds(&opts, &det, &w, holds, sizeof(holds));
@@ -739,6 +776,7 @@ cleanup:
 	if (det.skel)
 		print_counters(&det, &w);
 	cw_detector_stop(&det);
+	cw_scope_close(&scope);
 	/* What is not uploaded yet stays in the spool for the next start. */
 	cw_uploader_stop(&w.up);
 	cw_upload_target_free(&w.target);

@@ -336,10 +336,12 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			o->cgroups[o->n_cgroups++] = optarg;
 			break;
 		case OPT_HOST_CORE_HANDLER:
-			if (optarg[0] != '/') {
+			/* The name marks core_pattern as ours (CW_CORE_HANDLER_MARK). */
+			if (optarg[0] != '/' || strlen(optarg) < 24 ||
+			    strcmp(optarg + strlen(optarg) - 24, "/crashwatch-core-handler")) {
 				fprintf(err,
 					"crashwatch: bad --host-core-handler '%s': give an "
-					"absolute path\n",
+					"absolute path ending in /crashwatch-core-handler\n",
 					optarg);
 				return -EINVAL;
 			}

@@ -119,14 +119,14 @@ static void cgroups_repeat_up_to_the_bound(void **state)
 	char *argv[CW_MAX_SCOPE_CGROUPS + 3] = {"watch"};
 	char args[CW_MAX_SCOPE_CGROUPS + 1][32];
 	struct parsed p = PARSE("--cgroup=/a", "--cgroup", "/sys/fs/cgroup/b",
-				"--host-core-handler=/var/lib/crashwatch/bin/h");
+				"--host-core-handler=/var/lib/crashwatch/crashwatch-core-handler");
 
 	(void)state;
 	assert_int_equal(p.r, 0);
 	assert_int_equal(p.o.n_cgroups, 2);
 	assert_string_equal(p.o.cgroups[0], "/a");
 	assert_string_equal(p.o.cgroups[1], "/sys/fs/cgroup/b");
-	assert_string_equal(p.o.host_core_handler, "/var/lib/crashwatch/bin/h");
+	assert_string_equal(p.o.host_core_handler, "/var/lib/crashwatch/crashwatch-core-handler");
 	release(&p);
 
 	for (int i = 0; i <= CW_MAX_SCOPE_CGROUPS; i++) {
@@ -140,9 +140,12 @@ static void cgroups_repeat_up_to_the_bound(void **state)
 	p = PARSE("--cgroup=");
 	assert_int_equal(p.r, -EINVAL);
 	release(&p);
-	p = PARSE("--host-core-handler=bin/h");
+	p = PARSE("--host-core-handler=bin/crashwatch-core-handler");
 	assert_int_equal(p.r, -EINVAL);
-	assert_non_null(strstr(p.err, "bad --host-core-handler 'bin/h': give an absolute path"));
+	assert_non_null(strstr(p.err, "give an absolute path ending in /crashwatch-core-handler"));
+	release(&p);
+	p = PARSE("--host-core-handler=/var/lib/crashwatch/handler");
+	assert_int_equal(p.r, -EINVAL);
 	release(&p);
 }
 
