@@ -151,11 +151,12 @@ static __always_inline __u32 pid_ns_inum(struct task_struct *task)
  */
 static __always_inline __u32 pid_in_view(struct pid *pid)
 {
-	unsigned int level = BPF_CORE_READ(pid, level);
+	unsigned int level;
 	struct upid up;
 
 	if (!view_pidns)
 		return BPF_CORE_READ(pid, numbers[0].nr);
+	level = BPF_CORE_READ(pid, level);
 	for (unsigned int i = 0; i <= CW_MAX_PIDNS_LEVEL; i++) {
 		if (i > level)
 			break;
@@ -213,17 +214,9 @@ static __always_inline bool in_scope(struct task_struct *task)
 /* current: task is the running thread, whose comm and cgroup helpers can read. */
 static __always_inline void fill_task(struct cw_task *t, struct task_struct *task, bool current)
 {
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-
-	if (view_pidns) {
-		t->pid = view_tgid(task);
-		t->tid = pid_in_view(BPF_CORE_READ(task, thread_pid));
-		t->ppid = view_tgid(parent);
-	} else {
-		t->pid = BPF_CORE_READ(task, tgid);
-		t->tid = BPF_CORE_READ(task, pid);
-		t->ppid = BPF_CORE_READ(parent, tgid);
-	}
+	t->pid = view_tgid(task);
+	t->tid = pid_in_view(BPF_CORE_READ(task, thread_pid));
+	t->ppid = view_tgid(BPF_CORE_READ(task, real_parent));
 	t->uid = BPF_CORE_READ(task, cred, uid.val);
 	t->gid = BPF_CORE_READ(task, cred, gid.val);
 	t->pid_ns = pid_ns_inum(task);
@@ -423,7 +416,7 @@ static __always_inline bool watched_crash(int sig, struct task_struct *task, __u
 	*tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!in_scope(task))
 		return false;
-	if ((view_pidns ? view_tgid(task) : *tgid) == self_tgid) {
+	if (view_tgid(task) == self_tgid) {
 		count(CW_CNT_FILTERED);
 		return false;
 	}

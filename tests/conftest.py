@@ -205,13 +205,13 @@ def no_core():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def start_target(name, *args):
+def start_target(name, *args, preexec_fn=no_core):
     return subprocess.Popen(
         [os.path.join(TARGETS, name), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=no_core,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -306,10 +306,4 @@ def start_in_cgroup(cg, name, *args):
         no_core()
         cg.enter(os.getpid())
 
-    return subprocess.Popen(
-        [os.path.join(TARGETS, name), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=join,
-    )
+    return start_target(name, *args, preexec_fn=join)
