@@ -111,8 +111,7 @@ int cw_mountinfo_cgroup2(const char *text, char *mount, size_t mount_cap, char *
 	return -ENOENT;
 }
 
-/* The cgroup2 mount of this process's mount namespace: 0 or -errno. */
-static int cgroup2_mount(char *mount, size_t mount_cap, char *root, size_t root_cap)
+int cw_cgroup2_mount(char *mount, size_t mount_cap, char *root, size_t root_cap)
 {
 	char *text = cw_proc_read_file(AT_FDCWD, "/proc/self/mountinfo", NULL);
 	int r;
@@ -130,7 +129,8 @@ uint64_t cw_cgroup_id(const char *path)
 	size_t rlen;
 	struct stat st;
 
-	if (!path || path[0] != '/' || cgroup2_mount(mount, sizeof(mount), root, sizeof(root)) < 0)
+	if (!path || path[0] != '/' ||
+	    cw_cgroup2_mount(mount, sizeof(mount), root, sizeof(root)) < 0)
 		return 0;
 	/* A mount of a sub-hierarchy (a bind mount, a container's) holds only what is below root.
 	 */
@@ -156,7 +156,7 @@ char *cw_cgroup_path_of_id(uint64_t id)
 	ssize_t n;
 	int mfd, fd;
 
-	if (!id || cgroup2_mount(mount, sizeof(mount), root, sizeof(root)) < 0)
+	if (!id || cw_cgroup2_mount(mount, sizeof(mount), root, sizeof(root)) < 0)
 		return NULL;
 	mfd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mfd < 0)

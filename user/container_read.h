@@ -43,6 +43,9 @@ int cw_container_from_cgroup_file(const char *text, struct cw_container_info *ou
 int cw_mountinfo_cgroup2(const char *text, char *mount, size_t mount_cap, char *root,
 			 size_t root_cap);
 
+/* The same, read from this process's /proc/self/mountinfo: 0 or -errno. */
+int cw_cgroup2_mount(char *mount, size_t mount_cap, char *root, size_t root_cap);
+
 /* The cgroup v2 id of the cgroup at path (as /proc/PID/cgroup shows it); 0 when not found. */
 uint64_t cw_cgroup_id(const char *path);
 

@@ -4,74 +4,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "container_read.h"
+#include "proc_info.h"
+
 #define CGROUP2_SUPER_MAGIC 0x63677270
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(const char *in, char *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (*in && n + 1 < cap) {
-		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
-		    in[3] >= '0' && in[3] <= '7') {
-			out[n++] = (char)((in[1] - '0') << 6 | (in[2] - '0') << 3 | (in[3] - '0'));
-			in += 4;
-		} else
-			out[n++] = *in++;
-	}
-	out[n] = '\0';
-}
-
-int cw_cgroup2_mount(FILE *mountinfo, char *out, size_t cap)
-{
-	char line[8192];
-
-	while (fgets(line, sizeof(line), mountinfo)) {
-		char *fields[5], *save = NULL, *tok = strtok_r(line, " ", &save), *fstype;
-		int i = 0;
-
-		for (; tok && i < 5; tok = strtok_r(NULL, " ", &save))
-			fields[i++] = tok;
-		if (i < 5)
-			continue;
-		/* Optional fields, then " - " and the filesystem type. */
-		while (tok && strcmp(tok, "-"))
-			tok = strtok_r(NULL, " ", &save);
-		fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
-		if (fstype && !strcmp(fstype, "cgroup2")) {
-			unescape(fields[4], out, cap);
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-/* The cgroup v2 id: the kernfs node id its file handle carries (its inode number too). */
-static int cgroup_id(const char *path, uint64_t *id)
-{
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h = {.fh.handle_bytes = sizeof(uint64_t)};
-	struct stat st;
-	int mount_id;
-
-	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) == 0 &&
-	    h.fh.handle_bytes == sizeof(uint64_t)) {
-		memcpy(id, h.fh.f_handle, sizeof(*id));
-		return 0;
-	}
-	if (stat(path, &st) < 0)
-		return -errno;
-	*id = st.st_ino;
-	return 0;
-}
 
 static int resolve_cgroup(struct cw_scope *s, const char *arg, FILE *err)
 {
@@ -108,12 +51,8 @@ static int resolve_cgroup(struct cw_scope *s, const char *arg, FILE *err)
 			arg, path, strerror(-r), s->cgroup2);
 		return r;
 	}
-	r = cgroup_id(path, &s->cgroup_ids[s->n_cgroups]);
-	if (r < 0) {
-		fprintf(err, "crashwatch: failed to read the id of cgroup %s: %s\n", path,
-			strerror(-r));
-		return r;
-	}
+	/* A cgroup v2 id is its directory's inode number (kernfs, 64-bit). */
+	s->cgroup_ids[s->n_cgroups] = st.st_ino;
 	snprintf(s->cgroup_paths[s->n_cgroups], sizeof(s->cgroup_paths[0]), "/%.*s", (int)len, rel);
 	s->n_cgroups++;
 	return 0;
@@ -121,8 +60,8 @@ static int resolve_cgroup(struct cw_scope *s, const char *arg, FILE *err)
 
 int cw_scope_resolve(const struct cw_watch_options *o, struct cw_scope *s, FILE *err)
 {
+	char root[PATH_MAX];
 	struct stat st;
-	FILE *mi;
 	int r;
 
 	memset(s, 0, sizeof(*s));
@@ -137,16 +76,12 @@ int cw_scope_resolve(const struct cw_watch_options *o, struct cw_scope *s, FILE 
 	s->sidecar = s->pidns != CW_HOST_PIDNS_INO;
 	if (!o->n_cgroups)
 		return 0;
-	mi = fopen("/proc/self/mountinfo", "re");
-	if (!mi || cw_cgroup2_mount(mi, s->cgroup2, sizeof(s->cgroup2)) < 0) {
+	if (cw_cgroup2_mount(s->cgroup2, sizeof(s->cgroup2), root, sizeof(root)) < 0) {
 		fprintf(err,
 			"crashwatch: --cgroup needs cgroup v2, and no cgroup2 filesystem is "
 			"mounted here (/proc/self/mountinfo); mount one or leave --cgroup out\n");
-		if (mi)
-			fclose(mi);
 		return -ENOENT;
 	}
-	fclose(mi);
 	for (unsigned i = 0; i < o->n_cgroups; i++) {
 		r = resolve_cgroup(s, o->cgroups[i], err);
 		if (r < 0)
@@ -188,17 +123,17 @@ int cw_scope_refresh(struct cw_scope *s, void (*changed)(void *, unsigned, uint6
 		     void *ctx)
 {
 	char events[4096], path[PATH_MAX];
-	uint64_t id;
+	struct stat st;
 	int n = 0;
 
 	while (s->inotify_fd >= 0 && read(s->inotify_fd, events, sizeof(events)) > 0)
 		;
 	for (unsigned i = 0; i < s->n_cgroups; i++) {
 		snprintf(path, sizeof(path), "%s%s", s->cgroup2, s->cgroup_paths[i]);
-		if (cgroup_id(path, &id) < 0 || id == s->cgroup_ids[i])
+		if (stat(path, &st) < 0 || st.st_ino == s->cgroup_ids[i])
 			continue;
-		changed(ctx, i, s->cgroup_ids[i], id);
-		s->cgroup_ids[i] = id;
+		changed(ctx, i, s->cgroup_ids[i], st.st_ino);
+		s->cgroup_ids[i] = st.st_ino;
 		n++;
 	}
 	return n;
@@ -206,29 +141,24 @@ int cw_scope_refresh(struct cw_scope *s, void (*changed)(void *, unsigned, uint6
 
 bool cw_scope_has_pid(const struct cw_scope *s, pid_t pid)
 {
-	char path[64], line[4096];
+	struct cw_container_info ci = {0};
+	char path[64], *text;
 	bool in = false;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	text = cw_proc_read_file(AT_FDCWD, path, NULL);
+	if (!text)
 		return false;
-	while (!in && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
+	if (cw_container_from_cgroup_file(text, &ci) == 0 && ci.cgroup)
 		for (unsigned i = 0; i < s->n_cgroups && !in; i++) {
 			size_t n = strlen(s->cgroup_paths[i]);
 
-			if (n == 1) /* "/": the whole hierarchy */
-				in = true;
-			else
-				in = !strncmp(line + 3, s->cgroup_paths[i], n) &&
-				     (line[3 + n] == '/' || !line[3 + n]);
+			/* "/" is the whole hierarchy; else the cgroup itself or below it. */
+			in = n == 1 || (!strncmp(ci.cgroup, s->cgroup_paths[i], n) &&
+					(ci.cgroup[n] == '/' || !ci.cgroup[n]));
 		}
-	}
-	fclose(f);
+	cw_container_info_free(&ci);
+	free(text);
 	return in;
 }
 

@@ -32,12 +32,6 @@ struct cw_scope {
 int cw_scope_resolve(const struct cw_watch_options *o, struct cw_scope *s, FILE *err);
 
 /*
- * The cgroup2 mount point in a mountinfo stream (its octal escapes undone).
- * 0, or -ENOENT when there is none.
- */
-int cw_cgroup2_mount(FILE *mountinfo, char *out, size_t cap);
-
-/*
  * Watch the --cgroup cgroups' parent directories: a cgroup removed and made
  * again (systemd does it at each restart of a service) has a new id.  The
  * fd polls readable then: call cw_scope_refresh.  0 or -errno (printed).

@@ -305,6 +305,7 @@ static int install_handlers(void)
 static int install_core_hold(struct watch_ctx *w, const struct cw_watch_options *o)
 {
 	char self[4096], command[4200], err[4400];
+	const char *handler;
 	ssize_t n;
 	int r;
 
@@ -330,16 +331,12 @@ static int install_core_hold(struct watch_ctx *w, const struct cw_watch_options 
 		return r;
 	}
 	self[n] = '\0';
-	if (o->host_core_handler) {
-		r = cw_core_handler_copy(self, o->host_core_handler, err, sizeof(err));
-		snprintf(command, sizeof(command), "%s", o->host_core_handler);
-	} else {
-		r = 0;
-		snprintf(command, sizeof(command), "%s core-handler", self);
-	}
+	handler = o->host_core_handler ? o->host_core_handler : self;
+	snprintf(command, sizeof(command), "%s%s", handler,
+		 o->host_core_handler ? "" : " core-handler");
+	r = o->host_core_handler ? cw_core_handler_copy(self, handler, err, sizeof(err)) : 0;
 	if (r == 0)
-		r = cw_core_reachable(o->host_core_handler ? o->host_core_handler : self, err,
-				      sizeof(err));
+		r = cw_core_reachable(handler, err, sizeof(err));
 	if (r < 0) {
 		snprintf(w->why_unheld, sizeof(w->why_unheld),
 			 "default-action faults are not held: %s", err);
