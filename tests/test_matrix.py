@@ -56,15 +56,16 @@ def held(tmp_path_factory):
     w = Watcher("--hold", f"--spool={spool}")
     try:
         with_ = {name: run(name) for name in MATRIX}
-        snaps = {}
         for name, ran in with_.items():
+            # Released at capture: the snapshot is written after the process died.
             w.records_for(ran.pid, "exit")
-            recs = [r for r in w.seen if r["type"] == "snapshot" and r["pid"] == ran.pid]
-            snaps[name] = recs
+            w.records_for(ran.pid, "snapshot")
     finally:
         rc = w.stop()
         subprocess.run([w.args[0], "core-restore"], capture_output=True)
     assert rc == 0
+    snaps = {name: [r for r in w.seen if r["type"] == "snapshot" and r["pid"] == ran.pid]
+             for name, ran in with_.items()}
     assert (read(PATTERN), read(PIPE_LIMIT)) == saved, "core settings not given back"
     return with_, without, snaps
 

@@ -148,8 +148,8 @@ def test_sync_mode_uploads_before_the_next_record(tmp_path):
         w = upload_watcher(tmp_path, f"generic:{rx.generic_url}", "--upload-mode=sync")
         try:
             ran = run_target("null_deref")
-            w.records_for(ran.pid, "exit")
-            # The exit record is read after the hold: by then the upload was answered.
+            w.records_for(ran.pid, "snapshot")
+            # The snapshot record is printed once the upload was answered.
             assert len(rx.requests) == 1
         finally:
             assert w.stop() == 0

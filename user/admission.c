@@ -54,8 +54,7 @@ static void print_suppressed(FILE *out, const struct cw_signal_event *ev,
 		e->counts[why]);
 }
 
-bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev, enum cw_suppressed_why *why,
-	      FILE *out, const struct cw_format_options *fmt)
+bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev, enum cw_suppressed_why *why)
 {
 	double now = cw_monotonic_s();
 	struct cw_signature_entry *e;
@@ -74,12 +73,25 @@ bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev, enum cw_
 		*why = CW_SUPPRESSED_DUPLICATE;
 	else if (!cw_bucket_take(&a->snapshots, now))
 		*why = CW_SUPPRESSED_RATE_LIMITED;
-	else
+	else {
+		/*
+		 * Its snapshot is taken while the next records are read: alike
+		 * crashes meanwhile are duplicates of it already.
+		 */
+		e->last_snapshot = now;
 		return true;
+	}
 	cw_signature_suppress(e, ev, *why, now);
 	a->suppressed[*why]++;
-	print_suppressed(out, ev, e, *why, fmt);
 	return false;
+}
+
+void cw_admission_report(struct cw_admission *a, const struct cw_signal_event *ev,
+			 enum cw_suppressed_why why, FILE *out, const struct cw_format_options *fmt)
+{
+	if (ev)
+		print_suppressed(out, ev, cw_signature_entry(&a->table, cw_crash_signature(ev)),
+				 why, fmt);
 }
 
 void cw_admission_snapshotted(struct cw_admission *a, const struct cw_signal_event *ev,

@@ -30,12 +30,17 @@ struct cw_admission {
 void cw_admission_init(struct cw_admission *a, double rate, double burst, double dedup_window_s);
 
 /*
- * May ev's crash be snapshotted?  If not it is counted (why in *why) and a
- * record printed.  ev NULL: a crash the kernel side did not report (a core
- * dump of a signal not watched): only the rate limit applies.
+ * May ev's crash be snapshotted?  If not it is counted (why in *why).  ev
+ * NULL: a crash the kernel side did not report (a core dump of a signal not
+ * watched): only the rate limit applies.
  */
-bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev, enum cw_suppressed_why *why,
-	      FILE *out, const struct cw_format_options *fmt);
+bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev,
+	      enum cw_suppressed_why *why);
+
+/* The record of a crash cw_admit() refused (none for ev NULL). */
+void cw_admission_report(struct cw_admission *a, const struct cw_signal_event *ev,
+			 enum cw_suppressed_why why, FILE *out,
+			 const struct cw_format_options *fmt);
 
 /* A snapshot of ev's crash was written at path: later alike crashes are counted on it. */
 void cw_admission_snapshotted(struct cw_admission *a, const struct cw_signal_event *ev,

@@ -19,9 +19,11 @@ struct cw_ledger_entry *cw_ledger_find(struct cw_crash_ledger *l, pid_t pid,
 struct cw_ledger_entry *cw_ledger_note(struct cw_crash_ledger *l, const struct cw_signal_event *ev)
 {
 	struct cw_ledger_entry *e = cw_ledger_find(l, (pid_t)ev->task.pid, ev->task.start_boottime);
-	bool snapshotted = e && e->snapshotted;
+	struct cw_ledger_entry keep = {0};
 
-	if (!e) {
+	if (e) {
+		keep = *e;
+	} else {
 		e = &l->e[0];
 		for (size_t i = 0; i < CW_LEDGER_SIZE; i++) {
 			if (!l->e[i].ev.task.pid) {
@@ -37,7 +39,9 @@ struct cw_ledger_entry *cw_ledger_note(struct cw_crash_ledger *l, const struct c
 	memcpy(&e->ev, ev, sizeof(e->ev));
 	e->ev.hdr.size = sizeof(e->ev); /* the stack copy is not kept */
 	e->ev.stack_len = 0;
-	e->snapshotted = snapshotted;
+	e->snapshotted = keep.snapshotted;
+	e->holds_in_flight = keep.holds_in_flight;
+	e->ended = keep.ended;
 	e->seq = ++l->seq;
 	return e;
 }

@@ -21,8 +21,10 @@
 
 struct cw_ledger_entry {
 	struct cw_signal_event ev; /* the latest record; ev.task.pid 0: free */
-	bool snapshotted;
-	uint64_t seq; /* age, for eviction */
+	bool snapshotted;	   /* accounted for: a snapshot, or suppressed */
+	unsigned holds_in_flight;  /* on the hold pool: their outcome decides */
+	bool ended;		   /* its exit came while a hold was in flight */
+	uint64_t seq;		   /* age, for eviction */
 };
 
 struct cw_crash_ledger {
@@ -31,7 +33,7 @@ struct cw_crash_ledger {
 	uint64_t evicted; /* entries pushed out before their process ended without a snapshot */
 };
 
-/* Record ev (a newer record of the same process replaces the older, keeping snapshotted). */
+/* Record ev (a newer record of the same process replaces the older, keeping what became of it). */
 struct cw_ledger_entry *cw_ledger_note(struct cw_crash_ledger *l, const struct cw_signal_event *ev);
 
 /* The entry of this process, or NULL.  start_boottime 0 matches any. */

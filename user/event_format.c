@@ -52,6 +52,25 @@ static void print_frame_text(FILE *out, size_t i, const struct cw_frame_view *f)
 	fputc('\n', out);
 }
 
+static void print_frames_text(FILE *out, const struct cw_frame_view *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t same = i;
+
+		print_frame_text(out, i, &v[i]);
+		/*
+		 * A frame-pointer walk through code built without frame pointers
+		 * (glibc) can loop on one address; deep recursion repeats too.
+		 */
+		while (same + 1 < n && v[same + 1].ip == v[i].ip)
+			same++;
+		if (same > i + 1) {
+			fprintf(out, "    #%zu..#%zu repeat the frame above\n", i + 1, same);
+			i = same;
+		}
+	}
+}
+
 /* abort: at abort()'s entry; kill: sent by another process, at generation; else delivery. */
 static const char *signal_record_type(const struct cw_signal_event *ev)
 {
@@ -203,21 +222,19 @@ void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_sym
 	}
 	fprintf(out, " exe=%s ppid=%u uid=%u gid=%u cgroup=%" PRIu64 "\n", exe[0] ? exe : "?",
 		ev->task.ppid, ev->task.uid, ev->task.gid, (uint64_t)ev->task.cgroup_id);
-	for (size_t i = 0; i < n; i++) {
-		size_t same = i;
+	print_frames_text(out, v, n);
+}
 
-		print_frame_text(out, i, &v[i]);
-		/*
-		 * A frame-pointer walk through code built without frame pointers
-		 * (glibc) can loop on one address; deep recursion repeats too.
-		 */
-		while (same + 1 < n && v[same + 1].ip == v[i].ip)
-			same++;
-		if (same > i + 1) {
-			fprintf(out, "    #%zu..#%zu repeat the frame above\n", i + 1, same);
-			i = same;
-		}
-	}
+void cw_format_first_capture_stack(FILE *out, const struct cw_signal_event *ev,
+				   struct cw_symbolizer *sym)
+{
+	struct cw_frame_view v[CW_MAX_FRAMES];
+	char exe[CW_EXE_PATH_LEN + CW_EXE_PATH_DEPTH + 1];
+
+	cw_exe_path(ev, exe, sizeof(exe));
+	if (sym)
+		cw_symbolizer_begin(sym, (pid_t)ev->task.pid, ev->task.start_boottime, exe);
+	print_frames_text(out, v, cw_first_capture_frames(ev, sym, v));
 }
 
 void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_format_options *o)

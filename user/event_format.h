@@ -18,6 +18,10 @@ struct cw_format_options {
 /* sym may be NULL: frames are then shown as addresses and build-ids only. */
 void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_symbolizer *sym,
 		      const struct cw_format_options *o);
+/* The first capture's frames, as under a signal line (for a crash whose stack comes later). */
+void cw_format_first_capture_stack(FILE *out, const struct cw_signal_event *ev,
+				   struct cw_symbolizer *sym);
+
 /* What became of a crash: the snapshot written for it. */
 struct cw_snapshot_outcome {
 	const char *path; /* "" when none was written */

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hold_registry.h"
 #include "proc_info.h"
 #include "proc_maps.h"
 
@@ -95,30 +94,68 @@ static bool wait_stopped(pid_t pid, double until_ms)
 	return false;
 }
 
-/* Start the tool with stdout on out_fd and, if seized_fd >= 0, that pipe end as fd 3. */
-static int run_tool(char *const argv[], int out_fd, int seized_fd, pid_t *child)
+/*
+ * Start the tool with stdout on out_fd and the given pipe ends as fds 3, 4
+ * (-1: none).  The ends are O_CLOEXEC: a tool started meanwhile by another
+ * hold's thread does not get them.
+ */
+static int run_tool(char *const argv[], int out_fd, int fd3, int fd4, pid_t *child)
 {
 	posix_spawn_file_actions_t fa;
 	int r;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-	if (seized_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, seized_fd, 3);
+	if (fd3 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd3, 3);
+	if (fd4 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd4, 4);
 	r = posix_spawn(child, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return -r;
 }
 
-/* Read the snapshot's path until the tool ends or the deadline; the tool is always reaped. */
-static void collect_tool(pid_t child, int out_fd, double deadline, struct cw_hold_result *r)
+/*
+ * One byte from fd (the tool's "seized" or "captured"): 1; the pipe closed
+ * without it (the tool ended): 0; -ETIMEDOUT at until_ms; -ECANCELED when
+ * the watcher stops.
+ */
+static int wait_byte(int fd, double until_ms, int cancel_fd)
+{
+	for (;;) {
+		struct pollfd p[2] = {{fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+		int left = (int)(until_ms - now_ms() + 0.999);
+		char b;
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(p, cancel_fd >= 0 ? 2 : 1, left) < 0 && errno != EINTR)
+			return -errno;
+		if (p[1].revents)
+			return -ECANCELED;
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = read(fd, &b, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n == 1 ? 1 : 0;
+	}
+}
+
+/*
+ * Read the snapshot's path until the tool ends, the deadline or the
+ * watcher's stop (the tool is killed then); the tool is always reaped.
+ */
+static void collect_tool(pid_t child, int out_fd, double deadline, int cancel_fd,
+			 struct cw_hold_result *r)
 {
 	size_t got = 0;
 	int st = 0;
 
 	for (;;) {
-		struct pollfd p = {out_fd, POLLIN, 0};
-		int left = (int)(deadline - now_ms());
+		struct pollfd p[2] = {{out_fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+		int left = (int)(deadline - now_ms() + 0.999);
 		ssize_t n;
 
 		if (left <= 0) {
@@ -126,9 +163,14 @@ static void collect_tool(pid_t child, int out_fd, double deadline, struct cw_hol
 			kill(child, SIGKILL);
 			break;
 		}
-		if (poll(&p, 1, left) < 0 && errno != EINTR)
+		if (poll(p, cancel_fd >= 0 ? 2 : 1, left) < 0 && errno != EINTR)
 			break;
-		if (!(p.revents & (POLLIN | POLLHUP)))
+		if (p[1].revents) {
+			r->cancelled = true;
+			kill(child, SIGKILL);
+			break;
+		}
+		if (!(p[0].revents & (POLLIN | POLLHUP)))
 			continue;
 		n = read(out_fd, r->path + got, sizeof(r->path) - 1 - got);
 		if (n <= 0)
@@ -140,7 +182,7 @@ static void collect_tool(pid_t child, int out_fd, double deadline, struct cw_hol
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 		;
 	r->tool_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (r->tool_status != 0 || r->timed_out)
+	if (r->tool_status != 0 || r->timed_out || r->cancelled)
 		r->path[0] = '\0';
 }
 
@@ -151,7 +193,7 @@ static void collect_tool(pid_t child, int out_fd, double deadline, struct cw_hol
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
 		pid[16];
-	char *argv[16];
+	char *argv[20];
 };
 
 static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t pid, pid_t tid,
@@ -172,6 +214,9 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 	if (at_exit) {
 		a->argv[i++] = "--at-exit";
 		a->argv[i++] = "--seized-fd=3";
+		a->argv[i++] = "--captured-fd=4";
+	} else {
+		a->argv[i++] = "--captured-fd=3";
 	}
 	if (known) {
 		snprintf(a->code, sizeof(a->code), "--si-code=%d", known->si_code);
@@ -202,6 +247,13 @@ void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal
 	};
 }
 
+static double ms_since_boottime(uint64_t since_ns)
+{
+	uint64_t now = cw_boottime_ns();
+
+	return since_ns && now > since_ns ? (double)(now - since_ns) / 1e6 : 0;
+}
+
 /*
  * A SIGSTOP hold begins: written down, then waited for (the SIGSTOP lands a
  * few µs to ms after the kernel sent it, by irq_work; a SIGCONT before it
@@ -219,16 +271,24 @@ static void hold_end(const struct cw_hold_config *c, const struct cw_signal_even
 	/* Only the process that was held: the pid may name another one by now. */
 	if (cw_proc_is_same((pid_t)ev->task.pid, ev->task.start_boottime))
 		kill((pid_t)ev->task.pid, SIGCONT);
-	cw_registry_clear(c->registry);
+	cw_registry_remove(c->registry, (pid_t)ev->task.pid, ev->task.start_boottime);
+}
+
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	p[0] = p[1] = -1;
 }
 
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
-		     struct cw_hold_result *r)
+		     atomic_bool *stopped, struct cw_hold_result *r)
 {
 	struct cw_crash_signal known;
-	double t0 = now_ms();
+	double deadline = now_ms() + c->timeout_s * 1e3;
 	pid_t pid = (pid_t)ev->task.pid, child = -1;
-	int pipefd[2] = {-1, -1}, err = 0;
+	int out[2] = {-1, -1}, captured[2] = {-1, -1}, err = 0, got;
 	struct tool_args a;
 
 	memset(r, 0, sizeof(*r));
@@ -237,21 +297,37 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 		err = -ESRCH;
 		goto release;
 	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+	if (stopped)
+		atomic_store(stopped, true);
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(captured, O_CLOEXEC) < 0) {
 		err = -errno;
 		goto release;
 	}
 	cw_crash_signal_of(ev, &known);
 	tool_args(&a, c, pid, (pid_t)ev->task.tid, ev->sig, false, &known);
-	err = run_tool(a.argv, pipefd[1], -1, &child);
-	close(pipefd[1]);
-	if (err == 0)
-		collect_tool(child, pipefd[0], t0 + c->timeout_s * 1e3, r);
-	close(pipefd[0]);
+	err = run_tool(a.argv, out[1], captured[1], -1, &child);
+	close(out[1]);
+	close(captured[1]);
+	out[1] = captured[1] = -1;
+	if (err < 0)
+		goto release;
+	got = wait_byte(captured[0], deadline, c->cancel_fd);
+	if (got < 0) {
+		/* Killed, the tool lets go of its tracees before it is reaped. */
+		kill(child, SIGKILL);
+		r->timed_out = got == -ETIMEDOUT;
+		r->cancelled = got == -ECANCELED;
+		collect_tool(child, out[0], deadline, -1, r);
+		child = -1;
+	}
 
 release:
 	hold_end(c, ev);
-	r->held_ms = now_ms() - t0;
+	r->held_ms = ms_since_boottime(ev->hdr.ts_ns);
+	if (child > 0)
+		collect_tool(child, out[0], deadline, c->cancel_fd, r);
+	close_pair(out);
+	close_pair(captured);
 	return err;
 }
 
@@ -271,58 +347,71 @@ void cw_hold_core_release(int conn)
 
 int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig)
 {
+	struct pollfd p = {conn, POLLIN, 0};
 	char msg[96];
-	ssize_t n = recv(conn, msg, sizeof(msg) - 1, 0);
-	int p, t, s;
+	ssize_t n;
+	int pd, t, s;
 
+	/* The handler sends at connect; anyone else is not waited for long. */
+	if (poll(&p, 1, 100) <= 0)
+		return -ETIMEDOUT;
+	n = recv(conn, msg, sizeof(msg) - 1, MSG_DONTWAIT);
 	if (n <= 0)
 		return -EBADMSG;
 	msg[n] = '\0';
-	if (sscanf(msg, "%d %d %d", &p, &t, &s) != 3 || p <= 0)
+	if (sscanf(msg, "%d %d %d", &pd, &t, &s) != 3 || pd <= 0)
 		return -EBADMSG;
-	*pid = p;
+	*pid = pd;
 	*tid = t;
 	*sig = s;
 	return 0;
 }
 
 int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
-		 const struct cw_crash_signal *known, struct cw_hold_result *r)
+		 const struct cw_crash_signal *known, uint64_t held_since_ns,
+		 struct cw_hold_result *r)
 {
-	double t0 = now_ms();
-	int out[2] = {-1, -1}, seized[2] = {-1, -1}, err = 0;
+	double t0 = now_ms(), deadline = t0 + c->timeout_s * 1e3;
+	int out[2] = {-1, -1}, seized[2] = {-1, -1}, captured[2] = {-1, -1}, err = 0, got;
 	pid_t child = -1;
-	struct pollfd p;
 	struct tool_args a;
 
 	memset(r, 0, sizeof(*r));
 	r->tool_status = -1;
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(seized, O_CLOEXEC) < 0) {
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(seized, O_CLOEXEC) < 0 ||
+	    pipe2(captured, O_CLOEXEC) < 0) {
 		err = -errno;
 		goto answer;
 	}
 	tool_args(&a, c, pid, tid, sig, true, known);
-	err = run_tool(a.argv, out[1], seized[1], &child);
+	err = run_tool(a.argv, out[1], seized[1], captured[1], &child);
 	close(out[1]);
 	close(seized[1]);
-	out[1] = seized[1] = -1;
+	close(captured[1]);
+	out[1] = seized[1] = captured[1] = -1;
 	if (err < 0)
 		goto answer;
 	/* Seizing takes a few ms; the dump waits for the handler meanwhile. */
-	p = (struct pollfd){seized[0], POLLIN, 0};
-	poll(&p, 1, 2000);
+	wait_byte(seized[0], t0 + 2000, c->cancel_fd);
 
 answer:
 	/* The handler may go on: it drains the core, the threads reach their exit stops. */
 	cw_hold_core_release(conn);
-	if (child > 0)
-		collect_tool(child, out[0], t0 + c->timeout_s * 1e3, r);
-	for (int i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (seized[i] >= 0)
-			close(seized[i]);
+	if (child > 0) {
+		got = wait_byte(captured[0], deadline, c->cancel_fd);
+		if (got < 0) {
+			/* A dead tracer's tracees are let go by the kernel: the dump ends. */
+			kill(child, SIGKILL);
+			r->timed_out = got == -ETIMEDOUT;
+			r->cancelled = got == -ECANCELED;
+		}
+		r->held_ms = ms_since_boottime(held_since_ns);
+		collect_tool(child, out[0], deadline, c->cancel_fd, r);
+	} else {
+		r->held_ms = ms_since_boottime(held_since_ns);
 	}
-	r->held_ms = now_ms() - t0;
+	close_pair(out);
+	close_pair(seized);
+	close_pair(captured);
 	return err;
 }

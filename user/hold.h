@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A process held by SIGSTOP at its handler's entry: run the snapshot tool on
- * it under a deadline, then let it go on (SIGCONT).  Holds in flight are
- * written down, so that a watcher that died holding one releases it when it
- * starts again.
+ * One hold, start to end, on the calling thread: a process stopped by
+ * SIGSTOP (at its handler, at abort(), at generation) or a core dump the
+ * kernel holds for `crashwatch core-handler`.  The snapshot tool is started
+ * on it, and the process is let go as soon as the tool says the capture is
+ * done (--captured-fd); the tool's unwinding runs after that, on its own
+ * time.  Holds run concurrently on the hold pool's threads (hold_pool.h).
  */
 #ifndef CW_HOLD_H
 #define CW_HOLD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,12 +18,14 @@
 
 #include <linux/types.h>
 #include "crashwatch/events.h"
+#include "hold_registry.h"
 
 struct cw_hold_config {
-	const char *tool;     /* the snapshot tool */
-	const char *dir;      /* where snapshots go (created 0700) */
-	unsigned timeout_s;   /* the whole hold */
-	const char *registry; /* the file of holds in flight */
+	const char *tool;		   /* the snapshot tool */
+	const char *dir;		   /* where snapshots go (created 0700) */
+	unsigned timeout_s;		   /* the whole hold, the tool's unwinding included */
+	struct cw_hold_registry *registry; /* the SIGSTOP holds in flight */
+	int cancel_fd; /* -1, or readable once the watcher stops: every wait ends at once */
 };
 
 /* What the kernel said of a crash's signal, as the snapshot tool is told it. */
@@ -38,7 +43,8 @@ void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal
 struct cw_hold_result {
 	int tool_status; /* exit status of the tool, -1 when it had to be killed */
 	bool timed_out;
-	double held_ms;	 /* event seen to SIGCONT */
+	bool cancelled;	 /* the watcher stopped meanwhile */
+	double held_ms;	 /* the crash's record (or the handler's call) to the release */
 	char path[4096]; /* the snapshot, or "" */
 };
 
@@ -48,9 +54,13 @@ int cw_default_snapshot_tool(char *out, size_t cap);
 /* mkdir -p with mode 0700 for the last component. 0 or -errno. */
 int cw_make_dir(const char *path);
 
-/* Snapshot the held process of ev and release it, whatever happens. */
+/*
+ * Snapshot the held process of ev and release it, whatever happens: at the
+ * tool's capture, or at the deadline.  -ESRCH: it never stopped.  stopped
+ * (may be NULL) turns true once it is seen stopped, for other threads to read.
+ */
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
-		     struct cw_hold_result *r);
+		     atomic_bool *stopped, struct cw_hold_result *r);
 
 /* Let a held process go on without a snapshot (a crash not admitted). */
 void cw_hold_release(const struct cw_hold_config *c, const struct cw_signal_event *ev);
@@ -59,14 +69,21 @@ void cw_hold_release(const struct cw_hold_config *c, const struct cw_signal_even
 void cw_hold_core_release(int conn);
 
 /*
- * A core dump the kernel holds while `crashwatch core-handler` runs: read
- * the handler's request from conn, start the tool in --at-exit mode, answer
- * the handler once every thread is seized (or after 2 s), collect the
- * snapshot.  conn is closed.
+ * The handler's request on a fresh connection: "PID TID SIG".  The
+ * handler sends it at once; a peer that does not is given up on.
  */
 int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig);
-/* known: what the watcher's record said of that crash's signal, or NULL. */
+
+/*
+ * A core dump the kernel holds while `crashwatch core-handler` runs: start
+ * the tool in --at-exit mode, answer the handler once every thread is
+ * seized (or after 2 s) so the dump goes on, wait for the capture at the
+ * threads' exit stops, collect the snapshot.  known: what the watcher's
+ * record said of that crash's signal, or NULL.  held_since_ns: boot time
+ * the hold began (the crash's record, or the handler's call).  conn is closed.
+ */
 int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
-		 const struct cw_crash_signal *known, struct cw_hold_result *r);
+		 const struct cw_crash_signal *known, uint64_t held_since_ns,
+		 struct cw_hold_result *r);
 
 #endif

@@ -123,6 +123,21 @@ static uint64_t fault_pc(const struct cw_unwound_thread *t)
 	return t->frames[i].pc;
 }
 
+/*
+ * Every thread is let go (on every path of the capture): whoever holds the
+ * process may release it now, without waiting for the unwinding.
+ */
+static void tell_captured(int *fd)
+{
+	if (*fd < 0)
+		return;
+	if (write(*fd, "c", 1) < 0) {
+		/* the holder sees the end of the pipe instead */
+	}
+	close(*fd);
+	*fd = -1;
+}
+
 static int check_target(const struct cw_proc_info *p)
 {
 	if (p->kernel_thread) {
@@ -240,6 +255,7 @@ int main(int argc, char **argv)
 				.seized_fd = o.seized_fd,
 			},
 			&cap);
+		tell_captured(&o.captured_fd);
 		if (r == -EPERM) {
 			struct cw_proc_info again;
 

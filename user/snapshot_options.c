@@ -27,6 +27,8 @@ static const char usage[] =
 	"                       (PTRACE_O_TRACEEXIT), never interrupt it\n"
 	"  --seized-fd=FD       write one byte to FD once every thread is seized (with\n"
 	"                       --at-exit: then the dying process may go on)\n"
+	"  --captured-fd=FD     write one byte to FD once every thread is copied and let\n"
+	"                       go, before unwinding (a holder may release the process)\n"
 	"  --core=FILE|-        snapshot a core file (or a core stream on stdin) instead\n"
 	"  --exe=PATH           with --core: the executable\n"
 	"  --signal=SIG --si-code=N --fault-addr=ADDR --sender=PID\n"
@@ -58,6 +60,7 @@ enum {
 	OPT_STACK_BYTES,
 	OPT_ENV,
 	OPT_NO_SOURCE,
+	OPT_CAPTURED_FD,
 	OPT_SEIZED_FD,
 };
 
@@ -79,6 +82,7 @@ static const struct option long_options[] = {
 	{"env", no_argument, NULL, OPT_ENV},
 	{"no-source", no_argument, NULL, OPT_NO_SOURCE},
 	{"seized-fd", required_argument, NULL, OPT_SEIZED_FD},
+	{"captured-fd", required_argument, NULL, OPT_CAPTURED_FD},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -110,7 +114,8 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 					  .timeout_s = 30,
 					  .stack_bytes = 256 << 10,
 					  .source_lines = true,
-					  .seized_fd = -1};
+					  .seized_fd = -1,
+					  .captured_fd = -1};
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -200,6 +205,12 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 				return bad(err, "--seized-fd", optarg,
 					   "give a descriptor from 3 to 1023");
 			o->seized_fd = (int)v;
+			break;
+		case OPT_CAPTURED_FD:
+			if (cw_parse_u64(optarg, 3, 1023, &v) < 0)
+				return bad(err, "--captured-fd", optarg,
+					   "give a descriptor from 3 to 1023");
+			o->captured_fd = (int)v;
 			break;
 		case 'h':
 			fputs(usage, out);

@@ -44,6 +44,8 @@ struct cw_snapshot_options {
 	unsigned timeout_s;
 	bool at_exit;
 	int seized_fd; /* -1, or where to write one byte once every thread is seized */
+	/* -1, or where to write one byte once the capture is done and every thread let go */
+	int captured_fd;
 	bool env;
 	bool source_lines;
 	const char *core; /* a core file, "-" for stdin, or NULL */

@@ -18,14 +18,12 @@
 #include "detector.h"
 #include "event_decode.h"
 #include "event_format.h"
-#include "admission.h"
 #include "config.h"
 #include "core_install.h"
-#include "crash_ledger.h"
+#include "crash_flow.h"
 #include "hold.h"
 #include "hold_registry.h"
 #include "hold_watchdog.h"
-#include "partial_snapshot.h"
 #include "spool.h"
 #include "symbolize.h"
 #include "upload_target.h"
@@ -53,179 +51,26 @@ struct watch_ctx {
 	const char *spool;
 	int core_sock; /* where core handlers call, -1 */
 	int hold_lock; /* this watcher holds crashes on the host (flock), -1 */
-	bool holding;
 	bool core_installed;
 	struct cw_scope *scope;
-	/* Why a crash no hold caught got only its first capture. */
-	char why_unheld[4608];
-	struct cw_hold_config hold_cfg;
 	struct cw_hold_watchdog watchdog;
-	struct cw_crash_ledger *ledger; /* recent crashes, with --hold */
-	struct cw_admission *adm;	/* which crashes get a snapshot */
+	struct cw_crash_flow *flow; /* every crash's way to its outcome */
 	struct cw_symbolizer *sym;
 	uint64_t malformed; /* records userspace could not read */
-	uint64_t partial_snapshots;
-	/* The spool's bounds, and its uploader (when --upload). */
-	uint64_t spool_max_files, spool_max_bytes, spool_dropped;
 	struct cw_upload_target target;
 	struct cw_uploader up;
-	bool upload_sync;
 };
-
-/* A snapshot entered the spool: keep the spool in bounds and send it on. */
-static void spooled(struct watch_ctx *w)
-{
-	int n = cw_spool_enforce(w->spool, (size_t)w->spool_max_files, w->spool_max_bytes);
-
-	if (n > 0) {
-		w->spool_dropped += (uint64_t)n;
-		fprintf(stderr,
-			"crashwatch: the spool %s is full: dropped the %d oldest snapshot(s) "
-			"(--spool-max-files, --spool-max-bytes)\n",
-			w->spool, n);
-	}
-	cw_uploader_kick(&w->up);
-	if (w->upload_sync && !cw_uploader_wait(&w->up, w->target.timeout_s + 5.0))
-		fprintf(stderr, "crashwatch: the upload did not finish in time: it goes on in the "
-				"background\n");
-}
-
-/* No hold caught this crash, or the tool failed: the kernel's first capture stands in. */
-static void write_partial(struct watch_ctx *w, struct cw_ledger_entry *e,
-			  struct cw_snapshot_outcome *out, const char *why)
-{
-	static char path[4096];
-	char err[512];
-
-	e->snapshotted = true;
-	out->partial = true;
-	out->why_partial = why;
-	if (cw_partial_snapshot_write(&e->ev, w->sym, why, w->spool, path, sizeof(path), err,
-				      sizeof(err)) < 0) {
-		fprintf(stderr, "crashwatch: failed to write a partial snapshot of %u: %s\n",
-			e->ev.task.pid, err);
-		path[0] = '\0';
-	} else {
-		w->partial_snapshots++;
-		cw_admission_snapshotted(w->adm, &e->ev, path);
-	}
-	out->path = path;
-}
-
-static const char *why_hold_failed(int err, const struct cw_hold_result *r, char *buf, size_t cap)
-{
-	if (err == -ESRCH)
-		snprintf(buf, cap, "the process did not stop for the hold");
-	else if (r->timed_out)
-		snprintf(buf, cap, "the snapshot tool did not finish within the hold deadline");
-	else if (r->tool_status >= 0)
-		snprintf(buf, cap, "the snapshot tool failed with exit status %d", r->tool_status);
-	else
-		snprintf(buf, cap, "the snapshot tool could not run: %s", strerror(-err));
-	return buf;
-}
-
-static void report_hold(struct watch_ctx *w, struct cw_ledger_entry *e,
-			const struct cw_signal_event *ev, int err, const struct cw_hold_result *r)
-{
-	struct cw_snapshot_outcome out = {
-		.path = r->path,
-		.held_ms = r->held_ms,
-		.tool_status = r->tool_status,
-		.timed_out = r->timed_out,
-	};
-	char why[160];
-
-	/*
-	 * It never stopped: a signal sent by another process can be delivered
-	 * before the SIGSTOP sent at its generation (a lower number goes
-	 * first).  Its core dump, or its exit, accounts for it then.
-	 */
-	if (err == -ESRCH && e && !r->path[0]) {
-		fprintf(stderr,
-			"crashwatch: %u did not stop for its hold; its core dump or its exit will "
-			"be caught instead\n",
-			ev->task.pid);
-		return;
-	}
-	if (r->path[0] && e) {
-		e->snapshotted = true;
-		cw_admission_snapshotted(w->adm, &e->ev, r->path);
-	} else if (e)
-		write_partial(w, e, &out, why_hold_failed(err, r, why, sizeof(why)));
-	cw_format_snapshot(stdout, ev, &out, &w->fmt);
-	if (out.path[0])
-		spooled(w);
-}
-
-static void hold(struct watch_ctx *w, struct cw_ledger_entry *e, const struct cw_signal_event *ev)
-{
-	enum cw_suppressed_why why;
-	struct cw_hold_result r;
-	int err;
-
-	/* Held earlier in this crash (at generation, then delivered): accounted for. */
-	if (e && e->snapshotted) {
-		cw_hold_release(&w->hold_cfg, ev);
-		return;
-	}
-	if (!cw_admit(w->adm, ev, &why, stdout, &w->fmt)) {
-		cw_hold_release(&w->hold_cfg, ev);
-		if (e)
-			e->snapshotted = true;
-		return;
-	}
-	err = cw_hold_snapshot(&w->hold_cfg, ev, &r);
-
-	if (err < 0 && err != -ESRCH)
-		fprintf(stderr, "crashwatch: failed to snapshot held process %u: %s, released\n",
-			ev->task.pid, strerror(-err));
-	report_hold(w, e, ev, err, &r);
-}
-
-/* A crashed process ended: if nothing caught it, its first capture is all there is. */
-static void crash_ended(struct watch_ctx *w, const struct cw_exit_event *x)
-{
-	struct cw_ledger_entry *e =
-		cw_ledger_find(w->ledger, (pid_t)x->task.pid, x->task.start_boottime);
-	struct cw_snapshot_outcome out = {.path = "", .tool_status = -1};
-	enum cw_suppressed_why why;
-
-	if (!e)
-		return;
-	if (!e->snapshotted && cw_admit(w->adm, &e->ev, &why, stdout, &w->fmt)) {
-		write_partial(w, e, &out, w->why_unheld);
-		cw_format_snapshot(stdout, &e->ev, &out, &w->fmt);
-		if (out.path[0])
-			spooled(w);
-	}
-	cw_ledger_forget(e);
-}
 
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct watch_ctx *w = ctx;
-	struct cw_ledger_entry *e = NULL;
 
 	switch (cw_event_check(data, size)) {
 	case CW_EVENT_SIGNAL:
-		cw_format_signal(stdout, data, w->sym, &w->fmt);
-		if (w->holding) {
-			const struct cw_signal_event *ev = data;
-
-			e = cw_ledger_note(w->ledger, ev);
-			/* A handler ran after the last one: this is another crash. */
-			if ((ev->flags & CW_SIG_HAS_HANDLER) &&
-			    !(ev->flags & (CW_SIG_AT_ABORT | CW_SIG_AT_GENERATE)))
-				e->snapshotted = false;
-		}
-		if (((const struct cw_signal_event *)data)->flags & CW_SIG_HELD)
-			hold(w, e, data);
+		cw_crash_flow_signal(w->flow, data);
 		break;
 	case CW_EVENT_EXIT:
-		cw_format_exit(stdout, data, &w->fmt);
-		if (w->holding)
-			crash_ended(w, data);
+		cw_crash_flow_exit(w->flow, data);
 		break;
 	default:
 		w->malformed++;
@@ -259,22 +104,12 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 	for (int i = 0; i < CW_NR_COUNTERS; i++)
 		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
 	cw_libc_probes_print_counters(&d->libcs, stderr);
-	fprintf(stderr,
-		" malformed=%" PRIu64 " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64,
-		w->malformed, w->partial_snapshots, w->ledger ? w->ledger->evicted : 0);
+	fprintf(stderr, " malformed=%" PRIu64, w->malformed);
 	if (w->up.target)
 		fprintf(stderr,
 			" uploaded=%" PRIu64 " upload_refused=%" PRIu64 " upload_retries=%" PRIu64,
 			w->up.uploaded, w->up.refused, w->up.retries);
-	if (w->spool)
-		fprintf(stderr, " spool_dropped=%" PRIu64, w->spool_dropped);
-	if (w->adm)
-		fprintf(stderr,
-			" suppressed_duplicate=%" PRIu64 " suppressed_rate_limited=%" PRIu64
-			" aggregates_written=%" PRIu64 " aggregated_crashes_lost=%" PRIu64,
-			w->adm->suppressed[CW_SUPPRESSED_DUPLICATE],
-			w->adm->suppressed[CW_SUPPRESSED_RATE_LIMITED], w->adm->aggregates_written,
-			w->adm->table.evicted + w->adm->unknown_rate_limited);
+	cw_crash_flow_print_counters(w->flow, stderr);
 	fputc('\n', stderr);
 }
 
@@ -309,15 +144,12 @@ static int install_core_hold(struct watch_ctx *w, const struct cw_watch_options 
 	ssize_t n;
 	int r;
 
-	snprintf(w->why_unheld, sizeof(w->why_unheld),
-		 "no hold point caught this crash (not dumpable, traced, or kernel.core_pattern "
-		 "not crashwatch's)");
 	/* Not even a saved one is a sidecar's to put back: its /run may be the host's. */
 	if (w->scope->sidecar) {
-		snprintf(w->why_unheld, sizeof(w->why_unheld),
+		snprintf(w->flow->why_unheld, sizeof(w->flow->why_unheld),
 			 "default-action faults are not held in a sidecar: kernel.core_pattern "
 			 "is the host's");
-		fprintf(stderr, "crashwatch: %s\n", w->why_unheld);
+		fprintf(stderr, "crashwatch: %s\n", w->flow->why_unheld);
 		return 0;
 	}
 	/* A watcher that died owning core_pattern left the previous one saved: put it back. */
@@ -338,9 +170,9 @@ static int install_core_hold(struct watch_ctx *w, const struct cw_watch_options 
 	if (r == 0)
 		r = cw_core_reachable(handler, err, sizeof(err));
 	if (r < 0) {
-		snprintf(w->why_unheld, sizeof(w->why_unheld),
+		snprintf(w->flow->why_unheld, sizeof(w->flow->why_unheld),
 			 "default-action faults are not held: %s", err);
-		fprintf(stderr, "crashwatch: %s\n", w->why_unheld);
+		fprintf(stderr, "crashwatch: %s\n", w->flow->why_unheld);
 		return 0;
 	}
 	w->core_sock = cw_core_listen(err, sizeof(err));
@@ -371,56 +203,15 @@ static void uninstall_core_hold(struct watch_ctx *w)
 	w->core_sock = -1;
 }
 
-static void hold_core(struct watch_ctx *w, struct cw_detector *det)
+static void core_call(struct watch_ctx *w, struct cw_detector *det)
 {
 	int conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
-	struct cw_crash_signal known;
-	struct cw_ledger_entry *e;
-	enum cw_suppressed_why why;
-	struct cw_signal_event ev = {0};
-	struct cw_hold_result r;
-	struct timespec now;
-	pid_t pid, tid;
-	int sig, err;
 
 	if (conn < 0)
 		return;
-	if (cw_hold_core_request(conn, &pid, &tid, &sig) < 0) {
-		close(conn); /* the handler goes on by itself */
-		return;
-	}
 	/* The kernel's record of this very crash may still wait in the ring buffer. */
 	cw_detector_consume(det);
-	e = cw_ledger_find(w->ledger, pid, 0);
-	if (e && e->snapshotted) {
-		/* Held and snapshotted before it died (abort, kill): let the dump go. */
-		close(conn);
-		return;
-	}
-	/*
-	 * core_pattern is the host's: a crash outside --cgroup is not ours to
-	 * hold.  The kernel's record says it is in; without one (lost, or
-	 * not sent), where it is now says.
-	 */
-	if (!e && w->scope->n_cgroups && !cw_scope_has_pid(w->scope, pid)) {
-		cw_hold_core_release(conn);
-		return;
-	}
-	if (!cw_admit(w->adm, e ? &e->ev : NULL, &why, stdout, &w->fmt)) {
-		cw_hold_core_release(conn);
-		if (e)
-			e->snapshotted = true;
-		return;
-	}
-	if (e && e->ev.sig == sig)
-		cw_crash_signal_of(&e->ev, &known);
-	err = cw_hold_core(&w->hold_cfg, conn, pid, tid, sig, e && e->ev.sig == sig ? &known : NULL,
-			   &r);
-	clock_gettime(CLOCK_BOOTTIME, &now);
-	ev.task.pid = (__u32)pid;
-	ev.task.tid = (__u32)tid;
-	ev.hdr.ts_ns = (__u64)now.tv_sec * 1000000000ULL + (__u64)now.tv_nsec;
-	report_hold(w, e, e ? &e->ev : &ev, err, &r);
+	cw_crash_flow_core_call(w->flow, conn);
 }
 
 static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
@@ -459,40 +250,20 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 	}
 	snprintf(w->hold_registry, sizeof(w->hold_registry), "%s/.held", o->spool);
 	w->spool = o->spool;
-	w->ledger = calloc(1, sizeof(*w->ledger));
-	if (!w->ledger) {
-		fprintf(stderr, "crashwatch: failed to allocate the crash ledger: %s\n",
-			strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	w->adm = calloc(1, sizeof(*w->adm));
-	if (!w->adm) {
-		fprintf(stderr, "crashwatch: failed to allocate the crash signature table: %s\n",
-			strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	cw_admission_init(w->adm, o->rate_limit, o->rate_burst, o->dedup_window_s);
-	w->holding = true;
 	/* A watcher that died while holding a process left it stopped: release it. */
 	n = cw_registry_release(w->hold_registry, UINT64_MAX, 1);
 	if (n > 0)
 		fprintf(stderr, "crashwatch: released %d process(es) a previous watcher held\n", n);
-	/* Before the core socket and the BPF objects: the watchdog must hold none of them. */
+	/*
+	 * Before the core socket, the BPF objects and any thread: the watchdog
+	 * must hold none of them.
+	 */
 	err = cw_hold_watchdog_start(&w->watchdog, w->hold_registry);
 	if (err < 0) {
 		fprintf(stderr, "crashwatch: failed to start the hold watchdog: %s\n",
 			strerror(-err));
 		return err;
 	}
-	err = install_core_hold(w, o);
-	if (err)
-		return err;
-	w->hold_cfg = (struct cw_hold_config){
-		.tool = w->hold_tool,
-		.dir = o->spool,
-		.timeout_s = o->hold_timeout_s,
-		.registry = w->hold_registry,
-	};
 	return 0;
 }
 
@@ -515,9 +286,6 @@ static void cgroup_made_again(void *ctx, unsigned i, uint64_t old_id, uint64_t n
 			c->scope->cgroup_paths[i], new_id);
 }
 
-/* Suppressed crashes reach the spool within this, as aggregates. */
-#define AGGREGATE_FLUSH_S 60
-
 /* Records from the kernel and core handlers' calls, until SIGINT or SIGTERM. */
 static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 {
@@ -539,6 +307,10 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		ev.data.fd = w->scope->inotify_fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, w->scope->inotify_fd, &ev);
 	}
+	if (cw_crash_flow_done_fd(w->flow) >= 0) {
+		ev.data.fd = cw_crash_flow_done_fd(w->flow);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	while (!stop_requested) {
 		struct epoll_event ready[4];
 		int n = epoll_wait(ep, ready, 4, 500);
@@ -551,7 +323,11 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		}
 		for (int i = 0; i < n; i++) {
 			if (ready[i].data.fd == w->core_sock) {
-				hold_core(w, det);
+				core_call(w, det);
+				continue;
+			}
+			if (ready[i].data.fd == cw_crash_flow_done_fd(w->flow)) {
+				cw_crash_flow_holds_done(w->flow);
 				continue;
 			}
 			if (ready[i].data.fd == w->scope->inotify_fd) {
@@ -569,9 +345,7 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 			}
 			err = 0;
 		}
-		if (w->adm && cw_monotonic_s() - w->adm->last_flush >= AGGREGATE_FLUSH_S &&
-		    cw_admission_flush(w->adm, w->sym, w->spool) > 0)
-			spooled(w);
+		cw_crash_flow_tick(w->flow);
 		if (counters_requested) {
 			counters_requested = 0;
 			print_counters(det, w);
@@ -677,6 +451,13 @@ int cw_watch_main(int argc, char **argv)
 	cw_clock_init();
 	w.fmt.json = opts.json;
 	w.fmt.show_stack = opts.show_stack;
+	w.flow = calloc(1, sizeof(*w.flow));
+	if (!w.flow) {
+		err = -ENOMEM;
+		fprintf(stderr, "crashwatch: failed to allocate the crash ledger: %s\n",
+			strerror(-err));
+		goto cleanup;
+	}
 
 	err = cw_check_environment();
 	if (err)
@@ -711,8 +492,6 @@ int cw_watch_main(int argc, char **argv)
 	}
 	if (opts.hold || opts.upload) {
 		w.spool = opts.spool;
-		w.spool_max_files = opts.spool_max_files;
-		w.spool_max_bytes = opts.spool_max_bytes;
 		if ((err = cw_make_dir(opts.spool)) < 0) {
 			fprintf(stderr, "crashwatch: failed to create the spool %s: %s\n",
 				opts.spool, strerror(-err));
@@ -722,7 +501,6 @@ int cw_watch_main(int argc, char **argv)
 	if (opts.upload) {
 		w.up.target = &w.target;
 		w.up.spool = opts.spool;
-		w.upload_sync = opts.upload_sync;
 		w.up.verbose = true;
 		cw_bucket_init(&w.up.bucket, opts.rate_limit, opts.rate_burst, cw_monotonic_s());
 		err = cw_uploader_start(&w.up);
@@ -738,6 +516,33 @@ int cw_watch_main(int argc, char **argv)
 		fprintf(stderr, "crashwatch: failed to allocate the symbolizer: %s\n",
 			strerror(-err));
 		goto cleanup;
+	}
+	err = cw_crash_flow_start(w.flow, &(struct cw_crash_flow_config){
+						  .fmt = w.fmt,
+						  .holding = opts.hold,
+						  .spool = w.spool,
+						  .spool_max_files = opts.spool_max_files,
+						  .spool_max_bytes = opts.spool_max_bytes,
+						  .tool = w.hold_tool,
+						  .registry = w.hold_registry,
+						  .hold_timeout_s = opts.hold_timeout_s,
+						  .max_holds = opts.max_holds,
+						  .hold_queue = opts.hold_queue,
+						  .rate_limit = opts.rate_limit,
+						  .rate_burst = opts.rate_burst,
+						  .dedup_window_s = opts.dedup_window_s,
+						  .up = &w.up,
+						  .upload_sync = opts.upload_sync,
+						  .upload_timeout_s = w.target.timeout_s,
+						  .scope = &scope,
+						  .sym = w.sym,
+					  });
+	if (err)
+		goto cleanup;
+	if (opts.hold) {
+		err = install_core_hold(&w, &opts);
+		if (err)
+			goto cleanup;
 	}
 	err = cw_detector_start(&det, &opts, &scope, handle_record, &w);
 	if (err)
@@ -759,17 +564,17 @@ int cw_watch_main(int argc, char **argv)
 		fprintf(stderr,
 			"crashwatch: spool %s (at most %" PRIu64 " snapshots, %" PRIu64
 			" bytes; 0: no bound); uploads: %s%s\n",
-			w.spool, w.spool_max_files, w.spool_max_bytes,
+			w.spool, opts.spool_max_files, opts.spool_max_bytes,
 			w.up.target ? w.target.url : "none (--upload to send them)",
-			w.up.target ? (w.upload_sync ? " (sync)" : " (async)") : "");
+			w.up.target ? (opts.upload_sync ? " (sync)" : " (async)") : "");
 
 	err = watch_loop(&det, &w);
 
 cleanup:
 	uninstall_core_hold(&w);
-	/* Suppressed crashes reach the spool before leaving: none is lost. */
-	if (w.adm)
-		cw_admission_flush(w.adm, w.sym, w.spool);
+	/* Holds end (their outcomes written); suppressed crashes reach the spool. */
+	if (w.flow)
+		cw_crash_flow_stop(w.flow);
 	if (det.skel)
 		print_counters(&det, &w);
 	cw_detector_stop(&det);
@@ -778,9 +583,10 @@ cleanup:
 	cw_uploader_stop(&w.up);
 	cw_upload_target_free(&w.target);
 	curl_global_cleanup();
+	if (w.flow)
+		cw_crash_flow_free(w.flow);
+	free(w.flow);
 	cw_symbolizer_free(w.sym);
-	free(w.ledger);
-	free(w.adm);
 	free(all);
 	cw_config_free(&conf);
 	if (w.hold_lock >= 0)

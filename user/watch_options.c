@@ -8,6 +8,7 @@
 
 #include <linux/types.h>
 #include "crashwatch/events.h"
+#include "hold_pool.h"
 #include "parse.h"
 #include "signals.h"
 
@@ -32,6 +33,10 @@ static const char usage[] =
 	"                       given back); take a full snapshot, then let it die as it\n"
 	"                       would have\n"
 	"  --hold-timeout=SEC   the most a process is held (default 30)\n"
+	"  --max-holds=N        snapshots taken at once (default 4); a crash beyond waits\n"
+	"  --hold-queue=N       crashes that may wait for one (default 64); beyond, a crash\n"
+	"                       is released at once with its first capture (a partial\n"
+	"                       snapshot, counted in hold_queue_full)\n"
 	"  --drop-cores         do not pass core dumps on to the previous core_pattern\n"
 	"  --host-core-handler=PATH  copy crashwatch-core-handler (static) to PATH and point\n"
 	"                       core_pattern there: for a watcher in a container, PATH on a\n"
@@ -84,6 +89,8 @@ enum {
 	OPT_HOLD,
 	OPT_NO_HOLD,
 	OPT_HOLD_TIMEOUT,
+	OPT_MAX_HOLDS,
+	OPT_HOLD_QUEUE,
 	OPT_DROP_CORES,
 	OPT_RATE_LIMIT,
 	OPT_RATE_BURST,
@@ -121,6 +128,8 @@ static const struct option long_options[] = {
 	{"upload-token", required_argument, NULL, OPT_UPLOAD_TOKEN},
 	{"upload-mode", required_argument, NULL, OPT_UPLOAD_MODE},
 	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
+	{"max-holds", required_argument, NULL, OPT_MAX_HOLDS},
+	{"hold-queue", required_argument, NULL, OPT_HOLD_QUEUE},
 	{"spool", required_argument, NULL, OPT_SPOOL},
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -170,6 +179,8 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.spool_max_files = CW_DEFAULT_SPOOL_MAX_FILES,
 		.spool_max_bytes = CW_DEFAULT_SPOOL_MAX_BYTES,
 		.hold_timeout_s = 30,
+		.max_holds = CW_DEFAULT_MAX_HOLDS,
+		.hold_queue = CW_DEFAULT_HOLD_QUEUE,
 		.spool = CW_DEFAULT_SPOOL,
 		.max_libcs = CW_DEFAULT_MAX_LIBCS,
 	};
@@ -300,6 +311,27 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->hold_timeout_s = (unsigned)v;
+			break;
+		case OPT_MAX_HOLDS:
+			if (cw_parse_u64(optarg, 1, CW_HOLD_WORKERS_MAX, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --max-holds '%s': give a number from 1 to "
+					"%d\n",
+					optarg, CW_HOLD_WORKERS_MAX);
+				return -EINVAL;
+			}
+			o->max_holds = (unsigned)v;
+			break;
+		case OPT_HOLD_QUEUE:
+			if (cw_parse_u64(optarg, 0, CW_HOLD_QUEUE_MAX, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --hold-queue '%s': give a number from 0 "
+					"to "
+					"%d\n",
+					optarg, CW_HOLD_QUEUE_MAX);
+				return -EINVAL;
+			}
+			o->hold_queue = (unsigned)v;
 			break;
 		case OPT_SPOOL:
 			if (optarg[0] != '/') {

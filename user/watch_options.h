@@ -30,6 +30,8 @@ struct cw_watch_options {
 	uint64_t spool_max_files;      /* 0: any number */
 	uint64_t spool_max_bytes;      /* 0: any size */
 	unsigned hold_timeout_s;       /* the deadline of one hold */
+	unsigned max_holds;	       /* snapshots taken at once */
+	unsigned hold_queue;	       /* crashes waiting for one, at most */
 	const char *spool;	       /* where snapshots go */
 	const char *snapshot_tool;     /* NULL: crashwatch-snapshot beside this executable */
 	const char *host_core_handler; /* NULL: core_pattern runs this executable */
@@ -40,6 +42,8 @@ struct cw_watch_options {
 };
 
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"
+#define CW_DEFAULT_MAX_HOLDS	   4
+#define CW_DEFAULT_HOLD_QUEUE	   64
 #define CW_DEFAULT_SPOOL_MAX_FILES 1000
 #define CW_DEFAULT_SPOOL_MAX_BYTES (256ULL << 20)
 

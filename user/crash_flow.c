@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: MIT
+#include "crash_flow.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event_decode.h"
+#include "partial_snapshot.h"
+#include "snapshot_stack.h"
+#include "spool.h"
+
+/* Suppressed crashes reach the spool within this, as aggregates. */
+#define AGGREGATE_FLUSH_S 60
+
+int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_config *c)
+{
+	int err;
+
+	f->c = *c;
+	snprintf(f->why_unheld, sizeof(f->why_unheld),
+		 "no hold point caught this crash (not dumpable, traced, or kernel.core_pattern "
+		 "not crashwatch's)");
+	if (!c->holding)
+		return 0;
+	cw_admission_init(&f->adm, c->rate_limit, c->rate_burst, c->dedup_window_s);
+	err = cw_registry_init(&f->registry, c->registry);
+	if (err < 0) {
+		fprintf(stderr, "crashwatch: failed to set up the hold registry %s: %s\n",
+			c->registry, strerror(-err));
+		return err;
+	}
+	err = cw_hold_pool_start(&f->pool,
+				 &(struct cw_hold_config){
+					 .tool = c->tool,
+					 .dir = c->spool,
+					 .timeout_s = c->hold_timeout_s,
+					 .registry = &f->registry,
+					 .cancel_fd = -1,
+				 },
+				 c->max_holds, c->hold_queue);
+	f->started = true;
+	if (err < 0)
+		fprintf(stderr, "crashwatch: failed to start the hold threads: %s\n",
+			strerror(-err));
+	return err;
+}
+
+int cw_crash_flow_done_fd(const struct cw_crash_flow *f)
+{
+	return f->started ? f->pool.done_fd : -1;
+}
+
+/* A snapshot entered the spool: keep the spool in bounds and send it on. */
+static void spooled(struct cw_crash_flow *f)
+{
+	int n = cw_spool_enforce(f->c.spool, (size_t)f->c.spool_max_files, f->c.spool_max_bytes);
+
+	if (n > 0) {
+		f->spool_dropped += (uint64_t)n;
+		fprintf(stderr,
+			"crashwatch: the spool %s is full: dropped the %d oldest snapshot(s) "
+			"(--spool-max-files, --spool-max-bytes)\n",
+			f->c.spool, n);
+	}
+	if (!f->c.up || !f->c.up->target)
+		return;
+	cw_uploader_kick(f->c.up);
+	if (f->c.upload_sync && !cw_uploader_wait(f->c.up, f->c.upload_timeout_s + 5.0))
+		fprintf(stderr, "crashwatch: the upload did not finish in time: it goes on in the "
+				"background\n");
+}
+
+/* No hold caught this crash, or the tool failed: the kernel's first capture stands in. */
+static void write_partial(struct cw_crash_flow *f, const struct cw_signal_event *ev,
+			  struct cw_snapshot_outcome *out, char *path, size_t cap, const char *why)
+{
+	char err[512];
+
+	out->partial = true;
+	out->why_partial = why;
+	out->path = path;
+	if (cw_partial_snapshot_write(ev, f->c.sym, why, f->c.spool, path, cap, err,
+				      sizeof(err)) < 0) {
+		fprintf(stderr, "crashwatch: failed to write a partial snapshot of %u: %s\n",
+			ev->task.pid, err);
+		path[0] = '\0';
+		return;
+	}
+	f->partial_snapshots++;
+	cw_admission_snapshotted(&f->adm, ev, path);
+}
+
+/*
+ * The outcome record; in the readable output the stack of the crash
+ * follows it: the snapshot's faulted thread (CFI-unwound), else the first
+ * capture.  ev->task.pid 0: a crash the kernel side did not report.
+ */
+static void print_outcome(struct cw_crash_flow *f, const struct cw_signal_event *ev,
+			  const struct cw_snapshot_outcome *out)
+{
+	cw_format_snapshot(stdout, ev, out, &f->c.fmt);
+	if (f->c.fmt.json || !f->c.fmt.show_stack)
+		return;
+	if (!out->partial && out->path[0] && cw_print_snapshot_stack(stdout, out->path) > 0)
+		return;
+	if (ev->nr_ips)
+		cw_format_first_capture_stack(stdout, ev, f->c.sym);
+}
+
+/* A crash that got nothing better: its partial snapshot, and the record. */
+static void partial_outcome(struct cw_crash_flow *f, const struct cw_signal_event *ev,
+			    const char *why)
+{
+	struct cw_snapshot_outcome out = {.path = "", .tool_status = -1};
+	char path[4096];
+
+	write_partial(f, ev, &out, path, sizeof(path), why);
+	if (out.path[0])
+		spooled(f);
+	print_outcome(f, ev, &out);
+}
+
+static const char *why_hold_failed(const struct cw_hold_job *j, char *buf, size_t cap)
+{
+	const struct cw_hold_result *r = &j->r;
+
+	if (j->err == -ESRCH)
+		snprintf(buf, cap, "the process did not stop for the hold");
+	else if (r->cancelled)
+		snprintf(buf, cap, "the watcher stopped before the snapshot was written");
+	else if (r->timed_out)
+		snprintf(buf, cap, "the snapshot tool did not finish within the hold deadline");
+	else if (r->tool_status >= 0)
+		snprintf(buf, cap, "the snapshot tool failed with exit status %d", r->tool_status);
+	else if (j->err < 0)
+		snprintf(buf, cap, "the snapshot tool could not run: %s", strerror(-j->err));
+	else
+		snprintf(buf, cap, "the snapshot tool was killed");
+	return buf;
+}
+
+static struct cw_ledger_entry *entry_of(struct cw_crash_flow *f, const struct cw_signal_event *ev)
+{
+	return ev->task.pid ? cw_ledger_find(&f->ledger, (pid_t)ev->task.pid,
+					     ev->task.start_boottime)
+			    : NULL;
+}
+
+/* A hold finished (on the pool): what became of its crash. */
+static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
+{
+	struct cw_ledger_entry *e = entry_of(f, &j->ev);
+	struct cw_snapshot_outcome out = {
+		.path = j->r.path,
+		.held_ms = j->r.held_ms,
+		.tool_status = j->r.tool_status,
+		.timed_out = j->r.timed_out,
+	};
+	struct cw_signal_event bare = {0};
+	const struct cw_signal_event *ev = &j->ev;
+	char why[160], path[4096];
+
+	if (e && e->holds_in_flight)
+		e->holds_in_flight--;
+	/*
+	 * It never stopped: a signal sent by another process can be delivered
+	 * before the SIGSTOP sent at its generation (a lower number goes
+	 * first).  Its core dump, or its exit, accounts for it then.
+	 */
+	if (j->err == -ESRCH && !j->r.path[0]) {
+		fprintf(stderr,
+			"crashwatch: %u did not stop for its hold; its core dump or its exit will "
+			"be caught instead\n",
+			ev->task.pid);
+		if (e && e->ended && !e->holds_in_flight) {
+			if (!e->snapshotted)
+				partial_outcome(f, &e->ev, f->why_unheld);
+			cw_ledger_forget(e);
+		}
+		return;
+	}
+	if (j->err < 0 && j->err != -ESRCH)
+		fprintf(stderr, "crashwatch: failed to snapshot held process %u: %s, released\n",
+			j->kind == CW_HOLD_CORE ? (unsigned)j->pid : ev->task.pid,
+			strerror(-j->err));
+	if (!ev->task.pid) {
+		/* A core dump the kernel side did not report: only what the handler said. */
+		bare.task.pid = (__u32)j->pid;
+		bare.task.tid = (__u32)j->tid;
+		bare.hdr.ts_ns = j->held_since_ns;
+		ev = &bare;
+	}
+	if (j->r.path[0]) {
+		if (ev != &bare)
+			cw_admission_snapshotted(&f->adm, ev, j->r.path);
+	} else if (ev != &bare) {
+		write_partial(f, ev, &out, path, sizeof(path), why_hold_failed(j, why, sizeof(why)));
+	}
+	if (e) {
+		e->snapshotted = true;
+		if (e->ended && !e->holds_in_flight)
+			cw_ledger_forget(e);
+	}
+	/* With --upload-mode=sync the record says the snapshot was uploaded. */
+	if (out.path[0])
+		spooled(f);
+	print_outcome(f, ev, &out);
+}
+
+void cw_crash_flow_holds_done(struct cw_crash_flow *f)
+{
+	struct cw_hold_job *j;
+
+	if (!f->started)
+		return;
+	while ((j = cw_hold_pool_take(&f->pool))) {
+		hold_outcome(f, j);
+		free(j);
+	}
+}
+
+/* Hand a hold to the pool; a full queue lets the crash go with its first capture. */
+static void submit(struct cw_crash_flow *f, struct cw_ledger_entry *e, struct cw_hold_job *j)
+{
+	char why[160];
+
+	if (cw_hold_pool_submit(&f->pool, j)) {
+		f->holds_started++;
+		if (e)
+			e->holds_in_flight++;
+		return;
+	}
+	f->hold_queue_full++;
+	snprintf(why, sizeof(why),
+		 "too many crashes at once: %u snapshots running and %u waiting (--max-holds, "
+		 "--hold-queue)",
+		 f->c.max_holds, f->c.hold_queue);
+	if (j->kind == CW_HOLD_STOPPED)
+		cw_hold_pool_release(&f->pool, &j->ev);
+	else
+		cw_hold_core_release(j->conn);
+	if (j->ev.task.pid) {
+		if (e)
+			e->snapshotted = true;
+		partial_outcome(f, &j->ev, why);
+	}
+	free(j);
+}
+
+/* A process the kernel stopped for us (SIGSTOP at its handler, abort(), generation). */
+static void held(struct cw_crash_flow *f, struct cw_ledger_entry *e,
+		 const struct cw_signal_event *ev, bool *suppressed, enum cw_suppressed_why *why)
+{
+	struct cw_hold_job *j;
+
+	/* Held earlier in this crash (at generation, then delivered): accounted for. */
+	if (e->snapshotted || e->holds_in_flight) {
+		cw_hold_pool_release(&f->pool, ev);
+		return;
+	}
+	if (!cw_admit(&f->adm, ev, why)) {
+		cw_hold_pool_release(&f->pool, ev);
+		e->snapshotted = true;
+		*suppressed = true;
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		cw_hold_pool_release(&f->pool, ev);
+		partial_outcome(f, ev, "out of memory for the hold");
+		e->snapshotted = true;
+		return;
+	}
+	j->kind = CW_HOLD_STOPPED;
+	j->ev = *ev;
+	j->ev.hdr.size = sizeof(j->ev); /* the stack copy is not kept */
+	j->ev.stack_len = 0;
+	j->conn = -1;
+	j->held_since_ns = ev->hdr.ts_ns;
+	submit(f, e, j);
+}
+
+void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event *ev)
+{
+	struct cw_format_options fmt = f->c.fmt;
+	enum cw_suppressed_why why;
+	bool suppressed = false;
+
+	/* The process waits while we print: the hold is handed on first. */
+	if (f->c.holding) {
+		struct cw_ledger_entry *e = cw_ledger_note(&f->ledger, ev);
+
+		/* A handler ran after the last one: this is another crash. */
+		if ((ev->flags & CW_SIG_HAS_HANDLER) &&
+		    !(ev->flags & (CW_SIG_AT_ABORT | CW_SIG_AT_GENERATE)))
+			e->snapshotted = false;
+		if (ev->flags & CW_SIG_HELD)
+			held(f, e, ev, &suppressed, &why);
+		/* Its stack follows the outcome: the snapshot's, or the first capture. */
+		fmt.show_stack = false;
+	}
+	cw_format_signal(stdout, ev, f->c.sym, &fmt);
+	if (suppressed)
+		cw_admission_report(&f->adm, ev, why, stdout, &f->c.fmt);
+}
+
+/* A crashed process ended: if nothing caught it, its first capture is all there is. */
+void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x)
+{
+	struct cw_ledger_entry *e;
+	enum cw_suppressed_why why;
+
+	cw_format_exit(stdout, x, &f->c.fmt);
+	if (!f->c.holding)
+		return;
+	e = cw_ledger_find(&f->ledger, (pid_t)x->task.pid, x->task.start_boottime);
+	if (!e)
+		return;
+	if (e->holds_in_flight) {
+		/* Its hold's outcome accounts for it. */
+		e->ended = true;
+		return;
+	}
+	if (!e->snapshotted) {
+		if (cw_admit(&f->adm, &e->ev, &why))
+			partial_outcome(f, &e->ev, f->why_unheld);
+		else
+			cw_admission_report(&f->adm, &e->ev, why, stdout, &f->c.fmt);
+	}
+	cw_ledger_forget(e);
+}
+
+void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn)
+{
+	struct cw_ledger_entry *e;
+	enum cw_suppressed_why why;
+	struct cw_hold_job *j;
+	pid_t pid, tid;
+	int sig;
+
+	if (!f->c.holding || cw_hold_core_request(conn, &pid, &tid, &sig) < 0) {
+		close(conn); /* the handler goes on by itself */
+		return;
+	}
+	e = cw_ledger_find(&f->ledger, pid, 0);
+	/* Held and snapshotted before it died (abort, kill): let the dump go. */
+	if (e && (e->snapshotted || e->holds_in_flight) &&
+	    !cw_hold_pool_waiting_stop(&f->pool, pid)) {
+		close(conn);
+		return;
+	}
+	/*
+	 * core_pattern is the host's: a crash outside --cgroup is not ours to
+	 * hold.  The kernel's record says it is in; without one (lost, or
+	 * not sent), where it is now says.
+	 */
+	if (!e && f->c.scope->n_cgroups && !cw_scope_has_pid(f->c.scope, pid)) {
+		cw_hold_core_release(conn);
+		return;
+	}
+	if (!cw_admit(&f->adm, e ? &e->ev : NULL, &why)) {
+		cw_hold_core_release(conn);
+		if (e) {
+			e->snapshotted = true;
+			cw_admission_report(&f->adm, &e->ev, why, stdout, &f->c.fmt);
+		}
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		cw_hold_core_release(conn);
+		return;
+	}
+	j->kind = CW_HOLD_CORE;
+	j->conn = conn;
+	j->pid = pid;
+	j->tid = tid;
+	j->sig = sig;
+	/* What the kernel said of this very signal, when it reported it. */
+	if (e && e->ev.sig == sig)
+		j->ev = e->ev;
+	j->held_since_ns = j->ev.task.pid ? j->ev.hdr.ts_ns : cw_boottime_ns();
+	submit(f, j->ev.task.pid ? e : NULL, j);
+}
+
+void cw_crash_flow_tick(struct cw_crash_flow *f)
+{
+	if (f->c.holding && cw_monotonic_s() - f->adm.last_flush >= AGGREGATE_FLUSH_S &&
+	    cw_admission_flush(&f->adm, f->c.sym, f->c.spool) > 0)
+		spooled(f);
+}
+
+void cw_crash_flow_stop(struct cw_crash_flow *f)
+{
+	if (!f->started)
+		return;
+	cw_hold_pool_stop(&f->pool);
+	cw_crash_flow_holds_done(f);
+	/* Suppressed crashes reach the spool before leaving: none is lost. */
+	cw_admission_flush(&f->adm, f->c.sym, f->c.spool);
+}
+
+void cw_crash_flow_free(struct cw_crash_flow *f)
+{
+	if (!f->started)
+		return;
+	cw_hold_pool_free(&f->pool);
+	cw_registry_destroy(&f->registry);
+	f->started = false;
+}
+
+void cw_crash_flow_print_counters(const struct cw_crash_flow *f, FILE *out)
+{
+	fprintf(out, " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64,
+		f->partial_snapshots, f->ledger.evicted);
+	if (f->c.spool)
+		fprintf(out, " spool_dropped=%" PRIu64, f->spool_dropped);
+	if (!f->c.holding)
+		return;
+	fprintf(out,
+		" holds_started=%" PRIu64 " hold_queue_full=%" PRIu64
+		" hold_registry_unwritten=%" PRIu64,
+		f->holds_started, f->hold_queue_full, f->registry.not_written);
+	fprintf(out,
+		" suppressed_duplicate=%" PRIu64 " suppressed_rate_limited=%" PRIu64
+		" aggregates_written=%" PRIu64 " aggregated_crashes_lost=%" PRIu64,
+		f->adm.suppressed[CW_SUPPRESSED_DUPLICATE],
+		f->adm.suppressed[CW_SUPPRESSED_RATE_LIMITED], f->adm.aggregates_written,
+		f->adm.table.evicted + f->adm.unknown_rate_limited);
+}

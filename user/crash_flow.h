@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the watcher does with a crash, from the kernel's record to its
+ * outcome: the ledger of recent crashes, admission (rate limit, dedup),
+ * holds (run on the hold pool, never on the watcher's thread), partial
+ * snapshots where no hold caught a crash, the records printed, the spool
+ * kept in bounds and the uploader told.  It owns all of that state; the
+ * watcher's loop only hands it records and calls.
+ */
+#ifndef CW_CRASH_FLOW_H
+#define CW_CRASH_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/types.h>
+#include "admission.h"
+#include "crash_ledger.h"
+#include "crashwatch/events.h"
+#include "event_format.h"
+#include "hold_pool.h"
+#include "hold_registry.h"
+#include "scope.h"
+#include "symbolize.h"
+#include "uploader.h"
+
+struct cw_crash_flow_config {
+	struct cw_format_options fmt;
+	bool holding;
+	const char *spool; /* NULL: no spool (report only) */
+	uint64_t spool_max_files, spool_max_bytes;
+	const char *tool;     /* the snapshot tool */
+	const char *registry; /* the SIGSTOP holds in flight, for the watchdog */
+	unsigned hold_timeout_s, max_holds, hold_queue;
+	double rate_limit, rate_burst, dedup_window_s;
+	struct cw_uploader *up; /* up->target NULL: no uploads */
+	bool upload_sync;
+	double upload_timeout_s;
+	struct cw_scope *scope;
+	struct cw_symbolizer *sym;
+};
+
+struct cw_crash_flow {
+	struct cw_crash_flow_config c;
+	/* Why a crash no hold caught got only its first capture (set by the watcher). */
+	char why_unheld[4608];
+	struct cw_crash_ledger ledger; /* recent crashes, when holding */
+	struct cw_admission adm;       /* which crashes get a snapshot */
+	struct cw_hold_registry registry;
+	struct cw_hold_pool pool;
+	uint64_t spool_dropped, partial_snapshots, holds_started, hold_queue_full;
+	bool started;
+};
+
+/* Allocate c->holding's state and start the hold pool.  0 or -errno (said on stderr). */
+int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_config *c);
+
+/* A record from the kernel (checked by cw_event_check). */
+void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event *ev);
+void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x);
+
+/* A core handler connected (conn is taken); the kernel's records read before. */
+void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn);
+
+/* Readable when holds have finished: then call cw_crash_flow_holds_done().  -1 when not holding. */
+int cw_crash_flow_done_fd(const struct cw_crash_flow *f);
+void cw_crash_flow_holds_done(struct cw_crash_flow *f);
+
+/* Periodic work: aggregates of suppressed crashes. */
+void cw_crash_flow_tick(struct cw_crash_flow *f);
+
+/* Every hold ends (processes released, outcomes written), aggregates flushed. */
+void cw_crash_flow_stop(struct cw_crash_flow *f);
+void cw_crash_flow_free(struct cw_crash_flow *f);
+
+/* " name=value" for each of its counters. */
+void cw_crash_flow_print_counters(const struct cw_crash_flow *f, FILE *out);
+
+#endif

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+#include "hold_pool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* The releaser's queue: each entry is a record copy; past it, release at once. */
+#define RELEASES_MAX 1024
+
+static void notify(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0) {
+		/* the counter is already non-zero: the reader wakes all the same */
+	}
+}
+
+static void finish(struct cw_hold_pool *p, struct cw_hold_job *j)
+{
+	pthread_mutex_lock(&p->lock);
+	j->next = p->done;
+	p->done = j;
+	pthread_mutex_unlock(&p->lock);
+	notify(p->done_fd);
+}
+
+static void run_job(struct cw_hold_pool *p, struct cw_hold_job *j, bool stopping)
+{
+	struct cw_crash_signal known;
+
+	memset(&j->r, 0, sizeof(j->r));
+	j->r.tool_status = -1;
+	if (stopping) {
+		/* Never started: let it go, the watcher writes what the kernel saw. */
+		j->r.cancelled = true;
+		if (j->kind == CW_HOLD_STOPPED)
+			cw_hold_release(&p->cfg, &j->ev);
+		else
+			cw_hold_core_release(j->conn);
+		return;
+	}
+	if (j->kind == CW_HOLD_STOPPED) {
+		j->err = cw_hold_snapshot(&p->cfg, &j->ev, &j->stopped, &j->r);
+		return;
+	}
+	if (j->ev.task.pid)
+		cw_crash_signal_of(&j->ev, &known);
+	j->err = cw_hold_core(&p->cfg, j->conn, j->pid, j->tid, j->sig,
+			      j->ev.task.pid ? &known : NULL, j->held_since_ns, &j->r);
+}
+
+static void *worker(void *arg)
+{
+	struct cw_hold_pool *p = ((struct worker_arg *)arg)->p;
+	unsigned slot = ((struct worker_arg *)arg)->slot;
+
+	for (;;) {
+		struct cw_hold_job *j;
+		bool stopping;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->queue && !p->stopping)
+			pthread_cond_wait(&p->wake, &p->lock);
+		j = p->queue;
+		if (!j) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		p->queue = j->next;
+		if (!p->queue)
+			p->queue_tail = NULL;
+		p->queued--;
+		p->busy++;
+		p->running[slot] = j;
+		stopping = p->stopping;
+		pthread_mutex_unlock(&p->lock);
+
+		run_job(p, j, stopping);
+
+		pthread_mutex_lock(&p->lock);
+		p->busy--;
+		p->running[slot] = NULL;
+		pthread_mutex_unlock(&p->lock);
+		finish(p, j);
+	}
+}
+
+/* Releases wait only for the SIGSTOP to land (µs to ms): never behind a capture. */
+static void *releaser(void *arg)
+{
+	struct cw_hold_pool *p = arg;
+
+	for (;;) {
+		struct cw_hold_job *j;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->releases && !p->stopping)
+			pthread_cond_wait(&p->wake, &p->lock);
+		j = p->releases;
+		if (!j) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		p->releases = j->next;
+		p->n_releases--;
+		pthread_mutex_unlock(&p->lock);
+		cw_hold_release(&p->cfg, &j->ev);
+		free(j);
+	}
+}
+
+int cw_hold_pool_start(struct cw_hold_pool *p, const struct cw_hold_config *cfg, unsigned workers,
+		       unsigned max_queued)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if (workers < 1 || workers > CW_HOLD_WORKERS_MAX || max_queued > CW_HOLD_QUEUE_MAX)
+		return -EINVAL;
+	p->cfg = *cfg;
+	p->max_queued = max_queued;
+	/* From here on cw_hold_pool_free() owns what was made. */
+	p->n_workers = workers;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	p->cfg.cancel_fd = eventfd(0, EFD_CLOEXEC);
+	p->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->cfg.cancel_fd < 0 || p->done_fd < 0)
+		return -errno;
+	for (unsigned i = 0; i <= workers; i++) {
+		if (i < workers)
+			p->args[i] = (struct worker_arg){p, i};
+		err = -pthread_create(&p->threads[i], NULL, i < workers ? worker : releaser,
+				      i < workers ? (void *)&p->args[i] : (void *)p);
+		if (err)
+			return err;
+		p->n_started++;
+	}
+	return 0;
+}
+
+static bool waits_stop(const struct cw_hold_job *j, pid_t pid)
+{
+	return j && j->kind == CW_HOLD_STOPPED && (pid_t)j->ev.task.pid == pid &&
+	       !atomic_load(&j->stopped);
+}
+
+bool cw_hold_pool_waiting_stop(struct cw_hold_pool *p, pid_t pid)
+{
+	bool found = false;
+
+	if (p->n_workers == 0)
+		return false;
+	pthread_mutex_lock(&p->lock);
+	for (const struct cw_hold_job *j = p->queue; j && !found; j = j->next)
+		found = waits_stop(j, pid);
+	for (unsigned i = 0; i < p->n_workers && !found; i++)
+		found = waits_stop(p->running[i], pid);
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
+bool cw_hold_pool_submit(struct cw_hold_pool *p, struct cw_hold_job *job)
+{
+	bool taken;
+
+	job->next = NULL;
+	atomic_init(&job->stopped, false);
+	pthread_mutex_lock(&p->lock);
+	/* Waiting: what is queued beyond the workers that are free. */
+	taken = !p->stopping && p->queued + p->busy < p->n_workers + p->max_queued;
+	if (taken) {
+		if (p->queue_tail)
+			p->queue_tail->next = job;
+		else
+			p->queue = job;
+		p->queue_tail = job;
+		p->queued++;
+		pthread_cond_broadcast(&p->wake);
+	} else {
+		p->queue_full++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return taken;
+}
+
+void cw_hold_pool_release(struct cw_hold_pool *p, const struct cw_signal_event *ev)
+{
+	struct cw_hold_job *j = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	if (!p->stopping && p->n_releases < RELEASES_MAX)
+		j = malloc(sizeof(*j));
+	if (j) {
+		j->ev = *ev;
+		j->next = p->releases;
+		p->releases = j;
+		p->n_releases++;
+		pthread_cond_broadcast(&p->wake);
+	}
+	pthread_mutex_unlock(&p->lock);
+	/* No room (or stopping): here and now; the SIGSTOP has landed in nearly every case. */
+	if (!j)
+		cw_hold_release(&p->cfg, ev);
+}
+
+struct cw_hold_job *cw_hold_pool_take(struct cw_hold_pool *p)
+{
+	struct cw_hold_job *j;
+	uint64_t n;
+
+	if (p->done_fd >= 0 && read(p->done_fd, &n, sizeof(n)) < 0) {
+		/* nothing signalled: the list says */
+	}
+	pthread_mutex_lock(&p->lock);
+	j = p->done;
+	if (j)
+		p->done = j->next;
+	pthread_mutex_unlock(&p->lock);
+	return j;
+}
+
+void cw_hold_pool_stop(struct cw_hold_pool *p)
+{
+	if (p->n_started == 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	notify(p->cfg.cancel_fd);
+	for (unsigned i = 0; i < p->n_started; i++)
+		pthread_join(p->threads[i], NULL);
+	p->n_started = 0;
+}
+
+void cw_hold_pool_free(struct cw_hold_pool *p)
+{
+	struct cw_hold_job *j;
+
+	if (p->n_workers == 0)
+		return;
+	cw_hold_pool_stop(p);
+	while ((j = cw_hold_pool_take(p)))
+		free(j);
+	if (p->cfg.cancel_fd >= 0)
+		close(p->cfg.cancel_fd);
+	if (p->done_fd >= 0)
+		close(p->done_fd);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	p->n_workers = 0;
+}
