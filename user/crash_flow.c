@@ -82,8 +82,8 @@ static void write_partial(struct cw_crash_flow *f, const struct cw_signal_event 
 	out->partial = true;
 	out->why_partial = why;
 	out->path = path;
-	if (cw_partial_snapshot_write(ev, f->c.sym, why, f->c.spool, path, cap, err,
-				      sizeof(err)) < 0) {
+	if (cw_partial_snapshot_write(ev, f->c.sym, why, f->c.spool, path, cap, err, sizeof(err)) <
+	    0) {
 		fprintf(stderr, "crashwatch: failed to write a partial snapshot of %u: %s\n",
 			ev->task.pid, err);
 		path[0] = '\0';
@@ -144,9 +144,9 @@ static const char *why_hold_failed(const struct cw_hold_job *j, char *buf, size_
 
 static struct cw_ledger_entry *entry_of(struct cw_crash_flow *f, const struct cw_signal_event *ev)
 {
-	return ev->task.pid ? cw_ledger_find(&f->ledger, (pid_t)ev->task.pid,
-					     ev->task.start_boottime)
-			    : NULL;
+	return ev->task.pid
+		       ? cw_ledger_find(&f->ledger, (pid_t)ev->task.pid, ev->task.start_boottime)
+		       : NULL;
 }
 
 /* A hold finished (on the pool): what became of its crash. */
@@ -197,7 +197,8 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 		if (ev != &bare)
 			cw_admission_snapshotted(&f->adm, ev, j->r.path);
 	} else if (ev != &bare) {
-		write_partial(f, ev, &out, path, sizeof(path), why_hold_failed(j, why, sizeof(why)));
+		write_partial(f, ev, &out, path, sizeof(path),
+			      why_hold_failed(j, why, sizeof(why)));
 	}
 	if (e) {
 		e->snapshotted = true;
@@ -259,6 +260,17 @@ static void held(struct cw_crash_flow *f, struct cw_ledger_entry *e,
 	/* Held earlier in this crash (at generation, then delivered): accounted for. */
 	if (e->snapshotted || e->holds_in_flight) {
 		cw_hold_pool_release(&f->pool, ev);
+		return;
+	}
+	/*
+	 * The snapshot tool crashed (ours are not dumpable: only a handler,
+	 * e.g. a sanitizer's, holds it): a snapshot of it by another tool
+	 * that crashes alike would never end.  Its first capture tells.
+	 */
+	if (ev->task.ppid == (__u32)getpid()) {
+		cw_hold_pool_release(&f->pool, ev);
+		e->snapshotted = true;
+		partial_outcome(f, ev, "a crash of the watcher's own snapshot tool is not held");
 		return;
 	}
 	if (!cw_admit(&f->adm, ev, why)) {

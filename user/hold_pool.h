@@ -48,7 +48,7 @@ struct cw_hold_pool {
 	struct cw_hold_job *running[CW_HOLD_WORKERS_MAX];
 	unsigned queued, max_queued, n_releases, busy;
 	bool stopping;
-	int done_fd; /* eventfd: readable while finished jobs wait */
+	int done_fd;				    /* eventfd: readable while finished jobs wait */
 	pthread_t threads[CW_HOLD_WORKERS_MAX + 1]; /* the workers, then the releaser */
 	struct worker_arg {
 		struct cw_hold_pool *p;
