@@ -350,6 +350,7 @@ void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn)
 	struct cw_ledger_entry *e;
 	enum cw_suppressed_why why;
 	struct cw_hold_job *j;
+	bool waiting;
 	pid_t pid, tid;
 	int sig;
 
@@ -358,9 +359,10 @@ void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn)
 		return;
 	}
 	e = cw_ledger_find(&f->ledger, pid, 0);
+	/* Its SIGSTOP hold (admitted already) waits for a stop that will never come. */
+	waiting = e && e->holds_in_flight && cw_hold_pool_waiting_stop(&f->pool, pid);
 	/* Held and snapshotted before it died (abort, kill): let the dump go. */
-	if (e && (e->snapshotted || e->holds_in_flight) &&
-	    !cw_hold_pool_waiting_stop(&f->pool, pid)) {
+	if (e && (e->snapshotted || e->holds_in_flight) && !waiting) {
 		close(conn);
 		return;
 	}
@@ -373,7 +375,7 @@ void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn)
 		cw_hold_core_release(conn);
 		return;
 	}
-	if (!cw_admit(&f->adm, e ? &e->ev : NULL, &why)) {
+	if (!waiting && !cw_admit(&f->adm, e ? &e->ev : NULL, &why)) {
 		cw_hold_core_release(conn);
 		if (e) {
 			e->snapshotted = true;
