@@ -291,6 +291,13 @@ def test_garbage_to_the_socket_gets_errors_and_the_server_still_answers(server):
         # A well-formed lookup whose file has another build-id: refused, not cached.
         r = server.ask(good, (fd,))
         assert r["status"] == -116  # -ESTALE
+        # A pipe for a file: refused at once, never read (it would never end).
+        rd, wr = os.pipe()
+        try:
+            assert server.ask(good, (rd,))["status"] == -19  # -ENODEV
+        finally:
+            os.close(rd)
+            os.close(wr)
         for _ in range(200):
             server.ask(os.urandom(random.randrange(1, 5000)))
     st = server.stats()

@@ -23,9 +23,8 @@ static void on_answer(void *arg, size_t i, uint64_t function_offset, const char 
 {
 	struct module_ask *a = arg;
 	struct cw_remote_symbols *rs = a->rs;
-	struct cw_remote_answer x = {.at = a->ats[i],
-				     .function_offset = function_offset,
-				     .line = line};
+	struct cw_remote_answer x = {
+		.at = a->ats[i], .function_offset = function_offset, .line = line};
 
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? 2 * rs->cap : 256;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *debuginfo_path;
@@ -83,11 +84,18 @@ void cw_symbol_cache_trim(struct cw_symbol_cache *c)
 static int load(const uint8_t *build_id, size_t build_id_len, int fd, const char *name,
 		struct cw_sym_module **out)
 {
-	struct cw_sym_module *m = calloc(1, sizeof(*m));
+	struct cw_sym_module *m;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
+	struct stat st;
 	int n;
 
+	/* libelf reads what it cannot map: a pipe or a device would hold the server up. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ENODEV;
+	}
+	m = calloc(1, sizeof(*m));
 	if (!m || !(m->dwfl = dwfl_begin(&callbacks))) {
 		free(m);
 		close(fd);

@@ -42,7 +42,8 @@ void cw_symbol_cache_init(struct cw_symbol_cache *c, uint64_t bound);
  * The module with this build-id: the cached one (*hit set), else loaded
  * from fd, named name (where a .gnu_debuglink is looked for), its debug
  * file found as the snapshot tool finds it.  fd is consumed either way.
- * -ESTALE: the file has another build-id; -EINVAL: not an ELF file.
+ * -ESTALE: the file has another build-id; -EINVAL: not an ELF file;
+ * -ENODEV: not a regular file.
  */
 int cw_symbol_cache_get(struct cw_symbol_cache *c, const uint8_t *build_id, size_t build_id_len,
 			int fd, const char *name, struct cw_sym_module **out, bool *hit);

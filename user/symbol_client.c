@@ -10,8 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int cw_symbol_client_connect(struct cw_symbol_client *c, const char *sock_path,
-			     unsigned timeout_ms)
+int cw_symbol_client_connect(struct cw_symbol_client *c, const char *sock_path, unsigned timeout_ms)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
@@ -150,9 +149,8 @@ int cw_symbol_client_lookup(struct cw_symbol_client *c, const uint8_t *build_id,
 
 int cw_symbol_client_stats(struct cw_symbol_client *c, struct cw_sym_stats *out)
 {
-	struct cw_sym_request h = {.magic = CW_SYM_MAGIC,
-				   .version = CW_SYM_VERSION,
-				   .type = CW_SYM_STATS};
+	struct cw_sym_request h = {
+		.magic = CW_SYM_MAGIC, .version = CW_SYM_VERSION, .type = CW_SYM_STATS};
 	alignas(8) unsigned char in[sizeof(struct cw_sym_reply) + 1];
 	struct cw_sym_reply_view v;
 	ssize_t got;

@@ -31,8 +31,7 @@ int cw_sym_request_check(const void *msg, size_t len, int n_fds, struct cw_sym_r
 			return -EINVAL;
 		if (h.name_len == 0 || h.name_len > CW_SYM_NAME_MAX ||
 		    strnlen((const char *)msg + offsetof(struct cw_sym_request, name),
-			    CW_SYM_NAME_MAX) !=
-			    h.name_len - 1)
+			    CW_SYM_NAME_MAX) != h.name_len - 1)
 			return -EINVAL;
 		if (n_fds != 1)
 			return -EBADF;

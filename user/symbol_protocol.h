@@ -19,13 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CW_SYM_MAGIC	   0x59534d43u /* "CMSY" */
-#define CW_SYM_VERSION	   1
+#define CW_SYM_MAGIC	    0x59534d43u /* "CMSY" */
+#define CW_SYM_VERSION	    1
 #define CW_SYM_BUILD_ID_MAX 64
-#define CW_SYM_NAME_MAX	   4096 /* NUL included */
-#define CW_SYM_MAX_ADDRS   256
-#define CW_SYM_MAX_MSG	   65536 /* either way; under the default unix socket buffer */
-#define CW_SYM_NO_STRING   UINT32_MAX
+#define CW_SYM_NAME_MAX	    4096 /* NUL included */
+#define CW_SYM_MAX_ADDRS    256
+#define CW_SYM_MAX_MSG	    65536 /* either way; under the default unix socket buffer */
+#define CW_SYM_NO_STRING    UINT32_MAX
 
 enum cw_sym_type {
 	CW_SYM_LOOKUP = 1, /* one fd attached */
@@ -71,8 +71,8 @@ struct cw_sym_reply {
 	uint32_t magic;
 	uint16_t version;
 	uint16_t type;
-	int32_t status;	     /* 0, or -errno: nothing else is valid */
-	uint32_t n_results;  /* <= the request's n_addrs, in its order */
+	int32_t status;	      /* 0, or -errno: nothing else is valid */
+	uint32_t n_results;   /* <= the request's n_addrs, in its order */
 	uint32_t strings_len; /* bytes after the results */
 	uint32_t cached;      /* 1: the module was loaded before this request */
 	struct cw_sym_stats stats;

@@ -70,7 +70,8 @@ static int reply(struct server *s, int fd, uint16_t type, int status, size_t len
 struct strings {
 	char *buf;
 	size_t len, cap;
-	const char *seen[2 * CW_SYM_MAX_ADDRS]; /* libdwfl's pointers: equal strings, equal pointers */
+	const char
+		*seen[2 * CW_SYM_MAX_ADDRS]; /* libdwfl's pointers: equal strings, equal pointers */
 	uint32_t at[2 * CW_SYM_MAX_ADDRS];
 	size_t n_seen;
 };
@@ -318,8 +319,8 @@ cleanup:
 			"crashwatch-snapshot: symbol server: requests=%" PRIu64
 			" bad_requests=%" PRIu64 " hits=%" PRIu64 " misses=%" PRIu64
 			" evictions=%" PRIu64 " modules=%" PRIu64 " rss_bytes=%" PRIu64 "\n",
-			st.requests, st.bad_requests, st.hits, st.misses, st.evictions,
-			st.modules, st.rss_bytes);
+			st.requests, st.bad_requests, st.hits, st.misses, st.evictions, st.modules,
+			st.rss_bytes);
 		while (s->n_clients)
 			drop_client(s, s->n_clients - 1);
 		cw_symbol_cache_free(&s->cache);

@@ -83,9 +83,10 @@ static int spawn(struct cw_symbol_server *s)
 	int pipefd[2], r, status;
 	pid_t pid;
 
-	if ((size_t)snprintf(server_arg, sizeof(server_arg), "--symbol-server=%s",
-			     s->sock_path) >= sizeof(server_arg)) {
-		fprintf(stderr, "crashwatch: failed to start the symbol server: %s\n", strerror(ENAMETOOLONG));
+	if ((size_t)snprintf(server_arg, sizeof(server_arg), "--symbol-server=%s", s->sock_path) >=
+	    sizeof(server_arg)) {
+		fprintf(stderr, "crashwatch: failed to start the symbol server: %s\n",
+			strerror(ENAMETOOLONG));
 		return -ENAMETOOLONG;
 	}
 	snprintf(cache_arg, sizeof(cache_arg), "--symbol-cache-bytes=%" PRIu64, s->cache_bytes);
@@ -118,8 +119,8 @@ static int spawn(struct cw_symbol_server *s)
 	close(pipefd[0]);
 	if (r != 0) {
 		close(pipefd[1]);
-		fprintf(stderr, "crashwatch: failed to start the symbol server %s: %s\n", s->tool_path,
-			strerror(r));
+		fprintf(stderr, "crashwatch: failed to start the symbol server %s: %s\n",
+			s->tool_path, strerror(r));
 		return -r;
 	}
 	s->pid = pid;
@@ -128,7 +129,9 @@ static int spawn(struct cw_symbol_server *s)
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			s->pid = 0;
 			close_lifeline(s);
-			fprintf(stderr, "crashwatch: failed to start the symbol server on %s: it exited (%s %d)\n",
+			fprintf(stderr,
+				"crashwatch: failed to start the symbol server on %s: it exited "
+				"(%s %d)\n",
 				s->sock_path, WIFSIGNALED(status) ? "signal" : "status",
 				WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 			return -ECHILD;
@@ -146,8 +149,8 @@ static int spawn(struct cw_symbol_server *s)
 	return 0;
 }
 
-int cw_symbol_server_start(struct cw_symbol_server *s, const char *tool_path,
-			   const char *sock_path, uint64_t cache_bytes)
+int cw_symbol_server_start(struct cw_symbol_server *s, const char *tool_path, const char *sock_path,
+			   uint64_t cache_bytes)
 {
 	int r;
 
@@ -155,7 +158,8 @@ int cw_symbol_server_start(struct cw_symbol_server *s, const char *tool_path,
 	s->tool_path = strdup(tool_path);
 	s->sock_path = strdup(sock_path);
 	if (!s->tool_path || !s->sock_path) {
-		fprintf(stderr, "crashwatch: failed to start the symbol server: %s\n", strerror(ENOMEM));
+		fprintf(stderr, "crashwatch: failed to start the symbol server: %s\n",
+			strerror(ENOMEM));
 		cw_symbol_server_stop(s);
 		return -ENOMEM;
 	}
@@ -170,8 +174,8 @@ bool cw_symbol_server_alive(struct cw_symbol_server *s)
 	int status;
 
 	if (s->pid > 0 && waitpid(s->pid, &status, WNOHANG) == s->pid) {
-		fprintf(stderr, "crashwatch: symbol server %d ended (%s %d), starting it again\n", (int)s->pid,
-			WIFSIGNALED(status) ? "signal" : "status",
+		fprintf(stderr, "crashwatch: symbol server %d ended (%s %d), starting it again\n",
+			(int)s->pid, WIFSIGNALED(status) ? "signal" : "status",
 			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 		s->pid = 0;
 		close_lifeline(s);

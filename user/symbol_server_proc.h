@@ -13,8 +13,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define CW_SYMBOL_SERVER_START_MS 2000 /* how long start waits for the socket */
-#define CW_SYMBOL_SERVER_STOP_MS  2000 /* how long stop waits before SIGKILL */
+#define CW_SYMBOL_SERVER_START_MS   2000 /* how long start waits for the socket */
+#define CW_SYMBOL_SERVER_STOP_MS    2000 /* how long stop waits before SIGKILL */
 #define CW_SYMBOL_SERVER_RESTART_MS 1000 /* at most one restart this often */
 
 /* Zero it before cw_symbol_server_start; everything in it is owned by it. */
@@ -23,8 +23,8 @@ struct cw_symbol_server {
 	int lifeline; /* the write end of the server's stdin; -1 when closed */
 	char *tool_path;
 	char *sock_path;
-	uint64_t cache_bytes;		/* 0: the tool's default */
-	struct timespec last_start;	/* CLOCK_MONOTONIC */
+	uint64_t cache_bytes;	    /* 0: the tool's default */
+	struct timespec last_start; /* CLOCK_MONOTONIC */
 	unsigned restarts;
 };
 
@@ -33,8 +33,8 @@ struct cw_symbol_server {
  * accepts.  0, or -errno after a message on stderr ("failed to <verb>
  * <object>: <reason>"); nothing is left running on failure.
  */
-int cw_symbol_server_start(struct cw_symbol_server *s, const char *tool_path,
-			   const char *sock_path, uint64_t cache_bytes);
+int cw_symbol_server_start(struct cw_symbol_server *s, const char *tool_path, const char *sock_path,
+			   uint64_t cache_bytes);
 
 /*
  * Is it running?  Reaps it when it died (said on stderr) and starts it

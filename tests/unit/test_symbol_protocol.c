@@ -95,16 +95,14 @@ static void each_broken_field_is_refused(void **state)
 	struct cw_sym_request h;
 
 	(void)state;
-	assert_int_equal(check_with(m, len, offsetof(struct cw_sym_request, magic), 1, 1),
-			 -EPROTO);
+	assert_int_equal(check_with(m, len, offsetof(struct cw_sym_request, magic), 1, 1), -EPROTO);
 	assert_int_equal(check_with(m, len, offsetof(struct cw_sym_request, version), 2, 1),
 			 -EPROTO);
 	/* type and version share a word: version 1 with type 7 */
 	assert_int_equal(check_with(m, len, offsetof(struct cw_sym_request, version),
 				    CW_SYM_VERSION | 7u << 16, 1),
 			 -EINVAL);
-	assert_int_equal(check_with(m, len, offsetof(struct cw_sym_request, flags), 2, 1),
-			 -EINVAL);
+	assert_int_equal(check_with(m, len, offsetof(struct cw_sym_request, flags), 2, 1), -EINVAL);
 	assert_int_equal(check_with(m, len, offsetof(struct cw_sym_request, n_addrs), 3, 1),
 			 -EINVAL);
 	assert_int_equal(check_with(m, len, offsetof(struct cw_sym_request, n_addrs), 0, 1),
@@ -259,9 +257,9 @@ static void replies_are_checked_too(void **state)
 {
 	(void)state;
 	assert_int_equal(reply_with(0, "main\0", 5, 1), 0);
-	assert_int_equal(reply_with(5, "main\0", 5, 1), -EPROTO);  /* past the table */
-	assert_int_equal(reply_with(0, "main!", 5, 1), -EPROTO);   /* no NUL */
-	assert_int_equal(reply_with(0, "main\0", 5, 0), -EPROTO);  /* more than asked */
+	assert_int_equal(reply_with(5, "main\0", 5, 1), -EPROTO); /* past the table */
+	assert_int_equal(reply_with(0, "main!", 5, 1), -EPROTO);  /* no NUL */
+	assert_int_equal(reply_with(0, "main\0", 5, 0), -EPROTO); /* more than asked */
 	for (int round = 0; round < 20000; round++) {
 		size_t len = next() % 512;
 		unsigned char *m = malloc(len ? len : 1);

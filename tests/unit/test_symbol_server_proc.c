@@ -70,7 +70,7 @@ static void starts_answers_and_stops(void **state)
 	cw_symbol_server_stop(&s);
 	assert_int_equal(s.pid, 0);
 	assert_int_equal(s.lifeline, -1);
-	assert_int_equal(kill(pid, 0), -1); /* reaped */
+	assert_int_equal(kill(pid, 0), -1);	    /* reaped */
 	assert_int_equal(access(p.sock, F_OK), -1); /* removed at exit */
 }
 
