@@ -27,6 +27,7 @@
 #include "snapshot_json.h"
 #include "snapshot_options.h"
 #include "spool_write.h"
+#include "symbol_server.h"
 #include "unwind.h"
 
 #define MAX_CLASSIFIERS (CW_SNAP_MAX_LIST + 3)
@@ -186,7 +187,14 @@ int main(int argc, char **argv)
 	r = cw_snapshot_options_parse(argc, argv, &o, stdout, stderr);
 	if (r)
 		return r > 0 ? CW_SNAP_OK : CW_SNAP_USAGE;
+	if (o.symbol_server) {
+		prctl(PR_SET_DUMPABLE, 0);
+		return cw_symbol_server_run(o.symbol_server, o.symbol_cache_bytes) == 0
+			       ? CW_SNAP_OK
+			       : CW_SNAP_FAILED;
+	}
 	u.source_lines = o.source_lines;
+	u.symbolizer = o.symbolizer;
 	/* The tool never handles its own crash, and its memory is nobody's to read. */
 	prctl(PR_SET_DUMPABLE, 0);
 	sa.sa_handler = on_timeout;

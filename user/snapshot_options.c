@@ -8,10 +8,12 @@
 
 #include "parse.h"
 #include "signals.h"
+#include "symbol_server.h"
 
 static const char usage[] =
 	"Usage: crashwatch-snapshot [OPTIONS] PID\n"
 	"       crashwatch-snapshot [OPTIONS] --core=FILE|-\n"
+	"       crashwatch-snapshot --symbol-server=SOCKPATH [--symbol-cache-bytes=SIZE]\n"
 	"\n"
 	"Stop every thread of PID for a moment, copy its registers and stack, let it go,\n"
 	"then unwind and symbolize every thread and write one JSON snapshot; its path is\n"
@@ -37,6 +39,12 @@ static const char usage[] =
 	"  --no-source          no source file:line (skips reading DWARF: much faster\n"
 	"                       where debug info is large or compressed)\n"
 	"  --env                also record the environment (it can hold secrets)\n"
+	"  --symbolizer=SOCKPATH  ask this symbol server for functions and source lines\n"
+	"                       (warm across runs); alone when it cannot be reached\n"
+	"  --symbol-server=SOCKPATH  be that server: listen on SOCKPATH (mode 0600) until\n"
+	"                       stdin reaches EOF or SIGTERM\n"
+	"  --symbol-cache-bytes=SIZE  the server's memory bound: least recently used\n"
+	"                       modules are forgotten above this RSS (default 256M)\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"Exit status: 0 written; 1 failed; 2 bad usage; 3 no such process; 4 kernel thread;\n"
@@ -62,6 +70,9 @@ enum {
 	OPT_NO_SOURCE,
 	OPT_CAPTURED_FD,
 	OPT_SEIZED_FD,
+	OPT_SYMBOLIZER,
+	OPT_SYMBOL_SERVER,
+	OPT_SYMBOL_CACHE_BYTES,
 };
 
 static const struct option long_options[] = {
@@ -83,6 +94,9 @@ static const struct option long_options[] = {
 	{"no-source", no_argument, NULL, OPT_NO_SOURCE},
 	{"seized-fd", required_argument, NULL, OPT_SEIZED_FD},
 	{"captured-fd", required_argument, NULL, OPT_CAPTURED_FD},
+	{"symbolizer", required_argument, NULL, OPT_SYMBOLIZER},
+	{"symbol-server", required_argument, NULL, OPT_SYMBOL_SERVER},
+	{"symbol-cache-bytes", required_argument, NULL, OPT_SYMBOL_CACHE_BYTES},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -115,7 +129,8 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 					  .stack_bytes = 256 << 10,
 					  .source_lines = true,
 					  .seized_fd = -1,
-					  .captured_fd = -1};
+					  .captured_fd = -1,
+					  .symbol_cache_bytes = CW_SYM_DEFAULT_CACHE_BYTES};
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -212,6 +227,22 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 					   "give a descriptor from 3 to 1023");
 			o->captured_fd = (int)v;
 			break;
+		case OPT_SYMBOLIZER:
+			if (!*optarg)
+				return bad(err, "--symbolizer", optarg, "give a socket path");
+			o->symbolizer = optarg;
+			break;
+		case OPT_SYMBOL_SERVER:
+			if (!*optarg)
+				return bad(err, "--symbol-server", optarg, "give a socket path");
+			o->symbol_server = optarg;
+			break;
+		case OPT_SYMBOL_CACHE_BYTES:
+			if (cw_parse_size(optarg, 1 << 20, 1ULL << 40, &v) < 0)
+				return bad(err, "--symbol-cache-bytes", optarg,
+					   "give a size from 1M to 1024G");
+			o->symbol_cache_bytes = v;
+			break;
 		case 'h':
 			fputs(usage, out);
 			return 1;
@@ -224,6 +255,13 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 					argv[optind - 1]);
 			return -EINVAL;
 		}
+	}
+	if (o->symbol_server) {
+		if (optind < argc)
+			return bad(err, "argument", argv[optind], "--symbol-server takes no PID");
+		if (o->core)
+			return bad(err, "--core", o->core, "not with --symbol-server");
+		return 0;
 	}
 	if (o->core) {
 		if (optind < argc)

@@ -58,6 +58,10 @@ struct cw_snapshot_options {
 	uint64_t fault_addr;
 	bool has_fault_addr;
 	pid_t sender_pid;
+	/* A symbol server to ask (client), or to be (server: no PID then). */
+	const char *symbolizer;
+	const char *symbol_server;
+	uint64_t symbol_cache_bytes;
 };
 
 /* 0 to run; 1 when --help/--version was printed to out; -EINVAL after one line on err. */

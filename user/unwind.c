@@ -25,7 +25,8 @@ static char *debuginfo_path;
 static int proc_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
 			 char **file_name, Elf **elfp)
 {
-	const struct cw_module_source *s = *userdata;
+	const struct cw_proc_modules *pm = *userdata;
+	const struct cw_module_source *s = pm ? pm->source : NULL;
 	size_t n = strlen(name);
 	int fd;
 
@@ -50,9 +51,22 @@ static int give_source(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 	return DWARF_CB_OK;
 }
 
+static int proc_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			       GElf_Addr base, const char *file_name, const char *debuglink_file,
+			       GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const struct cw_proc_modules *pm = *userdata;
+	Dwarf_Addr bias;
+
+	if (pm && pm->cfi_only && dwfl_module_eh_cfi(mod, &bias))
+		return -1;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks proc_callbacks = {
 	.find_elf = proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = proc_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -170,6 +184,7 @@ static const char *module_build_id(struct cw_unwinder *u, Dwfl_Module *mod)
 static void lookup_symbol(struct cw_unwinder *u, Dwarf_Addr at, struct cw_frame_info *f)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, at);
+	const struct cw_remote_answer *a = cw_remote_symbols_find(&u->remote, at);
 	struct cw_code_location loc;
 	Dwarf_Addr start;
 
@@ -178,7 +193,13 @@ static void lookup_symbol(struct cw_unwinder *u, Dwarf_Addr at, struct cw_frame_
 	f->module = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
 	f->module_offset = at - start; /* adjusted by the caller */
 	f->build_id = module_build_id(u, mod);
-	cw_dwfl_lookup(mod, at, u->source_lines, &loc);
+	if (a)
+		loc = (struct cw_code_location){.function = a->function,
+						.function_offset = a->function_offset,
+						.file = a->file,
+						.line = a->line};
+	else
+		cw_dwfl_lookup(mod, at, u->source_lines, &loc);
 	f->function = loc.function;
 	f->function_offset = loc.function_offset;
 	f->file = loc.file;
@@ -249,8 +270,55 @@ static void unwind_thread(struct cw_unwinder *u, pid_t tid, Dwfl_Thread *thread)
 	/* Reaching the outermost frame also ends with an error: only none at all counts. */
 	if (r < 0 && t->n == 0)
 		t->error = strdup(dwfl_errmsg(-1));
-	for (size_t i = 0; i < t->n; i++)
-		symbolize(u, &t->frames[i]);
+}
+
+static int by_value(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every address the frames look up, each once, in order. */
+static uint64_t *lookup_addresses(const struct cw_unwinder *u, size_t *n)
+{
+	size_t total = 0, k = 0;
+	uint64_t *v;
+
+	for (size_t i = 0; i < u->n; i++)
+		total += u->threads[i].n;
+	v = malloc((total ? total : 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < u->n; i++)
+		for (size_t j = 0; j < u->threads[i].n; j++) {
+			const struct cw_frame_info *f = &u->threads[i].frames[j];
+
+			v[k++] = f->activation ? f->pc : f->pc - 1;
+		}
+	qsort(v, k, sizeof(*v), by_value);
+	*n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (i == 0 || v[i] != v[i - 1])
+			v[(*n)++] = v[i];
+	return v;
+}
+
+/* Collect PCs first, symbolize after: the server is asked once per module. */
+static void symbolize_threads(struct cw_unwinder *u, const struct cw_module_source *src)
+{
+	if (u->symbolizer && src) {
+		size_t n;
+		uint64_t *ats = lookup_addresses(u, &n);
+
+		if (ats)
+			cw_remote_symbols_ask(&u->remote, u->symbolizer, u->dwfl, src, ats, n,
+					      u->source_lines);
+		free(ats);
+	}
+	for (size_t i = 0; i < u->n; i++)
+		for (size_t j = 0; j < u->threads[i].n; j++)
+			symbolize(u, &u->threads[i].frames[j]);
 }
 
 static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
@@ -298,7 +366,9 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 			 r > 0 ? strerror(r) : dwfl_errmsg(-1));
 		return r > 0 ? -r : -EINVAL;
 	}
-	dwfl_getmodules(u->dwfl, give_source, (void *)&c->modules, 0);
+	u->proc_modules =
+		(struct cw_proc_modules){.source = &c->modules, .cfi_only = u->symbolizer != NULL};
+	dwfl_getmodules(u->dwfl, give_source, &u->proc_modules, 0);
 	/* libdwfl keeps the pointer until dwfl_end: the state must outlive this call. */
 	s = calloc(1, sizeof(*s));
 	if (!s || !keep(u, (char *)s)) {
@@ -322,6 +392,9 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 		dwarf_regs(&t->regs, u->threads[u->n - 1].regs);
 		u->threads[u->n - 1].has_regs = true;
 	}
+	/* What the server cannot answer is looked up here, with the debug files. */
+	u->proc_modules.cfi_only = false;
+	symbolize_threads(u, &c->modules);
 	dwfl_getmodules(u->dwfl, module_cb, u, 0);
 	return 0;
 }
@@ -432,6 +505,7 @@ int cw_unwind_core(struct cw_unwinder *u, int fd, const char *exe, char *err, si
 		return -EINVAL;
 	}
 	dwfl_getthreads(u->dwfl, core_thread_cb, u);
+	symbolize_threads(u, NULL);
 	read_core_notes(u, elf);
 	dwfl_getmodules(u->dwfl, module_cb, u, 0);
 	return 0;
@@ -449,9 +523,11 @@ void cw_unwinder_free(struct cw_unwinder *u)
 	for (size_t i = 0; i < u->n_strings; i++)
 		free(u->strings[i]);
 	free(u->strings);
+	cw_remote_symbols_free(&u->remote);
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	if (u->core_elf)
 		elf_end(u->core_elf);
-	*u = (struct cw_unwinder){.source_lines = u->source_lines, .core_fd = -1};
+	*u = (struct cw_unwinder){
+		.source_lines = u->source_lines, .symbolizer = u->symbolizer, .core_fd = -1};
 }

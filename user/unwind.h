@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "ptrace_capture.h"
+#include "remote_symbols.h"
 
 #define CW_UNWIND_MAX_FRAMES 256
 
@@ -52,10 +53,24 @@ struct cw_symbol_cache_entry {
 	struct cw_frame_info info;
 };
 
-/* Zero it and set source_lines before unwinding. */
+/* What a live process's modules carry as libdwfl userdata. */
+struct cw_proc_modules {
+	const struct cw_module_source *source;
+	/*
+	 * While unwinding with a symbol server: no separate debug file for a
+	 * module that has .eh_frame, whose CFI is all unwinding needs; else
+	 * libdwfl's fallback to .debug_frame would decompress its DWARF.
+	 */
+	bool cfi_only;
+};
+
+/* Zero it and set source_lines (and symbolizer) before unwinding. */
 struct cw_unwinder {
-	bool source_lines; /* file:line too (reads DWARF: the slow part) */
+	bool source_lines;	/* file:line too (reads DWARF: the slow part) */
+	const char *symbolizer; /* a symbol server's socket (live processes), or NULL */
 	Dwfl *dwfl;
+	struct cw_proc_modules proc_modules;
+	struct cw_remote_symbols remote;
 	struct cw_unwound_thread *threads;
 	size_t n;
 	struct cw_module_info *modules;
@@ -81,7 +96,7 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 /* Unwind every thread in a core file (fd: a file or a pipe read to the end). */
 int cw_unwind_core(struct cw_unwinder *u, int fd, const char *exe, char *err, size_t cap);
 
-/* Frees everything; source_lines is kept. */
+/* Frees everything; source_lines and symbolizer are kept. */
 void cw_unwinder_free(struct cw_unwinder *u);
 
 #endif
