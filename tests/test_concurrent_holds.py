@@ -138,3 +138,22 @@ def test_readable_output_shows_the_snapshot_stack_of_an_abort(tmp_path):
         assert "repeat the frame above" not in text and " ?? " not in text, text
     finally:
         assert w.stop() == 0
+
+
+def test_the_watcher_symbolizes_once_per_build_id(tmp_path):
+    w = watcher(tmp_path)
+    try:
+        w.wait_stderr(r"crashwatch: symbol server on ")
+        for _ in range(3):
+            ran = run_target("abort")
+            snap = w.records_for(ran.pid, "snapshot")
+            assert snap["path"] and not snap["partial"], snap
+            doc = json.load(open(snap["path"]))
+            t = [t for t in doc["threads"] if t["faulted"]][0]
+            assert t["frames"][0]["file"].endswith("abort.c"), t["frames"][0]
+    finally:
+        assert w.stop() == 0
+    line = w.wait_stderr(r"symbol server: requests=")
+    counts = dict(kv.split("=") for kv in line.split(": ", 2)[2].split())
+    # abort and libc, asked once each per crash: loaded at the first, warm after.
+    assert int(counts["misses"]) == 2 and int(counts["hits"]) == 4, line

@@ -32,9 +32,30 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 			c->registry, strerror(-err));
 		return err;
 	}
+	/*
+	 * Symbols and DWARF kept warm across crashes, by build-id, out of the
+	 * watcher's process: a crash in the unwinder never takes it down.
+	 */
+	if (c->symbol_server) {
+		err = cw_make_dir(CW_STATE_DIR);
+		if (err == 0)
+			err = cw_symbol_server_start(&f->symbols, c->tool, CW_SYMBOL_SOCKET, 0);
+		if (err < 0)
+			fprintf(stderr,
+				"crashwatch: no symbol server (%s): each snapshot tool symbolizes "
+				"on its own, ignoring\n",
+				strerror(-err));
+		else
+			fprintf(stderr,
+				"crashwatch: symbol server on %s (pid %d): symbols and source "
+				"lines "
+				"kept across crashes, by build-id\n",
+				CW_SYMBOL_SOCKET, (int)f->symbols.pid);
+	}
 	err = cw_hold_pool_start(&f->pool,
 				 &(struct cw_hold_config){
 					 .tool = c->tool,
+					 .symbolizer = f->symbols.pid ? CW_SYMBOL_SOCKET : NULL,
 					 .dir = c->spool,
 					 .timeout_s = c->hold_timeout_s,
 					 .registry = &f->registry,
@@ -402,6 +423,8 @@ void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn)
 
 void cw_crash_flow_tick(struct cw_crash_flow *f)
 {
+	if (f->symbols.tool_path)
+		cw_symbol_server_alive(&f->symbols);
 	if (f->c.holding && cw_monotonic_s() - f->adm.last_flush >= AGGREGATE_FLUSH_S &&
 	    cw_admission_flush(&f->adm, f->c.sym, f->c.spool) > 0)
 		spooled(f);
@@ -422,6 +445,8 @@ void cw_crash_flow_free(struct cw_crash_flow *f)
 	if (!f->started)
 		return;
 	cw_hold_pool_free(&f->pool);
+	if (f->symbols.tool_path)
+		cw_symbol_server_stop(&f->symbols);
 	cw_registry_destroy(&f->registry);
 	f->started = false;
 }

@@ -16,12 +16,14 @@
 
 #include <linux/types.h>
 #include "admission.h"
+#include "core_install.h"
 #include "crash_ledger.h"
 #include "crashwatch/events.h"
 #include "event_format.h"
 #include "hold_pool.h"
 #include "hold_registry.h"
 #include "scope.h"
+#include "symbol_server_proc.h"
 #include "symbolize.h"
 #include "uploader.h"
 
@@ -32,6 +34,7 @@ struct cw_crash_flow_config {
 	uint64_t spool_max_files, spool_max_bytes;
 	const char *tool;     /* the snapshot tool */
 	const char *registry; /* the SIGSTOP holds in flight, for the watchdog */
+	bool symbol_server;   /* the tool is crashwatch-snapshot: run its symbol server */
 	unsigned hold_timeout_s, max_holds, hold_queue;
 	double rate_limit, rate_burst, dedup_window_s;
 	struct cw_uploader *up; /* up->target NULL: no uploads */
@@ -49,6 +52,7 @@ struct cw_crash_flow {
 	struct cw_admission adm;       /* which crashes get a snapshot */
 	struct cw_hold_registry registry;
 	struct cw_hold_pool pool;
+	struct cw_symbol_server symbols; /* warm across crashes; pid 0 when not running */
 	uint64_t spool_dropped, partial_snapshots, holds_started, hold_queue_full;
 	bool started;
 };
@@ -67,7 +71,10 @@ void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn);
 int cw_crash_flow_done_fd(const struct cw_crash_flow *f);
 void cw_crash_flow_holds_done(struct cw_crash_flow *f);
 
-/* Periodic work: aggregates of suppressed crashes. */
+/* Where the symbol server listens. */
+#define CW_SYMBOL_SOCKET CW_STATE_DIR "/symbols.sock"
+
+/* Periodic work: aggregates of suppressed crashes; a symbol server that died restarted. */
 void cw_crash_flow_tick(struct cw_crash_flow *f);
 
 /* Every hold ends (processes released, outcomes written), aggregates flushed. */

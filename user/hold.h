@@ -22,6 +22,7 @@
 
 struct cw_hold_config {
 	const char *tool;		   /* the snapshot tool */
+	const char *symbolizer;		   /* its --symbolizer socket, or NULL */
 	const char *dir;		   /* where snapshots go (created 0700) */
 	unsigned timeout_s;		   /* the whole hold, the tool's unwinding included */
 	struct cw_hold_registry *registry; /* the SIGSTOP holds in flight */

@@ -525,6 +525,7 @@ int cw_watch_main(int argc, char **argv)
 						  .spool_max_bytes = opts.spool_max_bytes,
 						  .tool = w.hold_tool,
 						  .registry = w.hold_registry,
+						  .symbol_server = !opts.snapshot_tool,
 						  .hold_timeout_s = opts.hold_timeout_s,
 						  .max_holds = opts.max_holds,
 						  .hold_queue = opts.hold_queue,
