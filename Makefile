@@ -36,6 +36,8 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
+# Small programs the integration tests drive a library module through.
+HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
 .PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-build \
@@ -71,7 +73,8 @@ test: deps
 
 check: test
 
-test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) format-check
+test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) $(HELPERS) \
+	format-check
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
@@ -180,6 +183,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CW_CFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libcw.a \
 		$(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(BUILD)/san/libcw.a
+	$(call msg,CC-HELP,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CW_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libcw.a $(PKG_LIBS)
 
 $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(call msg,CC-TGT,$@)

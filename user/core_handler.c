@@ -57,19 +57,18 @@ static void drain(int in)
 		;
 }
 
-/* Write the core where a file pattern says, as the kernel would have. */
-static void write_core_file(const char *pattern, const struct cw_core_info *ci)
+int cw_core_write_file(int in, const char *pattern, const struct cw_core_info *ci)
 {
 	char path[4096], cwd[64], buf[65536];
 	long long left = ci->limit;
-	int dir = AT_FDCWD, fd, uses_pid = 0;
+	int dir = AT_FDCWD, fd, uses_pid = 0, e, r = 0;
 	FILE *f;
 
 	/* RLIMIT_CORE 0 (and 1, the kernel's marker for pipes) means no core file. */
 	if (ci->limit >= 0 && ci->limit <= 1)
-		return;
+		return 0;
 	if (cw_core_expand(pattern, ci, path, sizeof(path)) < 0)
-		return;
+		return -ENAMETOOLONG;
 	f = fopen("/proc/sys/kernel/core_uses_pid", "re");
 	if (f) {
 		if (fscanf(f, "%d", &uses_pid) != 1)
@@ -83,13 +82,14 @@ static void write_core_file(const char *pattern, const struct cw_core_info *ci)
 		snprintf(cwd, sizeof(cwd), "/proc/%ld/cwd", ci->global_pid);
 		dir = open(cwd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dir < 0)
-			return;
+			return -errno;
 	}
 	fd = openat(dir, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	e = errno;
 	if (dir >= 0)
 		close(dir);
 	if (fd < 0)
-		return;
+		return -e;
 	if (fchown(fd, (uid_t)ci->uid, (gid_t)ci->gid) < 0) {
 		/* root keeps it */
 	}
@@ -101,13 +101,19 @@ static void write_core_file(const char *pattern, const struct cw_core_info *ci)
 			want = (size_t)left;
 		if (want == 0)
 			break;
-		n = read(STDIN_FILENO, buf, want);
-		if (n <= 0 || write(fd, buf, (size_t)n) != n)
+		n = read(in, buf, want);
+		if (n < 0)
+			r = -errno;
+		else if (n > 0 && write(fd, buf, (size_t)n) != n)
+			r = -(errno ? errno : EIO);
+		if (n <= 0 || r < 0)
 			break;
 		if (left >= 0)
 			left -= n;
 	}
-	close(fd);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
 }
 
 /* Send the stream where the previous core_pattern would have. */
@@ -128,7 +134,7 @@ static void forward(const struct cw_core_info *ci)
 		execv(argv[0], argv);
 		return;
 	}
-	write_core_file(previous, ci);
+	cw_core_write_file(STDIN_FILENO, previous, ci);
 }
 
 int cw_core_handler_main(int argc, char **argv)

@@ -11,4 +11,13 @@
  */
 int cw_core_handler_main(int argc, char **argv);
 
+struct cw_core_info;
+
+/*
+ * Write the core read from in where a file pattern says, as the kernel
+ * would have: relative to the process's cwd, core_uses_pid, owned by its
+ * uid, at most ci->limit bytes (none when the limit is 0 or 1).  0 or -errno.
+ */
+int cw_core_write_file(int in, const char *pattern, const struct cw_core_info *ci);
+
 #endif

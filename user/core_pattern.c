@@ -64,6 +64,8 @@ int cw_core_expand(const char *p, const struct cw_core_info *ci, char *out, size
 			add = ci->host ? ci->host : "";
 		} else if (*p == 'e') {
 			add = ci->comm ? ci->comm : "";
+		} else if (*p == 'F') {
+			add = ci->pidfd ? "3" : "";
 		} else {
 			add = ""; /* what the kernel does with one it does not know: drop it */
 		}

@@ -8,6 +8,7 @@
 #ifndef CW_CORE_PATTERN_H
 #define CW_CORE_PATTERN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ struct cw_core_info {
 	long long limit;  /* %c: RLIMIT_CORE soft limit, -1 unlimited */
 	const char *host; /* %h */
 	const char *comm; /* %e */
+	bool pidfd;	  /* %F: a pidfd is passed on fd 3 ("3"), else dropped */
 };
 
 #define CW_CORE_MAX_ARGS 32

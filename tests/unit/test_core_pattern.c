@@ -54,8 +54,23 @@ static void pipe_patterns_split_before_expanding(void **state)
 	assert_int_equal(cw_core_pipe_argv("|", &info, buf, sizeof(buf), argv), -EINVAL);
 }
 
+/* %F is "3" where the consumer gets a pidfd on fd 3 (the kernel's convention), else dropped. */
+static void pidfd_specifier_only_with_a_pidfd(void **state)
+{
+	struct cw_core_info with = info;
+	char out[64];
+
+	(void)state;
+	assert_int_equal(cw_core_expand("x%Fy", &info, out, sizeof(out)), 0);
+	assert_string_equal(out, "xy");
+	with.pidfd = true;
+	assert_int_equal(cw_core_expand("x%Fy", &with, out, sizeof(out)), 0);
+	assert_string_equal(out, "x3y");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(file_patterns_expand_every_specifier),
+	cmocka_unit_test(pidfd_specifier_only_with_a_pidfd),
 	cmocka_unit_test(pipe_patterns_split_before_expanding),
 };
 
