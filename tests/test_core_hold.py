@@ -8,7 +8,32 @@ import time
 
 import pytest
 
-from conftest import PATTERN, PIPE_LIMIT, TARGETS, WATCHER, Watcher, finish, read, run_target, write
+from conftest import (BUILD, PATTERN, PIPE_LIMIT, TARGETS, WATCHER, Watcher, finish, read,
+                      run_target, write)
+
+SOCKET_PATTERN = "@@/run/crashwatch/coredump.sock"
+
+
+def socket_supported():
+    probe = subprocess.run([os.path.join(BUILD, "tests", "helpers", "coredump_serve"),
+                            "--probe"], capture_output=True, text=True, timeout=10)
+    return probe.stdout.strip() == "1"
+
+
+@pytest.fixture(params=["pipe", "socket"])
+def how(request, host_core_settings):
+    """Both ways a core dump reaches the watcher: the pipe helper, the kernel's socket."""
+    if request.param == "socket" and not socket_supported():
+        pytest.skip("this kernel has no coredump socket (Linux >= 6.17, host mount namespace)")
+    return request.param
+
+
+def assert_ours(how):
+    """kernel.core_pattern points at the watcher, the way asked for."""
+    if how == "socket":
+        assert read(PATTERN) == SOCKET_PATTERN
+    else:
+        assert read(PATTERN).startswith("|") and " core-handler %P %I %s %c" in read(PATTERN)
 
 
 def previous_file_pattern(tmp_path):
@@ -30,11 +55,11 @@ def run_with_core_limit(name, limit):
     return finish(proc)
 
 
-def test_default_action_fault_is_held_in_its_core_dump(tmp_path, host_core_settings):
-    w = Watcher("--hold", f"--spool={tmp_path}")
+def test_default_action_fault_is_held_in_its_core_dump(tmp_path, host_core_settings, how):
+    w = Watcher("--hold", f"--spool={tmp_path}", f"--core-hold={how}")
     try:
         w.wait_stderr(r"default-action faults \(core dump")
-        assert read(PATTERN).startswith("|") and " core-handler %P %I %s %c" in read(PATTERN)
+        assert_ours(how)
         assert int(read(PIPE_LIMIT)) > 0
         ran = run_target("null_deref_threads")
         crash_tid = ran.value("crash_tid")
@@ -58,11 +83,12 @@ def test_default_action_fault_is_held_in_its_core_dump(tmp_path, host_core_setti
     assert all(t["frames"] for t in threads.values())
 
 
-def test_core_pattern_comes_back_after_the_watcher_is_killed(tmp_path, host_core_settings):
-    w = Watcher("--hold", f"--spool={tmp_path}")
+def test_core_pattern_comes_back_after_the_watcher_is_killed(tmp_path, host_core_settings, how):
+    w = Watcher("--hold", f"--spool={tmp_path}", f"--core-hold={how}")
     w.stop(signal.SIGKILL)
-    assert "core-handler" in read(PATTERN)  # left behind by the dead watcher
-    # A crash meanwhile still dies as it should: the handler finds nobody and goes on.
+    assert_ours(how)  # left behind by the dead watcher
+    # A crash meanwhile still dies as it should: the handler (or the kernel) finds
+    # nobody and goes on.
     ran = run_target("sigfpe")
     assert os.WIFSIGNALED(ran.status) and os.WTERMSIG(ran.status) == signal.SIGFPE
     w = Watcher("--hold", f"--spool={tmp_path}")
@@ -73,9 +99,9 @@ def test_core_pattern_comes_back_after_the_watcher_is_killed(tmp_path, host_core
     assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
 
 
-def test_cores_still_go_to_the_previous_file_pattern(tmp_path, host_core_settings):
+def test_cores_still_go_to_the_previous_file_pattern(tmp_path, host_core_settings, how):
     cores = previous_file_pattern(tmp_path)
-    w = Watcher("--hold", f"--spool={tmp_path / 'spool'}")
+    w = Watcher("--hold", f"--spool={tmp_path / 'spool'}", f"--core-hold={how}")
     try:
         ran = run_with_core_limit("sigill", -1)  # RLIMIT_CORE unlimited
         w.records_for(ran.pid, "snapshot")
@@ -95,13 +121,13 @@ def test_cores_still_go_to_the_previous_file_pattern(tmp_path, host_core_setting
     assert snap["threads"][0]["frames"][0]["function"] == "illegal_instruction"
 
 
-def test_cores_still_go_to_the_previous_pipe_handler(tmp_path, host_core_settings):
+def test_cores_still_go_to_the_previous_pipe_handler(tmp_path, host_core_settings, how):
     seen = tmp_path / "seen"
     handler = tmp_path / "previous-handler"
     handler.write_text(f"#!/bin/sh\necho \"$1 $2 $3\" > {seen}\nwc -c >> {seen}\n")
     handler.chmod(0o755)
     write(PATTERN, f"|{handler} %p %s %e")
-    w = Watcher("--hold", f"--spool={tmp_path / 'spool'}")
+    w = Watcher("--hold", f"--spool={tmp_path / 'spool'}", f"--core-hold={how}")
     try:
         ran = run_target("null_deref")
         w.records_for(ran.pid, "snapshot")
@@ -120,7 +146,8 @@ def test_holding_is_the_default(tmp_path, host_core_settings):
     w = Watcher(f"--spool={tmp_path}", default_hold=True)
     try:
         w.wait_stderr(r"hold points: handled signals .* default-action faults")
-        assert " core-handler %P" in read(PATTERN)
+        # The kernel's coredump socket where it has one, else the pipe helper.
+        assert_ours("socket" if socket_supported() else "pipe")
         ran = run_target("sigfpe")
         assert w.records_for(ran.pid, "snapshot")["tool_status"] == 0
     finally:
@@ -128,9 +155,9 @@ def test_holding_is_the_default(tmp_path, host_core_settings):
     assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
 
 
-def test_drop_cores_keeps_the_snapshot_and_writes_no_core(tmp_path, host_core_settings):
+def test_drop_cores_keeps_the_snapshot_and_writes_no_core(tmp_path, host_core_settings, how):
     cores = previous_file_pattern(tmp_path)
-    w = Watcher("--hold", "--drop-cores", f"--spool={tmp_path / 'spool'}")
+    w = Watcher("--hold", "--drop-cores", f"--spool={tmp_path / 'spool'}", f"--core-hold={how}")
     try:
         ran = run_with_core_limit("sigill", -1)
         rec = w.records_for(ran.pid, "snapshot")
@@ -145,13 +172,14 @@ def test_drop_cores_keeps_the_snapshot_and_writes_no_core(tmp_path, host_core_se
 
 def test_one_holding_watcher_per_host(tmp_path, host_core_settings):
     first = Watcher("--hold", f"--spool={tmp_path / 'a'}")
+    first_pattern = read(PATTERN)
     try:
         second = subprocess.run([WATCHER, "watch", "--config=", "--hold",
                                  f"--spool={tmp_path / 'b'}"], capture_output=True, text=True,
                                 timeout=30)
         assert second.returncode == 1
         assert f"another crashwatch watch (pid {first.proc.pid}) already holds" in second.stderr
-        assert " core-handler %P" in read(PATTERN)  # the first one's, untouched
+        assert read(PATTERN) in (SOCKET_PATTERN, first_pattern)  # the first one's, untouched
         reporter = Watcher()  # --no-hold: only reports, beside it
         assert reporter.stop() == 0
     finally:

@@ -113,8 +113,22 @@ void cw_core_unlisten(int fd)
 
 int cw_core_install(const char *command, bool drop, char *err, size_t cap)
 {
-	char current[PATTERN_MAX + 2], limit[32], ours[PATTERN_MAX + 4160],
-		tmp[] = CW_CORE_SAVED ".tmp";
+	char ours[PATTERN_MAX + 4160];
+
+	snprintf(ours, sizeof(ours), "|%s %%P %%I %%s %%c %%p %%i %%u %%g %%t %%h %%e", command);
+	if (strlen(ours) >= PATTERN_MAX) {
+		snprintf(err, cap,
+			 "the core handler's command line is longer than core_pattern's %d bytes: "
+			 "install crashwatch at a shorter path",
+			 PATTERN_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	return cw_core_install_pattern(ours, drop, err, cap);
+}
+
+int cw_core_install_pattern(const char *ours, bool drop, char *err, size_t cap)
+{
+	char current[PATTERN_MAX + 2], limit[32], tmp[] = CW_CORE_SAVED ".tmp";
 	FILE *f;
 	int r;
 
@@ -133,16 +147,8 @@ int cw_core_install(const char *command, bool drop, char *err, size_t cap)
 		snprintf(err, cap, "failed to read kernel.core_pattern: %s", strerror(-r));
 		return r;
 	}
-	snprintf(ours, sizeof(ours), "|%s %%P %%I %%s %%c %%p %%i %%u %%g %%t %%h %%e", command);
-	if (strlen(ours) >= PATTERN_MAX) {
-		snprintf(err, cap,
-			 "the core handler's command line is longer than core_pattern's %d bytes: "
-			 "install crashwatch at a shorter path",
-			 PATTERN_MAX - 1);
-		return -ENAMETOOLONG;
-	}
 	/* Ours already (a watcher died without its saved copy): the kernel default then. */
-	if (strstr(current, CW_CORE_HANDLER_MARK))
+	if (strstr(current, CW_CORE_HANDLER_MARK) || !strcmp(current, CW_CORE_SOCKET_PATTERN))
 		snprintf(current, sizeof(current), "core");
 	f = fopen(tmp, "we");
 	if (!f || fprintf(f, "%s\n%s\n", current, limit) < 0 || fflush(f) != 0 ||

@@ -12,13 +12,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define CW_STATE_DIR	   "/run/crashwatch"
-#define CW_CORE_SAVED	   CW_STATE_DIR "/core-previous"
-#define CW_CORE_SOCKET	   CW_STATE_DIR "/core.sock"
-#define CW_CORE_DROP	   CW_STATE_DIR "/core-drop" /* present: handlers drop the stream */
-#define CW_HOLD_LOCK	   CW_STATE_DIR "/hold.lock" /* flock: one holding watcher per host */
-#define CW_CORE_PATTERN	   "/proc/sys/kernel/core_pattern"
-#define CW_CORE_PIPE_LIMIT "/proc/sys/kernel/core_pipe_limit"
+#define CW_STATE_DIR   "/run/crashwatch"
+#define CW_CORE_SAVED  CW_STATE_DIR "/core-previous"
+#define CW_CORE_SOCKET CW_STATE_DIR "/core.sock"
+/* The kernel's coredump socket (Linux >= 6.17): the kernel itself calls the watcher. */
+#define CW_COREDUMP_SOCKET     CW_STATE_DIR "/coredump.sock"
+#define CW_CORE_SOCKET_PATTERN "@@" CW_COREDUMP_SOCKET
+#define CW_CORE_DROP	       CW_STATE_DIR "/core-drop" /* present: handlers drop the stream */
+#define CW_HOLD_LOCK	       CW_STATE_DIR "/hold.lock" /* flock: one holding watcher per host */
+#define CW_CORE_PATTERN	       "/proc/sys/kernel/core_pattern"
+#define CW_CORE_PIPE_LIMIT     "/proc/sys/kernel/core_pipe_limit"
 
 /*
  * Become the host's one holding watcher: an exclusive flock on CW_HOLD_LOCK,
@@ -37,6 +40,9 @@ int cw_core_restore(void);
  * 0 or -errno.
  */
 int cw_core_install(const char *command, bool drop, char *err, size_t cap);
+
+/* The same with a whole pattern: CW_CORE_SOCKET_PATTERN, for the kernel's coredump socket. */
+int cw_core_install_pattern(const char *pattern, bool drop, char *err, size_t cap);
 
 /* In every core_pattern crashwatch installs, whichever handler it names. */
 #define CW_CORE_HANDLER_MARK "core-handler %P"

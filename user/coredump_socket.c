@@ -447,18 +447,14 @@ int cw_coredump_socket_forward(struct cw_coredump_conn *c, const char *previous,
 		return r;
 	}
 	/*
-	 * A file: written by a child, so that a slow disk never stalls the
-	 * caller (which must be single-threaded: the child allocates).
+	 * A file: written here, on the caller's thread (the watcher's hold
+	 * threads: no fork in a threaded process), within RLIMIT_CORE.
 	 */
-	*child = fork();
-	if (*child < 0) {
-		r = -errno;
-		snprintf(err, cap, "failed to fork a core writer: %s", strerror(-r));
-		return r;
-	}
-	if (*child == 0)
-		_exit(cw_core_write_file(c->fd, previous, &ci) < 0 ? 1 : 0);
-	return 0;
+	r = cw_core_write_file(c->fd, previous, &ci);
+	if (r < 0)
+		snprintf(err, cap, "failed to write the core of pid %d where %s says: %s",
+			 (int)c->pid, previous, strerror(-r));
+	return r;
 }
 
 void cw_coredump_socket_drain(struct cw_coredump_conn *c)

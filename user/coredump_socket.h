@@ -148,12 +148,11 @@ enum cw_coredump_mode cw_coredump_socket_mode_for(const struct cw_coredump_conn 
 /*
  * After a KERNEL answer, hand the core stream to the previous consumer:
  * a pipe pattern's program runs with the connection as its stdin (and the
- * pidfd as fd 3 where it asked with %F); a file pattern is written by a
- * child process, within RLIMIT_CORE.  *child (owned by the caller: reap
- * it) is the process reading the stream; the kernel's WAIT ends when it
- * exits.  0, -ELOOP (the previous pattern is crashwatch's own handler),
- * -EINVAL (no consumer), or -errno; err set.  On error nothing reads the
- * stream: drain it or close.
+ * pidfd as fd 3 where it asked with %F), *child (owned by the caller: reap
+ * it) is that process, and the kernel's WAIT ends when it exits; a file
+ * pattern is written on the calling thread, within RLIMIT_CORE (*child -1).  0, -ELOOP (the
+ * previous pattern is crashwatch's own handler), -EINVAL (no consumer), or -errno; err set.  On
+ * error nothing reads the stream: drain it or close.
  */
 int cw_coredump_socket_forward(struct cw_coredump_conn *c, const char *previous, pid_t *child,
 			       char *err, size_t cap);

@@ -263,7 +263,7 @@ static void submit(struct cw_crash_flow *f, struct cw_ledger_entry *e, struct cw
 	if (j->kind == CW_HOLD_STOPPED)
 		cw_hold_pool_release(&f->pool, &j->ev);
 	else
-		cw_hold_core_release(j->conn);
+		cw_hold_pool_release_core(&f->pool, &j->call);
 	if (j->ev.task.pid) {
 		if (e)
 			e->snapshotted = true;
@@ -311,7 +311,7 @@ static void held(struct cw_crash_flow *f, struct cw_ledger_entry *e,
 	j->ev = *ev;
 	j->ev.hdr.size = sizeof(j->ev); /* the stack copy is not kept */
 	j->ev.stack_len = 0;
-	j->conn = -1;
+	j->call = (struct cw_core_call){.conn = -1, .sock = CW_COREDUMP_CONN_INIT, .consumer = -1};
 	j->held_since_ns = ev->hdr.ts_ns;
 	submit(f, e, j);
 }
@@ -366,25 +366,32 @@ void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x)
 	cw_ledger_forget(e);
 }
 
-void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn)
+void cw_crash_flow_core_dump(struct cw_crash_flow *f, struct cw_core_call *call, pid_t pid,
+			     pid_t tid, int sig)
 {
 	struct cw_ledger_entry *e;
 	enum cw_suppressed_why why;
 	struct cw_hold_job *j;
 	bool waiting;
-	pid_t pid, tid;
-	int sig;
 
-	if (!f->c.holding || cw_hold_core_request(conn, &pid, &tid, &sig) < 0) {
-		close(conn); /* the handler goes on by itself */
+	if (!f->c.holding) {
+		struct cw_core_call c = *call;
+
+		cw_core_call_release(&c);
 		return;
 	}
 	e = cw_ledger_find(&f->ledger, pid, 0);
+	/*
+	 * The coredump socket does not say which signal (Linux 6.18): the
+	 * record does, for the tool and for the previous handler's %s.
+	 */
+	if (!sig && e)
+		sig = call->sock.sig = e->ev.sig;
 	/* Its SIGSTOP hold (admitted already) waits for a stop that will never come. */
 	waiting = e && e->holds_in_flight && cw_hold_pool_waiting_stop(&f->pool, pid);
 	/* Held and snapshotted before it died (abort, kill): let the dump go. */
 	if (e && (e->snapshotted || e->holds_in_flight) && !waiting) {
-		close(conn);
+		cw_hold_pool_release_core(&f->pool, call);
 		return;
 	}
 	/*
@@ -393,11 +400,11 @@ void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn)
 	 * not sent), where it is now says.
 	 */
 	if (!e && f->c.scope->n_cgroups && !cw_scope_has_pid(f->c.scope, pid)) {
-		cw_hold_core_release(conn);
+		cw_hold_pool_release_core(&f->pool, call);
 		return;
 	}
 	if (!waiting && !cw_admit(&f->adm, e ? &e->ev : NULL, &why)) {
-		cw_hold_core_release(conn);
+		cw_hold_pool_release_core(&f->pool, call);
 		if (e) {
 			e->snapshotted = true;
 			cw_admission_report(&f->adm, &e->ev, why, stdout, &f->c.fmt);
@@ -406,11 +413,11 @@ void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn)
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		cw_hold_core_release(conn);
+		cw_hold_pool_release_core(&f->pool, call);
 		return;
 	}
 	j->kind = CW_HOLD_CORE;
-	j->conn = conn;
+	j->call = *call;
 	j->pid = pid;
 	j->tid = tid;
 	j->sig = sig;

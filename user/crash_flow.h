@@ -64,8 +64,12 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event *ev);
 void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x);
 
-/* A core handler connected (conn is taken); the kernel's records read before. */
-void cw_crash_flow_core_call(struct cw_crash_flow *f, int conn);
+/*
+ * A core dump held back by call (taken) for crashwatch: pid's thread tid
+ * dumps for signal sig (0: not said).  The kernel's records read before.
+ */
+void cw_crash_flow_core_dump(struct cw_crash_flow *f, struct cw_core_call *call, pid_t pid,
+			     pid_t tid, int sig);
 
 /* Readable when holds have finished: then call cw_crash_flow_holds_done().  -1 when not holding. */
 int cw_crash_flow_done_fd(const struct cw_crash_flow *f);

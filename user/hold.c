@@ -341,12 +341,54 @@ void cw_hold_release(const struct cw_hold_config *c, const struct cw_signal_even
 	hold_end(c, ev);
 }
 
-void cw_hold_core_release(int conn)
+void cw_core_call_answer(struct cw_core_call *c)
 {
-	if (send(conn, "go", 2, MSG_NOSIGNAL) < 0) {
-		/* the handler gave up waiting: the dump goes on all the same */
+	enum cw_coredump_mode mode;
+	char err[512];
+
+	if (c->conn >= 0) {
+		if (send(c->conn, "go", 2, MSG_NOSIGNAL) < 0) {
+			/* the handler gave up waiting: the dump goes on all the same */
+		}
+		close(c->conn);
+		c->conn = -1;
 	}
-	close(conn);
+	if (c->sock.fd < 0)
+		return;
+	mode = cw_coredump_socket_mode_for(&c->sock, c->previous, c->drop);
+	if (cw_coredump_socket_answer(&c->sock, mode) == 0 && (mode & CW_COREDUMP_KERNEL) &&
+	    cw_coredump_socket_forward(&c->sock, c->previous, &c->consumer, err, sizeof(err)) < 0) {
+		fprintf(stderr, "crashwatch: %s; the core is dropped\n", err);
+		cw_coredump_socket_drain(&c->sock);
+	}
+	/* With WAIT the process goes on once nobody reads the stream any more. */
+	cw_coredump_conn_close(&c->sock);
+}
+
+void cw_core_call_finish(struct cw_core_call *c, double until_ms)
+{
+	while (c->consumer > 0) {
+		pid_t r = waitpid(c->consumer, NULL, WNOHANG);
+
+		if (r == c->consumer || (r < 0 && errno != EINTR)) {
+			c->consumer = -1;
+			break;
+		}
+		if (now_ms() >= until_ms) {
+			fprintf(stderr,
+				"crashwatch: the previous core handler (pid %d) still reads its "
+				"core; left to finish\n",
+				(int)c->consumer);
+			break;
+		}
+		usleep(5000);
+	}
+}
+
+void cw_core_call_release(struct cw_core_call *c)
+{
+	cw_core_call_answer(c);
+	cw_core_call_finish(c, now_ms() + 30e3);
 }
 
 int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig)
@@ -371,8 +413,8 @@ int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig)
 	return 0;
 }
 
-int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
-		 const struct cw_crash_signal *known, uint64_t held_since_ns,
+int cw_hold_core(const struct cw_hold_config *c, struct cw_core_call *call, pid_t pid, pid_t tid,
+		 int sig, const struct cw_crash_signal *known, uint64_t held_since_ns,
 		 struct cw_hold_result *r)
 {
 	double t0 = now_ms(), deadline = t0 + c->timeout_s * 1e3;
@@ -399,8 +441,8 @@ int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid,
 	wait_byte(seized[0], t0 + 2000, c->cancel_fd);
 
 answer:
-	/* The handler may go on: it drains the core, the threads reach their exit stops. */
-	cw_hold_core_release(conn);
+	/* The dump may go on: the core is written, the threads reach their exit stops. */
+	cw_core_call_answer(call);
 	if (child > 0) {
 		got = wait_byte(captured[0], deadline, c->cancel_fd);
 		if (got < 0) {
@@ -414,6 +456,7 @@ answer:
 	} else {
 		r->held_ms = ms_since_boottime(held_since_ns);
 	}
+	cw_core_call_finish(call, deadline);
 	close_pair(out);
 	close_pair(seized);
 	close_pair(captured);

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <linux/types.h>
+#include "coredump_socket.h"
 #include "crashwatch/events.h"
 #include "hold_registry.h"
 
@@ -66,8 +67,29 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 /* Let a held process go on without a snapshot (a crash not admitted). */
 void cw_hold_release(const struct cw_hold_config *c, const struct cw_signal_event *ev);
 
-/* Let a core dump go on without a snapshot; conn is closed. */
-void cw_hold_core_release(int conn);
+/*
+ * Whoever holds a core dump back until answered: `crashwatch core-handler`
+ * (core_pattern pipes to it), or the kernel itself (the coredump socket).
+ */
+struct cw_core_call {
+	int conn;		      /* the handler's connection, or -1 */
+	struct cw_coredump_conn sock; /* the kernel's; sock.fd -1 when none */
+	const char *previous; /* the core_pattern before crashwatch's: the core goes there */
+	bool drop;	      /* --drop-cores: it goes nowhere */
+	pid_t consumer;	      /* the previous pipe handler reading the core, or -1 */
+};
+
+/*
+ * Let the dump go on: the handler is told, or the kernel is answered and
+ * the core handed to the previous consumer.  The connection is closed.
+ */
+void cw_core_call_answer(struct cw_core_call *c);
+
+/* Reap the previous handler the core went to, waiting for it until until_ms at most. */
+void cw_core_call_finish(struct cw_core_call *c, double until_ms);
+
+/* A core dump let go without a snapshot: answered, finished. */
+void cw_core_call_release(struct cw_core_call *c);
 
 /*
  * The handler's request on a fresh connection: "PID TID SIG".  The
@@ -76,15 +98,15 @@ void cw_hold_core_release(int conn);
 int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig);
 
 /*
- * A core dump the kernel holds while `crashwatch core-handler` runs: start
- * the tool in --at-exit mode, answer the handler once every thread is
- * seized (or after 2 s) so the dump goes on, wait for the capture at the
- * threads' exit stops, collect the snapshot.  known: what the watcher's
- * record said of that crash's signal, or NULL.  held_since_ns: boot time
- * the hold began (the crash's record, or the handler's call).  conn is closed.
+ * A core dump held back by call: start the tool in --at-exit mode, answer
+ * once every thread is seized (or after 2 s) so the dump goes on, wait for
+ * the capture at the threads' exit stops, collect the snapshot.  known:
+ * what the watcher's record said of that crash's signal, or NULL.
+ * held_since_ns: boot time the hold began (the crash's record, or the
+ * call).  The call is answered and finished.
  */
-int cw_hold_core(const struct cw_hold_config *c, int conn, pid_t pid, pid_t tid, int sig,
-		 const struct cw_crash_signal *known, uint64_t held_since_ns,
+int cw_hold_core(const struct cw_hold_config *c, struct cw_core_call *call, pid_t pid, pid_t tid,
+		 int sig, const struct cw_crash_signal *known, uint64_t held_since_ns,
 		 struct cw_hold_result *r);
 
 #endif

@@ -41,7 +41,7 @@ static void run_job(struct cw_hold_pool *p, struct cw_hold_job *j, bool stopping
 		if (j->kind == CW_HOLD_STOPPED)
 			cw_hold_release(&p->cfg, &j->ev);
 		else
-			cw_hold_core_release(j->conn);
+			cw_core_call_release(&j->call);
 		return;
 	}
 	if (j->kind == CW_HOLD_STOPPED) {
@@ -50,7 +50,7 @@ static void run_job(struct cw_hold_pool *p, struct cw_hold_job *j, bool stopping
 	}
 	if (j->ev.task.pid)
 		cw_crash_signal_of(&j->ev, &known);
-	j->err = cw_hold_core(&p->cfg, j->conn, j->pid, j->tid, j->sig,
+	j->err = cw_hold_core(&p->cfg, &j->call, j->pid, j->tid, j->sig,
 			      j->ev.task.pid ? &known : NULL, j->held_since_ns, &j->r);
 }
 
@@ -109,7 +109,10 @@ static void *releaser(void *arg)
 		p->releases = j->next;
 		p->n_releases--;
 		pthread_mutex_unlock(&p->lock);
-		cw_hold_release(&p->cfg, &j->ev);
+		if (j->kind == CW_HOLD_STOPPED)
+			cw_hold_release(&p->cfg, &j->ev);
+		else
+			cw_core_call_release(&j->call);
 		free(j);
 	}
 }
@@ -189,24 +192,51 @@ bool cw_hold_pool_submit(struct cw_hold_pool *p, struct cw_hold_job *job)
 	return taken;
 }
 
-void cw_hold_pool_release(struct cw_hold_pool *p, const struct cw_signal_event *ev)
+/* Queue j for the releaser; false when it has no room (or stops): the caller does it. */
+static bool queue_release(struct cw_hold_pool *p, struct cw_hold_job *j)
 {
-	struct cw_hold_job *j = NULL;
+	bool taken;
 
 	pthread_mutex_lock(&p->lock);
-	if (!p->stopping && p->n_releases < RELEASES_MAX)
-		j = malloc(sizeof(*j));
-	if (j) {
-		j->ev = *ev;
+	taken = !p->stopping && p->n_releases < RELEASES_MAX;
+	if (taken) {
 		j->next = p->releases;
 		p->releases = j;
 		p->n_releases++;
 		pthread_cond_broadcast(&p->wake);
 	}
 	pthread_mutex_unlock(&p->lock);
-	/* No room (or stopping): here and now; the SIGSTOP has landed in nearly every case. */
-	if (!j)
-		cw_hold_release(&p->cfg, ev);
+	return taken;
+}
+
+void cw_hold_pool_release(struct cw_hold_pool *p, const struct cw_signal_event *ev)
+{
+	struct cw_hold_job *j = malloc(sizeof(*j));
+
+	if (j) {
+		j->kind = CW_HOLD_STOPPED;
+		j->ev = *ev;
+		if (queue_release(p, j))
+			return;
+		free(j);
+	}
+	/* Here and now: the SIGSTOP has landed in nearly every case. */
+	cw_hold_release(&p->cfg, ev);
+}
+
+void cw_hold_pool_release_core(struct cw_hold_pool *p, const struct cw_core_call *call)
+{
+	struct cw_hold_job *j = malloc(sizeof(*j));
+	struct cw_core_call here = *call;
+
+	if (j) {
+		j->kind = CW_HOLD_CORE;
+		j->call = *call;
+		if (queue_release(p, j))
+			return;
+		free(j);
+	}
+	cw_core_call_release(&here);
 }
 
 struct cw_hold_job *cw_hold_pool_take(struct cw_hold_pool *p)

@@ -22,14 +22,14 @@
 
 enum cw_hold_kind {
 	CW_HOLD_STOPPED, /* stopped by SIGSTOP: the record in ev */
-	CW_HOLD_CORE,	 /* a core dump; the handler on conn */
+	CW_HOLD_CORE,	 /* a core dump held back by call */
 };
 
 struct cw_hold_job {
 	enum cw_hold_kind kind;
 	struct cw_signal_event ev; /* the crash's record; for a core, ev.task.pid 0 when none */
-	/* CW_HOLD_CORE: the handler's connection and request. */
-	int conn;
+	/* CW_HOLD_CORE: who holds the dump back, and what it said. */
+	struct cw_core_call call;
 	pid_t pid, tid;
 	int sig;
 	uint64_t held_since_ns; /* boot time */
@@ -67,6 +67,9 @@ bool cw_hold_pool_submit(struct cw_hold_pool *p, struct cw_hold_job *job);
 
 /* Release a process held by SIGSTOP without a snapshot, on the releaser thread. */
 void cw_hold_pool_release(struct cw_hold_pool *p, const struct cw_signal_event *ev);
+
+/* Let a core dump go on without a snapshot, on the releaser thread (the core may be written). */
+void cw_hold_pool_release_core(struct cw_hold_pool *p, const struct cw_core_call *call);
 
 /*
  * Whether a SIGSTOP hold of pid is queued or running and has not seen it

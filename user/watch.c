@@ -20,6 +20,7 @@
 #include "event_format.h"
 #include "config.h"
 #include "core_install.h"
+#include "coredump_socket.h"
 #include "crash_flow.h"
 #include "hold.h"
 #include "hold_registry.h"
@@ -49,8 +50,11 @@ struct watch_ctx {
 	struct cw_format_options fmt;
 	char hold_tool[4096], hold_registry[4096];
 	const char *spool;
-	int core_sock; /* where core handlers call, -1 */
-	int hold_lock; /* this watcher holds crashes on the host (flock), -1 */
+	int core_sock;	     /* where core handlers (or the kernel) call, -1 */
+	bool core_by_socket; /* the kernel's coredump socket, not the pipe helper */
+	bool drop_cores;
+	char core_previous[256]; /* the core_pattern crashwatch's replaced */
+	int hold_lock;		 /* this watcher holds crashes on the host (flock), -1 */
 	bool core_installed;
 	struct cw_scope *scope;
 	struct cw_hold_watchdog watchdog;
@@ -132,6 +136,30 @@ static int install_handlers(void)
 }
 
 /*
+ * The kernel calls us itself for each core dump (core_pattern = @@socket):
+ * no helper process to start, the process's pidfd, and the core goes where
+ * it went before exactly as the kernel would have sent it.
+ */
+static int install_core_socket(struct watch_ctx *w, const struct cw_watch_options *o)
+{
+	char err[512];
+	int r;
+
+	w->core_sock = cw_coredump_socket_listen(CW_COREDUMP_SOCKET, err, sizeof(err));
+	if (w->core_sock < 0 || (r = cw_core_install_pattern(CW_CORE_SOCKET_PATTERN, o->drop_cores,
+							     err, sizeof(err))) < 0) {
+		r = w->core_sock < 0 ? w->core_sock : r;
+		fprintf(stderr, "crashwatch: %s\n", err);
+		return r;
+	}
+	if (cw_core_previous(w->core_previous, sizeof(w->core_previous)) < 0)
+		w->core_previous[0] = '\0';
+	w->core_by_socket = true;
+	w->core_installed = true;
+	return 0;
+}
+
+/*
  * Default-action faults are held by the kernel's core dump: core_pattern
  * pipes the core to `crashwatch core-handler`, which asks us over a socket
  * to seize the process before it lets the dump finish.  Where that cannot
@@ -156,6 +184,19 @@ static int install_core_hold(struct watch_ctx *w, const struct cw_watch_options 
 	if (cw_core_restore() > 0)
 		fprintf(stderr, "crashwatch: restored the kernel.core_pattern a previous watcher "
 				"left\n");
+	w->drop_cores = o->drop_cores;
+	if (!o->host_core_handler && o->core_hold != CW_CORE_HOLD_PIPE) {
+		r = cw_coredump_socket_supported();
+		if (r == 1)
+			return install_core_socket(w, o);
+		if (o->core_hold == CW_CORE_HOLD_SOCKET) {
+			fprintf(stderr,
+				"crashwatch: --core-hold=socket: this kernel takes no coredump "
+				"socket in kernel.core_pattern (needs Linux >= 6.17 and the host's "
+				"mount namespace); use --core-hold=pipe\n");
+			return -EOPNOTSUPP;
+		}
+	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0) {
 		r = -errno;
@@ -199,19 +240,47 @@ static void uninstall_core_hold(struct watch_ctx *w)
 				CW_CORE_SAVED, strerror(-r));
 		w->core_installed = false;
 	}
-	cw_core_unlisten(w->core_sock);
+	if (w->core_by_socket) {
+		close(w->core_sock);
+		unlink(CW_COREDUMP_SOCKET);
+	} else {
+		cw_core_unlisten(w->core_sock);
+	}
 	w->core_sock = -1;
 }
 
 static void core_call(struct watch_ctx *w, struct cw_detector *det)
 {
-	int conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
+	struct cw_core_call call = {.conn = -1,
+				    .sock = CW_COREDUMP_CONN_INIT,
+				    .previous = w->core_previous,
+				    .drop = w->drop_cores,
+				    .consumer = -1};
+	pid_t pid, tid;
+	char err[512];
+	int sig;
 
-	if (conn < 0)
-		return;
+	if (w->core_by_socket) {
+		/* A peer that is not a dumping process, or a bad request: closed, no core. */
+		if (cw_coredump_socket_accept(w->core_sock, &call.sock, err, sizeof(err)) < 0) {
+			fprintf(stderr, "crashwatch: %s, ignoring\n", err);
+			return;
+		}
+		pid = call.sock.pid;
+		tid = call.sock.tid;
+		sig = call.sock.sig;
+	} else {
+		call.conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
+		if (call.conn < 0)
+			return;
+		if (cw_hold_core_request(call.conn, &pid, &tid, &sig) < 0) {
+			close(call.conn); /* the handler goes on by itself */
+			return;
+		}
+	}
 	/* The kernel's record of this very crash may still wait in the ring buffer. */
 	cw_detector_consume(det);
-	cw_crash_flow_core_call(w->flow, conn);
+	cw_crash_flow_core_dump(w->flow, &call, pid, tid, sig);
 }
 
 static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
@@ -369,8 +438,10 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 		 "handled signals (SIGSTOP at the handler), abort() in %s and in the libcs of "
 		 "other mount namespaces (containers) as their programs start, %s, %s",
 		 d->libc,
-		 w->core_installed ? "default-action faults (core dump, kernel.core_pattern)"
-				   : "not default-action faults (partial snapshots: see above)",
+		 !w->core_installed ? "not default-action faults (partial snapshots: see above)"
+		 : w->core_by_socket
+			 ? "default-action faults (core dump: the kernel's coredump socket)"
+			 : "default-action faults (core dump: kernel.core_pattern pipe helper)",
 		 d->hold_sent ? "signals sent by other processes (at generation)"
 			      : "not signals sent by other processes (needs Linux >= 6.13)");
 }

@@ -38,6 +38,10 @@ static const char usage[] =
 	"                       is released at once with its first capture (a partial\n"
 	"                       snapshot, counted in hold_queue_full)\n"
 	"  --drop-cores         do not pass core dumps on to the previous core_pattern\n"
+	"  --core-hold=HOW      how core dumps reach the watcher: socket (the kernel's\n"
+	"                       coredump socket, Linux >= 6.17), pipe (core_pattern runs\n"
+	"                       crashwatch core-handler), auto (default: socket where the\n"
+	"                       kernel has it and no --host-core-handler is given)\n"
 	"  --host-core-handler=PATH  copy crashwatch-core-handler (static) to PATH and point\n"
 	"                       core_pattern there: for a watcher in a container, PATH on a\n"
 	"                       host directory mounted at the same path, with the host's\n"
@@ -92,6 +96,7 @@ enum {
 	OPT_MAX_HOLDS,
 	OPT_HOLD_QUEUE,
 	OPT_DROP_CORES,
+	OPT_CORE_HOLD,
 	OPT_RATE_LIMIT,
 	OPT_RATE_BURST,
 	OPT_DEDUP_WINDOW,
@@ -119,6 +124,7 @@ static const struct option long_options[] = {
 	{"hold", no_argument, NULL, OPT_HOLD},
 	{"no-hold", no_argument, NULL, OPT_NO_HOLD},
 	{"drop-cores", no_argument, NULL, OPT_DROP_CORES},
+	{"core-hold", required_argument, NULL, OPT_CORE_HOLD},
 	{"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
 	{"rate-burst", required_argument, NULL, OPT_RATE_BURST},
 	{"dedup-window", required_argument, NULL, OPT_DEDUP_WINDOW},
@@ -311,6 +317,21 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->hold_timeout_s = (unsigned)v;
+			break;
+		case OPT_CORE_HOLD:
+			if (!strcmp(optarg, "auto"))
+				o->core_hold = CW_CORE_HOLD_AUTO;
+			else if (!strcmp(optarg, "socket"))
+				o->core_hold = CW_CORE_HOLD_SOCKET;
+			else if (!strcmp(optarg, "pipe"))
+				o->core_hold = CW_CORE_HOLD_PIPE;
+			else {
+				fprintf(err,
+					"crashwatch: bad --core-hold '%s': give auto, socket or "
+					"pipe\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_MAX_HOLDS:
 			if (cw_parse_u64(optarg, 1, CW_HOLD_WORKERS_MAX, &v) < 0) {

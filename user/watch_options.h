@@ -10,6 +10,12 @@
 #include <linux/types.h>
 #include "crashwatch/events.h"
 
+enum cw_core_hold {
+	CW_CORE_HOLD_AUTO,   /* the socket where the kernel has it, else the pipe */
+	CW_CORE_HOLD_SOCKET, /* core_pattern = @@socket (Linux >= 6.17) */
+	CW_CORE_HOLD_PIPE,   /* core_pattern = |crashwatch core-handler */
+};
+
 struct cw_watch_options {
 	uint64_t signals;	/* CW_SIGMASK() of the watched fatal signals */
 	uint32_t stack_bytes;	/* bound of the stack copy */
@@ -19,8 +25,9 @@ struct cw_watch_options {
 	bool nonzero_exit;  /* also report processes that exit with a non-zero code */
 	bool signal_deaths; /* also report deaths by unwatched signals (SIGKILL, SIGTERM...) */
 	bool verbose;
-	bool hold;	       /* hold every crash for a full snapshot (default) */
-	bool drop_cores;       /* the core stream goes nowhere after the snapshot */
+	bool hold;	 /* hold every crash for a full snapshot (default) */
+	bool drop_cores; /* the core stream goes nowhere after the snapshot */
+	enum cw_core_hold core_hold;
 	double rate_limit;     /* snapshots a second, the global token bucket's rate */
 	double rate_burst;     /* and its size */
 	double dedup_window_s; /* one snapshot per crash signature within this */
