@@ -16,7 +16,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by userspace between open and load. */
 const volatile __u64 watched_signals = 0;
-const volatile __u32 stack_copy_max = CW_STACK_COPY_DEFAULT;
 const volatile __u32 self_tgid = 0;
 const volatile bool report_nonzero_exit = false;
 const volatile bool report_signal_deaths = false;
@@ -64,7 +63,7 @@ struct {
  */
 struct signal_scratch {
 	struct cw_signal_event ev;
-	__u8 stack[CW_STACK_COPY_MAX + 2 * CW_STACK_PAGE]; /* + verifier slack */
+	char exe_slack[CW_EXE_PATH_LEN]; /* a path component read past exe_parts lands here */
 };
 
 struct {
@@ -247,29 +246,24 @@ static long vma_bounds_cb(struct task_struct *task, struct vm_area_struct *vma, 
 }
 
 /*
- * Copy the stack from the stack pointer up to the end of its VMA, page by
- * page (a single large read fails as soon as one page is missing).  When
- * the stack pointer is in no VMA (a stack overflow leaves it in the guard
- * gap) start at the first readable page above it; bpf_find_vma cannot be
- * called a second time here (it answers -EBUSY until its irq_work ran).
+ * Where the stack is: the VMA of the stack pointer, or, when it is in no
+ * VMA (a stack overflow leaves it in the guard gap), the first readable
+ * page above it; bpf_find_vma cannot be called a second time here (it
+ * answers -EBUSY until its irq_work ran).
  */
-static __always_inline void copy_stack(struct signal_scratch *s, struct task_struct *task)
+static __always_inline void locate_stack(struct signal_scratch *s, struct task_struct *task)
 {
 	struct cw_signal_event *ev = &s->ev;
 	struct vma_bounds b = {};
 	__u64 sp = ev->regs[CW_REG_RSP];
-	__u64 src = sp, end;
-	__u32 off = 0, limit = stack_copy_max;
+	__u64 src = sp;
 	long found;
 	int i;
 
-	if (limit > CW_STACK_COPY_MAX)
-		limit = CW_STACK_COPY_MAX;
 	found = bpf_find_vma(task, sp, vma_bounds_cb, &b, 0);
 	if (found == 0 && b.start <= sp && sp < b.end) {
 		ev->stack_vma_start = b.start;
 		ev->stack_vma_end = b.end;
-		end = b.end;
 	} else {
 		/*
 		 * -EBUSY is the usual answer at signal_deliver on Linux 6.18
@@ -278,7 +272,6 @@ static __always_inline void copy_stack(struct signal_scratch *s, struct task_str
 		 */
 		if (found == -ENOENT)
 			ev->flags |= CW_SIG_SP_UNMAPPED;
-		end = sp + CW_STACK_COPY_MAX + CW_STACK_PAGE; /* until a page fails */
 		for (i = 0; i < 16; i++) {
 			__u64 probe;
 
@@ -288,33 +281,6 @@ static __always_inline void copy_stack(struct signal_scratch *s, struct task_str
 		}
 	}
 	ev->stack_start = src;
-
-	for (i = 0; i < CW_STACK_COPY_MAX / CW_STACK_PAGE + 1; i++) {
-		__u64 chunk = CW_STACK_PAGE - (src & (CW_STACK_PAGE - 1));
-
-		if (off >= limit || src >= end)
-			break;
-		if (chunk > limit - off)
-			chunk = limit - off;
-		if (chunk > end - src)
-			chunk = end - src;
-		/* Logically chunk <= one page; the mask is what the verifier can follow. */
-		barrier_var(chunk);
-		chunk &= 2 * CW_STACK_PAGE - 1;
-		if (bpf_probe_read_user(&s->stack[off & (CW_STACK_COPY_MAX - 1)], chunk,
-					(void *)src)) {
-			if (ev->stack_vma_end)
-				ev->flags |= CW_SIG_STACK_FAULT;
-			break;
-		}
-		off += chunk;
-		src += chunk;
-	}
-	if (off >= limit && src < end)
-		ev->flags |= CW_SIG_STACK_TRUNCATED;
-	if (off > CW_STACK_COPY_MAX)
-		off = CW_STACK_COPY_MAX;
-	ev->stack_len = off;
 }
 
 static __always_inline struct mount *real_mount(struct vfsmount *vmnt)
@@ -366,8 +332,8 @@ static long path_step(__u64 i, void *data)
 		return 1;
 	}
 	/*
-	 * A whole NAME_MAX component may run past exe_parts into the stack
-	 * copy's room, which is filled afterwards; exe_len tells userspace
+	 * A whole NAME_MAX component may run past exe_parts into the slack
+	 * after the record, which is never sent; exe_len tells userspace
 	 * where the captured parts end.
 	 */
 	n = bpf_probe_read_kernel_str(&s->ev.exe_parts[w->off & (CW_EXE_PATH_LEN - 1)],
@@ -450,7 +416,6 @@ static __always_inline struct signal_scratch *begin_event(int sig, struct task_s
 	/* No capture until capture_and_emit fills one in. */
 	ev->nr_ips = 0;
 	ev->nr_build_ids = 0;
-	ev->stack_len = 0;
 	ev->stack_start = 0;
 	ev->stack_vma_start = 0;
 	ev->stack_vma_end = 0;
@@ -458,16 +423,11 @@ static __always_inline struct signal_scratch *begin_event(int sig, struct task_s
 	return s;
 }
 
-/* Send the record (and its stack copy) to userspace; loss is counted. */
+/* Send the record to userspace; loss is counted. */
 static __always_inline void emit_signal(struct signal_scratch *s)
 {
-	__u32 size = s->ev.stack_len;
-
-	if (size > CW_STACK_COPY_MAX)
-		size = CW_STACK_COPY_MAX;
-	size += sizeof(struct cw_signal_event);
-	s->ev.hdr.size = size;
-	if (bpf_ringbuf_output(&events, s, size, 0))
+	s->ev.hdr.size = sizeof(struct cw_signal_event);
+	if (bpf_ringbuf_output(&events, &s->ev, sizeof(s->ev), 0))
 		count(CW_CNT_DROPPED_RINGBUF);
 	else
 		count(CW_CNT_SIGNAL_EMITTED);
@@ -493,10 +453,10 @@ static __always_inline void capture_and_emit(void *ctx, struct signal_scratch *s
 	n = bpf_get_stack(ctx, ev->ips, sizeof(ev->ips), BPF_F_USER_STACK);
 	ev->nr_ips = n > 0 ? n / sizeof(__u64) : 0;
 
-	read_exe_parts(ev, task, cpu); /* before the stack copy: see there */
+	read_exe_parts(ev, task, cpu); /* before bpf_find_vma: see there */
 	if (ev->flags & CW_SIG_REGS)
-		copy_stack(s, task);
-	if (!(ev->flags & CW_SIG_REGS) || (ev->flags & CW_SIG_STACK_FAULT) || !ev->nr_ips)
+		locate_stack(s, task);
+	if (!(ev->flags & CW_SIG_REGS) || !ev->nr_ips)
 		count(CW_CNT_CAPTURE_PARTIAL);
 	emit_signal(s);
 }

@@ -25,7 +25,7 @@ def test_config_check_reports_line_key_and_reason(tmp_path):
     assert out.returncode == 1
     lines = out.stdout.splitlines()
     assert f"{conf}:3: key 'hold': give yes or no" in lines
-    assert f"{conf}:4: key 'stack-bytes': bad --stack-bytes '1G': give a size from 0 to 64K" \
+    assert f"{conf}:4: key 'stack-bytes': bad --stack-bytes '1G': give a size from 4K to 64M" \
         in lines
     assert f"{conf}:5: key 'bogus': not an option of crashwatch watch" \
         " (see crashwatch watch --help)" in lines

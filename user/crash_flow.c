@@ -58,6 +58,7 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 					 .symbolizer = f->symbols.pid ? CW_SYMBOL_SOCKET : NULL,
 					 .dir = c->spool,
 					 .timeout_s = c->hold_timeout_s,
+					 .stack_bytes = c->stack_bytes,
 					 .registry = &f->registry,
 					 .cancel_fd = -1,
 				 },
@@ -309,8 +310,6 @@ static void held(struct cw_crash_flow *f, struct cw_ledger_entry *e,
 	}
 	j->kind = CW_HOLD_STOPPED;
 	j->ev = *ev;
-	j->ev.hdr.size = sizeof(j->ev); /* the stack copy is not kept */
-	j->ev.stack_len = 0;
 	j->call = (struct cw_core_call){.conn = -1, .sock = CW_COREDUMP_CONN_INIT, .consumer = -1};
 	j->held_since_ns = ev->hdr.ts_ns;
 	submit(f, e, j);

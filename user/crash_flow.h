@@ -35,7 +35,7 @@ struct cw_crash_flow_config {
 	const char *tool;     /* the snapshot tool */
 	const char *registry; /* the SIGSTOP holds in flight, for the watchdog */
 	bool symbol_server;   /* the tool is crashwatch-snapshot: run its symbol server */
-	unsigned hold_timeout_s, max_holds, hold_queue;
+	unsigned hold_timeout_s, max_holds, hold_queue, stack_bytes;
 	double rate_limit, rate_burst, dedup_window_s;
 	struct cw_uploader *up; /* up->target NULL: no uploads */
 	bool upload_sync;

@@ -37,8 +37,6 @@ struct cw_ledger_entry *cw_ledger_note(struct cw_crash_ledger *l, const struct c
 			l->evicted++;
 	}
 	memcpy(&e->ev, ev, sizeof(e->ev));
-	e->ev.hdr.size = sizeof(e->ev); /* the stack copy is not kept */
-	e->ev.stack_len = 0;
 	e->snapshotted = keep.snapshotted;
 	e->holds_in_flight = keep.holds_in_flight;
 	e->ended = keep.ended;

@@ -70,8 +70,6 @@ void cw_signature_suppress(struct cw_signature_entry *e, const struct cw_signal_
 	if (!e->counts[CW_SUPPRESSED_DUPLICATE] && !e->counts[CW_SUPPRESSED_RATE_LIMITED]) {
 		e->first_suppressed = now;
 		memcpy(&e->example, ev, sizeof(e->example));
-		e->example.hdr.size = sizeof(e->example);
-		e->example.stack_len = 0;
 		e->has_example = true;
 	}
 	e->counts[why]++;

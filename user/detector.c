@@ -138,7 +138,6 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		return err;
 	}
 	d->skel->rodata->watched_signals = o->signals;
-	d->skel->rodata->stack_copy_max = o->stack_bytes;
 	d->skel->rodata->self_tgid = (__u32)getpid();
 	d->skel->rodata->report_nonzero_exit = o->nonzero_exit;
 	d->skel->rodata->report_signal_deaths = o->signal_deaths;

@@ -15,8 +15,7 @@ int cw_event_check(const void *data, size_t size)
 		return -EBADMSG;
 	switch (h->kind) {
 	case CW_EVENT_SIGNAL:
-		if (h->size < sizeof(*sig) || sig->stack_len > CW_STACK_COPY_MAX ||
-		    h->size != sizeof(*sig) + sig->stack_len || sig->nr_ips > CW_MAX_FRAMES ||
+		if (h->size != sizeof(*sig) || sig->nr_ips > CW_MAX_FRAMES ||
 		    sig->nr_build_ids > CW_MAX_FRAMES || sig->exe_len > CW_EXE_PATH_LEN)
 			return -EBADMSG;
 		return CW_EVENT_SIGNAL;

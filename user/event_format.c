@@ -180,11 +180,9 @@ static void signal_json(FILE *out, const struct cw_signal_event *ev, const char 
 		json_decref(regs);
 	}
 	json_object_set_new(stack, "start", hex_u64(ev->stack_start));
-	json_object_set_new(stack, "bytes", json_integer(ev->stack_len));
 	json_object_set_new(stack, "vma_start", hex_u64(ev->stack_vma_start));
 	json_object_set_new(stack, "vma_end", hex_u64(ev->stack_vma_end));
 	json_object_set_new(stack, "sp_unmapped", json_boolean(ev->flags & CW_SIG_SP_UNMAPPED));
-	json_object_set_new(stack, "truncated", json_boolean(ev->flags & CW_SIG_STACK_TRUNCATED));
 	json_object_set_new(o, "stack", stack);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(frames, frame_json(i, &v[i]));

@@ -26,6 +26,7 @@ struct cw_hold_config {
 	const char *symbolizer;		   /* its --symbolizer socket, or NULL */
 	const char *dir;		   /* where snapshots go (created 0700) */
 	unsigned timeout_s;		   /* the whole hold, the tool's unwinding included */
+	unsigned stack_bytes;		   /* the tool's --stack-bytes: copied per thread */
 	struct cw_hold_registry *registry; /* the SIGSTOP holds in flight */
 	int cancel_fd; /* -1, or readable once the watcher stops: every wait ends at once */
 };

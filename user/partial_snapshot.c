@@ -207,7 +207,7 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 	}
 	json_object_set_new(t, "frames", frames);
 	json_object_set_new(t, "frames_truncated", json_boolean(n >= CW_MAX_FRAMES));
-	json_object_set_new(t, "stack_truncated", json_boolean(ev->flags & CW_SIG_STACK_TRUNCATED));
+	json_object_set_new(t, "stack_truncated", json_false());
 	json_object_set_new(t, "error",
 			    kept ? json_null() : json_string("the first capture holds no frame"));
 	json_array_append_new(threads, t);
@@ -221,7 +221,7 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 	 */
 	sp = ev->regs[CW_REG_RSP];
 	if (ev->sig == SIGSEGV && !(ev->flags & CW_SIG_FROM_PROCESS) && ev->fault_addr >= 4096 &&
-	    ((ev->flags & CW_SIG_SP_UNMAPPED) || (ev->stack_len && ev->stack_start > sp) ||
+	    ((ev->flags & CW_SIG_SP_UNMAPPED) || ev->stack_start > sp ||
 	     (ev->fault_addr + CW_STACK_PAGE >= sp && ev->fault_addr <= sp + CW_STACK_PAGE)))
 		cause = "stack-overflow";
 	else

@@ -600,6 +600,7 @@ int cw_watch_main(int argc, char **argv)
 						  .hold_timeout_s = opts.hold_timeout_s,
 						  .max_holds = opts.max_holds,
 						  .hold_queue = opts.hold_queue,
+						  .stack_bytes = opts.stack_bytes,
 						  .rate_limit = opts.rate_limit,
 						  .rate_burst = opts.rate_burst,
 						  .dedup_window_s = opts.dedup_window_s,
@@ -627,7 +628,7 @@ int cw_watch_main(int argc, char **argv)
 	describe_holds(&opts, &det, &w, holds, sizeof(holds));
 	cw_scope_describe(&scope, where, sizeof(where));
 	fprintf(stderr,
-		"crashwatch: watching %s in %s; stack copy %u bytes, ring buffer %u "
+		"crashwatch: watching %s in %s; stack copy %u bytes a thread, ring buffer %u "
 		"KiB; OOM victims %s; hold points: %s\n",
 		sigs, where, opts.stack_bytes, opts.ringbuf_bytes >> 10,
 		det.oom_tracking ? "recognised" : "not recognised (needs Linux >= 6.8)", holds);

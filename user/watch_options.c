@@ -20,8 +20,8 @@ static const char usage[] =
 	"\n"
 	"  --signals=LIST       fatal signals to watch, by name or number\n"
 	"                       (default " CW_DEFAULT_SIGNALS ")\n"
-	"  --stack-bytes=SIZE   bound of the stack copied at the crash, K/M suffixes\n"
-	"                       (default 16K, at most 64K; 0 disables the copy)\n"
+	"  --stack-bytes=SIZE   stack copied per thread of a held process, for its unwind\n"
+	"                       (the snapshot tool's --stack-bytes; default 256K, 4K-64M)\n"
 	"  --ringbuf-size=SIZE  kernel-to-daemon ring buffer, a power of two (default 4M)\n"
 	"  --nonzero-exit       also report processes that exit with a non-zero code\n"
 	"  --signal-deaths      also report deaths by signals not watched (SIGKILL, SIGTERM...)\n"
@@ -175,7 +175,7 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 	int c;
 
 	*o = (struct cw_watch_options){
-		.stack_bytes = CW_STACK_COPY_DEFAULT,
+		.stack_bytes = 256 << 10,
 		.ringbuf_bytes = 4 << 20,
 		.show_stack = true,
 		.hold = true,
@@ -206,10 +206,11 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			}
 			break;
 		case OPT_STACK_BYTES:
-			if (cw_parse_size(optarg, 0, CW_STACK_COPY_MAX, &v) < 0) {
+			if (cw_parse_size(optarg, 4096, 64 << 20, &v) < 0) {
 				fprintf(err,
-					"crashwatch: bad --stack-bytes '%s': give a size from 0 to "
-					"64K\n",
+					"crashwatch: bad --stack-bytes '%s': give a size from 4K "
+					"to "
+					"64M\n",
 					optarg);
 				return -EINVAL;
 			}

@@ -18,7 +18,7 @@ enum cw_core_hold {
 
 struct cw_watch_options {
 	uint64_t signals;	/* CW_SIGMASK() of the watched fatal signals */
-	uint32_t stack_bytes;	/* bound of the stack copy */
+	uint32_t stack_bytes;	/* stack the snapshot tool copies per thread */
 	uint32_t ringbuf_bytes; /* ring buffer size: a power of two, >= one page */
 	bool json;
 	bool show_stack;

@@ -9,7 +9,7 @@
 #ifndef CRASHWATCH_EVENTS_H
 #define CRASHWATCH_EVENTS_H
 
-#define CW_EVENT_VERSION 1
+#define CW_EVENT_VERSION 2 /* 2: no stack copy after the signal record */
 
 #define CW_COMM_LEN	  16
 #define CW_BUILD_ID_SIZE  20
@@ -17,10 +17,8 @@
 #define CW_EXE_PATH_LEN	  256
 #define CW_EXE_PATH_DEPTH 32
 
-/* The stack copy: a bounded, page-by-page read from the stack pointer up. */
-#define CW_STACK_PAGE	      4096
-#define CW_STACK_COPY_DEFAULT 16384
-#define CW_STACK_COPY_MAX     65536 /* power of two: the BPF side masks offsets with it */
+/* Where the stack is looked for above a stack pointer in no VMA, page by page. */
+#define CW_STACK_PAGE 4096
 
 /* --cgroup: how many, and how deep below one a process is still found. */
 #define CW_MAX_SCOPE_CGROUPS 64
@@ -104,15 +102,14 @@ enum cw_reg {
 };
 
 enum cw_signal_flags {
-	CW_SIG_HAS_HANDLER = 1 << 0,	 /* a handler (not SIG_DFL/SIG_IGN) will run */
-	CW_SIG_FROM_PROCESS = 1 << 1,	 /* si_code <= 0: sent by a process (kill, tgkill...) */
-	CW_SIG_SENDER_SEEN = 1 << 2,	 /* signal_generate saw the sender: sender_comm valid */
-	CW_SIG_REGS = 1 << 3,		 /* regs valid */
-	CW_SIG_SP_UNMAPPED = 1 << 4,	 /* the stack pointer is in no VMA: stack overflow */
-	CW_SIG_STACK_TRUNCATED = 1 << 5, /* the copy stopped at the size bound, not the VMA end */
-	CW_SIG_STACK_FAULT = 1 << 6,	 /* a page of the stack could not be read */
-	CW_SIG_EXE_TRUNCATED = 1 << 7,	 /* exe path deeper or longer than captured */
-	CW_SIG_AT_ABORT = 1 << 9,	 /* from the entry of abort(): SIGABRT is not raised yet */
+	CW_SIG_HAS_HANDLER = 1 << 0,  /* a handler (not SIG_DFL/SIG_IGN) will run */
+	CW_SIG_FROM_PROCESS = 1 << 1, /* si_code <= 0: sent by a process (kill, tgkill...) */
+	CW_SIG_SENDER_SEEN = 1 << 2,  /* signal_generate saw the sender: sender_comm valid */
+	CW_SIG_REGS = 1 << 3,	      /* regs valid */
+	CW_SIG_SP_UNMAPPED = 1 << 4,  /* the stack pointer is in no VMA: stack overflow */
+	/* 1 << 5, 1 << 6: the stack copy's, before version 2 */
+	CW_SIG_EXE_TRUNCATED = 1 << 7, /* exe path deeper or longer than captured */
+	CW_SIG_AT_ABORT = 1 << 9,      /* from the entry of abort(): SIGABRT is not raised yet */
 	CW_SIG_AT_GENERATE =
 		1 << 10,      /* sent by another process, held before delivery: no capture */
 	CW_SIG_HELD = 1 << 8, /* SIGSTOP sent: the thread stops at its handler's entry */
@@ -120,8 +117,8 @@ enum cw_signal_flags {
 
 /*
  * A watched signal at delivery, with the first capture of the faulting
- * thread.  The record is followed by stack_len bytes: a copy of its stack
- * from stack_start.
+ * thread.  No copy of its stack: nobody unwound it, and a held process is
+ * copied whole by the snapshot tool (--stack-bytes).
  */
 struct cw_signal_event {
 	struct cw_event_header hdr;
@@ -138,9 +135,10 @@ struct cw_signal_event {
 	__u64 regs[CW_NR_REGS];
 	__u32 nr_ips;	    /* ips[] filled: the frame-pointer walk */
 	__u32 nr_build_ids; /* frames[] filled: the same walk as build-id + offset */
-	__u32 stack_len;
+	__u32 _pad0;
 	__u16 exe_len; /* bytes used in exe_parts */
 	__u16 _pad1;
+	/* The first readable address at or above the stack pointer (above it: overflow). */
 	__u64 stack_start;
 	__u64 stack_vma_start; /* 0 when the stack pointer is in no VMA */
 	__u64 stack_vma_end;
@@ -148,14 +146,8 @@ struct cw_signal_event {
 	struct cw_frame frames[CW_MAX_FRAMES];
 	/* The executable's path components, leaf first, each NUL-terminated. */
 	char exe_parts[CW_EXE_PATH_LEN];
-	/* stack_len bytes of stack copy follow the record (see cw_signal_stack). */
 };
 _Static_assert(sizeof(struct cw_signal_event) == 3160, "cw_signal_event layout");
-
-static inline const __u8 *cw_signal_stack(const struct cw_signal_event *ev)
-{
-	return (const __u8 *)(ev + 1);
-}
 
 enum cw_exit_flags {
 	CW_EXIT_SEEN_AT_DELIVERY = 1 << 0, /* a watched signal was delivered to it before */
@@ -234,7 +226,7 @@ enum cw_counter {
 	CW_CNT_SENDER_SEEN,	/* watched signals sent by another process */
 	CW_CNT_EXIT_EMITTED,	/* exit records sent */
 	CW_CNT_DROPPED_RINGBUF, /* records lost: the ring buffer was full */
-	CW_CNT_CAPTURE_PARTIAL, /* a stack or regs read failed (record still sent) */
+	CW_CNT_CAPTURE_PARTIAL, /* a regs read or the stack walk failed (record still sent) */
 	CW_CNT_FLAG_TABLE_FULL, /* a crashing process could not be remembered for its exit */
 	CW_CNT_OOM_VICTIMS,	/* oom:mark_victim hits */
 	CW_CNT_EXECS_NEW,	/* executables first run in a mount namespace, sent */

@@ -45,7 +45,7 @@ static void defaults_watch_the_crash_signals(void **state)
 	assert_int_equal(p.r, 0);
 	cw_signal_mask_text(p.o.signals, text, sizeof(text));
 	assert_string_equal(text, "SIGILL,SIGTRAP,SIGABRT,SIGBUS,SIGFPE,SIGSEGV,SIGSYS");
-	assert_int_equal(p.o.stack_bytes, 16384);
+	assert_int_equal(p.o.stack_bytes, 256 << 10);
 	assert_int_equal(p.o.ringbuf_bytes, 4 << 20);
 	assert_true(p.o.show_stack);
 	assert_false(p.o.json);
@@ -83,7 +83,7 @@ static void bad_values_say_what_and_how(void **state)
 	assert_int_equal(p.r, -EINVAL);
 	assert_non_null(strstr(p.err, "bad --stack-bytes '12abc'"));
 	release(&p);
-	p = PARSE("--stack-bytes=128K");
+	p = PARSE("--stack-bytes=128M");
 	assert_int_equal(p.r, -EINVAL);
 	release(&p);
 	p = PARSE("--ringbuf-size=3M");
