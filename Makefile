@@ -31,7 +31,7 @@ BPF_PROGS  := detect
 PROGRAMS   := crashwatch crashwatch-snapshot
 LIB_SRCS   := $(filter-out user/main.c user/snapshot_main.c user/core_handler_main.c,$(wildcard user/*.c))
 # The core handler alone, static: the host's kernel may run it outside our container.
-CORE_HANDLER_OBJS := core_handler_main core_handler core_pattern core_install
+CORE_HANDLER_OBJS := core_handler_main core_handler core_call_protocol core_pattern core_install
 SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core_call_protocol.h"
 #include "core_install.h"
 #include "core_pattern.h"
 
@@ -31,7 +32,7 @@ static void tell_watcher(const struct cw_core_info *ci)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct timeval tv = {.tv_sec = ANSWER_TIMEOUT_S};
-	char msg[96], answer[8];
+	char msg[CW_CORE_CALL_MAX], answer[8];
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -39,8 +40,8 @@ static void tell_watcher(const struct cw_core_info *ci)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", CW_CORE_SOCKET);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	snprintf(msg, sizeof(msg), "%ld %ld %d", ci->global_pid, ci->global_tid, ci->sig);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	if (cw_core_call_format(msg, sizeof(msg), ci->global_pid, ci->global_tid, ci->sig) > 0 &&
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
 	    send(fd, msg, strlen(msg), 0) > 0) {
 		if (recv(fd, answer, sizeof(answer), 0) < 0) {
 			/* no answer in time: go on */

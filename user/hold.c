@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core_call_protocol.h"
 #include "proc_info.h"
 #include "proc_maps.h"
 
@@ -351,7 +352,7 @@ void cw_core_call_answer(struct cw_core_call *c)
 	char err[512];
 
 	if (c->conn >= 0) {
-		if (send(c->conn, "go", 2, MSG_NOSIGNAL) < 0) {
+		if (send(c->conn, CW_CORE_CALL_GO, strlen(CW_CORE_CALL_GO), MSG_NOSIGNAL) < 0) {
 			/* the handler gave up waiting: the dump goes on all the same */
 		}
 		close(c->conn);
@@ -398,23 +399,16 @@ void cw_core_call_release(struct cw_core_call *c)
 int cw_hold_core_request(int conn, pid_t *pid, pid_t *tid, int *sig)
 {
 	struct pollfd p = {conn, POLLIN, 0};
-	char msg[96];
+	char msg[CW_CORE_CALL_MAX];
 	ssize_t n;
-	int pd, t, s;
 
 	/* The handler sends at connect; anyone else is not waited for long. */
 	if (poll(&p, 1, 100) <= 0)
 		return -ETIMEDOUT;
-	n = recv(conn, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+	n = recv(conn, msg, sizeof(msg), MSG_DONTWAIT);
 	if (n <= 0)
 		return -EBADMSG;
-	msg[n] = '\0';
-	if (sscanf(msg, "%d %d %d", &pd, &t, &s) != 3 || pd <= 0)
-		return -EBADMSG;
-	*pid = pd;
-	*tid = t;
-	*sig = s;
-	return 0;
+	return cw_core_call_parse(msg, (size_t)n, pid, tid, sig);
 }
 
 int cw_hold_core(const struct cw_hold_config *c, struct cw_core_call *call, pid_t pid, pid_t tid,
