@@ -23,9 +23,9 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 	snprintf(f->why_unheld, sizeof(f->why_unheld),
 		 "no hold point caught this crash (not dumpable, traced, or kernel.core_pattern "
 		 "not crashwatch's)");
-	if (!c->holding)
+	if (!c->o->hold)
 		return 0;
-	cw_admission_init(&f->adm, c->rate_limit, c->rate_burst, c->dedup_window_s);
+	cw_admission_init(&f->adm, c->o->rate_limit, c->o->rate_burst, c->o->dedup_window_s);
 	err = cw_registry_init(&f->registry, c->registry);
 	if (err < 0) {
 		fprintf(stderr, "crashwatch: failed to set up the hold registry %s: %s\n",
@@ -57,12 +57,12 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 					 .tool = c->tool,
 					 .symbolizer = f->symbols.pid ? CW_SYMBOL_SOCKET : NULL,
 					 .dir = c->spool,
-					 .timeout_s = c->hold_timeout_s,
-					 .stack_bytes = c->stack_bytes,
+					 .timeout_s = c->o->hold_timeout_s,
+					 .stack_bytes = c->o->stack_bytes,
 					 .registry = &f->registry,
 					 .cancel_fd = -1,
 				 },
-				 c->max_holds, c->hold_queue);
+				 c->o->max_holds, c->o->hold_queue);
 	f->started = true;
 	if (err < 0)
 		fprintf(stderr, "crashwatch: failed to start the hold threads: %s\n",
@@ -78,7 +78,8 @@ int cw_crash_flow_done_fd(const struct cw_crash_flow *f)
 /* A snapshot entered the spool: keep the spool in bounds and send it on. */
 static void spooled(struct cw_crash_flow *f)
 {
-	int n = cw_spool_enforce(f->c.spool, (size_t)f->c.spool_max_files, f->c.spool_max_bytes);
+	int n = cw_spool_enforce(f->c.spool, (size_t)f->c.o->spool_max_files,
+				 f->c.o->spool_max_bytes);
 
 	if (n > 0) {
 		f->spool_dropped += (uint64_t)n;
@@ -90,7 +91,7 @@ static void spooled(struct cw_crash_flow *f)
 	if (!f->c.up || !f->c.up->target)
 		return;
 	cw_uploader_kick(f->c.up);
-	if (f->c.upload_sync && !cw_uploader_wait(f->c.up, f->c.upload_timeout_s + 5.0))
+	if (f->c.o->upload_sync && !cw_uploader_wait(f->c.up, f->c.upload_timeout_s + 5.0))
 		fprintf(stderr, "crashwatch: the upload did not finish in time: it goes on in the "
 				"background\n");
 }
@@ -260,7 +261,7 @@ static void submit(struct cw_crash_flow *f, struct cw_ledger_entry *e, struct cw
 	snprintf(why, sizeof(why),
 		 "too many crashes at once: %u snapshots running and %u waiting (--max-holds, "
 		 "--hold-queue)",
-		 f->c.max_holds, f->c.hold_queue);
+		 f->c.o->max_holds, f->c.o->hold_queue);
 	if (j->kind == CW_HOLD_STOPPED)
 		cw_hold_pool_release(&f->pool, &j->ev);
 	else
@@ -322,7 +323,7 @@ void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event 
 	bool suppressed = false;
 
 	/* The process waits while we print: the hold is handed on first. */
-	if (f->c.holding) {
+	if (f->c.o->hold) {
 		struct cw_ledger_entry *e = cw_ledger_note(&f->ledger, ev);
 
 		/* A handler ran after the last one: this is another crash. */
@@ -346,7 +347,7 @@ void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x)
 	enum cw_suppressed_why why;
 
 	cw_format_exit(stdout, x, &f->c.fmt);
-	if (!f->c.holding)
+	if (!f->c.o->hold)
 		return;
 	e = cw_ledger_find(&f->ledger, (pid_t)x->task.pid, x->task.start_boottime);
 	if (!e)
@@ -373,7 +374,7 @@ void cw_crash_flow_core_dump(struct cw_crash_flow *f, struct cw_core_call *call,
 	struct cw_hold_job *j;
 	bool waiting;
 
-	if (!f->c.holding) {
+	if (!f->c.o->hold) {
 		struct cw_core_call c = *call;
 
 		cw_core_call_release(&c);
@@ -431,7 +432,7 @@ void cw_crash_flow_tick(struct cw_crash_flow *f)
 {
 	if (f->symbols.tool_path)
 		cw_symbol_server_alive(&f->symbols);
-	if (f->c.holding && cw_monotonic_s() - f->adm.last_flush >= AGGREGATE_FLUSH_S &&
+	if (f->c.o->hold && cw_monotonic_s() - f->adm.last_flush >= AGGREGATE_FLUSH_S &&
 	    cw_admission_flush(&f->adm, f->c.sym, f->c.spool) > 0)
 		spooled(f);
 }
@@ -463,7 +464,7 @@ void cw_crash_flow_print_counters(const struct cw_crash_flow *f, FILE *out)
 		f->partial_snapshots, f->ledger.evicted);
 	if (f->c.spool)
 		fprintf(out, " spool_dropped=%" PRIu64, f->spool_dropped);
-	if (!f->c.holding)
+	if (!f->c.o->hold)
 		return;
 	fprintf(out,
 		" holds_started=%" PRIu64 " hold_queue_full=%" PRIu64

@@ -26,19 +26,16 @@
 #include "symbol_server_proc.h"
 #include "symbolize.h"
 #include "uploader.h"
+#include "watch_options.h"
 
 struct cw_crash_flow_config {
+	const struct cw_watch_options *o; /* hold, rate and spool bounds, upload mode... */
 	struct cw_format_options fmt;
-	bool holding;
-	const char *spool; /* NULL: no spool (report only) */
-	uint64_t spool_max_files, spool_max_bytes;
-	const char *tool;     /* the snapshot tool */
-	const char *registry; /* the SIGSTOP holds in flight, for the watchdog */
-	bool symbol_server;   /* the tool is crashwatch-snapshot: run its symbol server */
-	unsigned hold_timeout_s, max_holds, hold_queue, stack_bytes;
-	double rate_limit, rate_burst, dedup_window_s;
+	const char *spool;	/* NULL: no spool (report only) */
+	const char *tool;	/* the snapshot tool */
+	const char *registry;	/* the SIGSTOP holds in flight, for the watchdog */
+	bool symbol_server;	/* the tool is crashwatch-snapshot: run its symbol server */
 	struct cw_uploader *up; /* up->target NULL: no uploads */
-	bool upload_sync;
 	double upload_timeout_s;
 	struct cw_scope *scope;
 	struct cw_symbolizer *sym;

@@ -25,8 +25,8 @@ static void round_trip(void **state)
 static void refuses_what_the_handler_never_sends(void **state)
 {
 	static const char *const bad[] = {
-		"", "1 2", "1 2 3 4", "0 1 11", "-1 1 11", "1 -2 11", "1 2 65", "1  2 3", " 1 2 3",
-		"1 2 3\n", "a b c", "1 2 3x", "99999999999 1 11", "1 2 +3",
+		"",	  "1 2",    "1 2 3 4", "0 1 11", "-1 1 11", "1 -2 11",		"1 2 65",
+		"1  2 3", " 1 2 3", "1 2 3\n", "a b c",	 "1 2 3x",  "99999999999 1 11", "1 2 +3",
 	};
 	pid_t pid, tid;
 	int sig;
@@ -41,8 +41,7 @@ static void refuses_what_the_handler_never_sends(void **state)
 		char big[CW_CORE_CALL_MAX + 8];
 
 		memset(big, '1', sizeof(big));
-		assert_int_equal(cw_core_call_parse(big, sizeof(big), &pid, &tid, &sig),
-				 -EBADMSG);
+		assert_int_equal(cw_core_call_parse(big, sizeof(big), &pid, &tid, &sig), -EBADMSG);
 	}
 }
 
