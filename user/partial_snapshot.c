@@ -30,16 +30,6 @@ static json_t *str_or_null(const char *s)
 	return s && s[0] ? json_string(s) : json_null();
 }
 
-json_t *cw_boot_time_json(uint64_t boot_ns)
-{
-	int64_t real = cw_boot_to_realtime(boot_ns);
-	struct timespec ts = {.tv_sec = real / 1000000000LL, .tv_nsec = real % 1000000000LL};
-	char t[64];
-
-	cw_iso_time(&ts, t, sizeof(t));
-	return json_string(t);
-}
-
 /*
  * What /proc still says of the process, if it is still the one that
  * crashed; the kernel's cgroup id and namespaces, taken at the crash, win

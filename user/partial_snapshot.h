@@ -14,10 +14,8 @@
 
 #include <linux/types.h>
 #include "crashwatch/events.h"
+#include "snapshot_values.h"
 #include "symbolize.h"
-
-/* A CLOCK_BOOTTIME time as the snapshot's UTC text. */
-json_t *cw_boot_time_json(uint64_t boot_ns);
 
 /* The document for ev; why: the reason no full snapshot was taken.  NULL on ENOMEM. */
 json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_symbolizer *sym,

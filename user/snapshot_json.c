@@ -3,53 +3,15 @@
 
 #include <inttypes.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "signals.h"
 #include "version.h"
 
-const char *const cw_dwarf_reg_names[17] = {
-	"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
-	"r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip",
-};
-
-json_t *cw_json_hex(uint64_t v)
-{
-	char b[24];
-
-	snprintf(b, sizeof(b), "0x%" PRIx64, v);
-	return json_string(b);
-}
-
 static json_t *str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
-}
-
-void cw_iso_time(const struct timespec *ts, char *out, size_t cap)
-{
-	struct tm tm;
-	char date[32];
-
-	gmtime_r(&ts->tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, cap, "%s.%06dZ", date, (int)((ts->tv_nsec / 1000) % 1000000));
-}
-
-json_t *cw_host_json(void)
-{
-	struct utsname u;
-	char name[256] = "";
-	json_t *h = json_object();
-
-	gethostname(name, sizeof(name) - 1);
-	uname(&u);
-	json_object_set_new(h, "hostname", json_string(name));
-	json_object_set_new(h, "kernel", json_sprintf("%s %s", u.release, u.version));
-	json_object_set_new(h, "arch", json_string(u.machine));
-	return h;
 }
 
 static json_t *process_json(const struct cw_snapshot *s)

@@ -11,6 +11,7 @@
 #include "proc_info.h"
 #include "ptrace_capture.h"
 #include "snapshot_options.h"
+#include "snapshot_values.h"
 #include "unwind.h"
 
 #define CW_SNAPSHOT_VERSION 1
@@ -33,13 +34,5 @@ struct cw_snapshot {
 };
 
 json_t *cw_snapshot_json(const struct cw_snapshot *s);
-
-/* Shared with the partial snapshot built from the kernel's first capture. */
-json_t *cw_json_hex(uint64_t v); /* "0x…": JSON numbers lose bits above 2^53 */
-void cw_iso_time(const struct timespec *ts, char *out, size_t cap);
-json_t *cw_host_json(void);
-
-/* Lowercase DWARF-order register names for x86_64 (17). */
-extern const char *const cw_dwarf_reg_names[17];
 
 #endif
