@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "event_decode.h"
 #include "partial_snapshot.h"
+#include "snapshot_doc.h"
 #include "spool_write.h"
 
 static const char *const why_names[CW_SUPPRESSED_NR] = {
@@ -110,41 +112,51 @@ void cw_admission_snapshotted(struct cw_admission *a, const struct cw_signal_eve
 	e->last_snapshot = cw_monotonic_s();
 }
 
+/*
+ * The first suppressed crash's partial document, with the counts: the
+ * aggregate object, and as attributes too, since backends show those.
+ */
 static int write_aggregate(const struct cw_signature_entry *e, struct cw_symbolizer *sym,
 			   const char *spool)
 {
 	uint64_t dup = e->counts[CW_SUPPRESSED_DUPLICATE],
 		 lim = e->counts[CW_SUPPRESSED_RATE_LIMITED];
-	char uuid[64], why[160], path[4096], err[512], sig[20];
-	json_t *doc, *agg = json_object(), *attrs;
+	const char *on = e->snapshot_uuid[0] ? e->snapshot_uuid : NULL;
+	char uuid[64], why[160], path[4096], err[512], count[24];
+	struct cw_doc_attribute attrs[] = {
+		{"crashwatch.aggregate_count", count},
+		{"crashwatch.counted_on", on},
+	};
+	struct cw_doc_aggregate agg = {
+		.signature = e->sig,
+		.duplicates = dup,
+		.rate_limited = lim,
+		.counted_on = on,
+		.first = cw_boot_timespec(e->example.hdr.ts_ns),
+		.last = cw_boot_timespec(e->last_ts_ns),
+	};
+	/* About 12 KiB: off the watcher's stack. */
+	struct cw_partial_doc *p = malloc(sizeof(*p));
+	json_t *doc;
 	int r;
 
+	if (!p)
+		return -ENOMEM;
 	snprintf(why, sizeof(why),
 		 "an aggregate of %" PRIu64 " crashes alike: %" PRIu64
 		 " duplicates of a snapshot, %" PRIu64 " over the rate limit",
 		 dup + lim, dup, lim);
+	snprintf(count, sizeof(count), "%" PRIu64, dup + lim);
 	cw_new_uuid(uuid, sizeof(uuid));
-	doc = cw_partial_snapshot_json(&e->example, sym, why, uuid);
-	if (!doc) {
-		json_decref(agg);
+	cw_partial_doc_fill(p, &e->example, sym, why, uuid);
+	p->doc.attributes = attrs;
+	p->doc.n_attributes = on ? 2 : 1;
+	p->doc.aggregate = &agg;
+	doc = cw_snapshot_doc_json(&p->doc);
+	cw_partial_doc_free(p);
+	free(p);
+	if (!doc)
 		return -ENOMEM;
-	}
-	snprintf(sig, sizeof(sig), "%016" PRIx64, e->sig);
-	json_object_set_new(agg, "signature", json_string(sig));
-	json_object_set_new(agg, "count", json_integer((json_int_t)(dup + lim)));
-	json_object_set_new(agg, "duplicates", json_integer((json_int_t)dup));
-	json_object_set_new(agg, "rate_limited", json_integer((json_int_t)lim));
-	json_object_set_new(agg, "counted_on",
-			    e->snapshot_uuid[0] ? json_string(e->snapshot_uuid) : json_null());
-	json_object_set_new(agg, "first", cw_boot_time_json(e->example.hdr.ts_ns));
-	json_object_set_new(agg, "last", cw_boot_time_json(e->last_ts_ns));
-	json_object_set_new(doc, "aggregate", agg);
-	/* Backends show attributes: the count travels with the crash there too. */
-	attrs = json_object_get(doc, "attributes");
-	json_object_set_new(attrs, "crashwatch.aggregate_count",
-			    json_sprintf("%" PRIu64, dup + lim));
-	if (e->snapshot_uuid[0])
-		json_object_set_new(attrs, "crashwatch.counted_on", json_string(e->snapshot_uuid));
 	r = cw_write_json_atomic(doc, spool, uuid, path, sizeof(path), err, sizeof(err));
 	if (r < 0)
 		fprintf(stderr,

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,31 +15,14 @@
 #include "event_decode.h"
 #include "proc_info.h"
 #include "signals.h"
-#include "snapshot_json.h"
 #include "spool_write.h"
-#include "version.h"
 
 /* pt_regs order (enum cw_reg) of each DWARF register, as the full snapshot lists them. */
-static const int dwarf_from_pt[17] = {
+static const int dwarf_from_pt[CW_DWARF_REGS] = {
 	CW_REG_RAX, CW_REG_RDX, CW_REG_RCX, CW_REG_RBX, CW_REG_RSI, CW_REG_RDI,
 	CW_REG_RBP, CW_REG_RSP, CW_REG_R8,  CW_REG_R9,	CW_REG_R10, CW_REG_R11,
 	CW_REG_R12, CW_REG_R13, CW_REG_R14, CW_REG_R15, CW_REG_RIP,
 };
-
-static json_t *str_or_null(const char *s)
-{
-	return s && s[0] ? json_string(s) : json_null();
-}
-
-json_t *cw_boot_time_json(uint64_t boot_ns)
-{
-	int64_t real = cw_boot_to_realtime(boot_ns);
-	struct timespec ts = {.tv_sec = real / 1000000000LL, .tv_nsec = real % 1000000000LL};
-	char t[64];
-
-	cw_iso_time(&ts, t, sizeof(t));
-	return json_string(t);
-}
 
 /*
  * What /proc still says of the process, if it is still the one that
@@ -72,149 +56,123 @@ static void container_read(const struct cw_task *t, struct cw_container_info *ci
 		ci->mnt_ns = t->mnt_ns;
 }
 
-static json_t *process_json(const struct cw_signal_event *ev, const char *exe, const char *cgroup)
+static void fill_process(struct cw_partial_doc *p, const struct cw_signal_event *ev)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "pid", json_integer(ev->task.pid));
-	json_object_set_new(o, "ppid", json_integer(ev->task.ppid));
-	json_object_set_new(o, "uid", json_integer(ev->task.uid));
-	json_object_set_new(o, "gid", json_integer(ev->task.gid));
-	json_object_set_new(
-		o, "comm",
-		json_stringn_nocheck(ev->task.comm, strnlen(ev->task.comm, CW_COMM_LEN)));
-	json_object_set_new(o, "exe", str_or_null(exe));
-	json_object_set_new(o, "cmdline", json_null());
-	json_object_set_new(o, "cwd", json_null());
-	json_object_set_new(o, "cgroup", str_or_null(cgroup));
-	json_object_set_new(o, "start_time", cw_boot_time_json(ev->task.start_boottime));
-	return o;
+	memcpy(p->comm, ev->task.comm, CW_COMM_LEN);
+	p->comm[CW_COMM_LEN] = '\0';
+	cw_exe_path(ev, p->exe, sizeof(p->exe));
+	p->doc.process = (struct cw_doc_process){
+		.pid = (pid_t)ev->task.pid,
+		.ppid = (pid_t)ev->task.ppid,
+		.uid = ev->task.uid,
+		.gid = ev->task.gid,
+		.comm = p->comm,
+		.exe = p->exe, /* "": the kernel captured no path */
+		/* cmdline and cwd are not in the first capture */
+		.cgroup = p->container.cgroup,
+		.has_start_time = true,
+		.start_time = cw_boot_timespec(ev->task.start_boottime),
+	};
 }
 
-static json_t *signal_json(const struct cw_signal_event *ev)
+static void fill_signal(struct cw_doc_signal *s, const struct cw_signal_event *ev)
 {
 	/* At abort()'s entry SIGABRT is not raised yet: no siginfo. */
 	bool at_abort = ev->flags & CW_SIG_AT_ABORT;
-	const char *code = at_abort ? NULL : cw_si_code_name(ev->sig, ev->si_code);
-	json_t *j = json_object();
 
-	json_object_set_new(j, "number", json_integer(ev->sig));
-	json_object_set_new(j, "name", json_string(cw_signal_name(ev->sig)));
-	json_object_set_new(j, "code", at_abort ? json_null() : json_integer(ev->si_code));
-	json_object_set_new(j, "code_name", str_or_null(code));
-	json_object_set_new(j, "address",
-			    ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)
-				    ? json_null()
-				    : cw_json_hex(ev->fault_addr));
-	json_object_set_new(j, "sender_pid",
-			    ev->sender_pid ? json_integer(ev->sender_pid) : json_null());
-	return j;
-}
-
-static json_t *frame_json(size_t i, const struct cw_frame_view *f)
-{
-	char hex[2 * CW_BUILD_ID_SIZE + 1];
-	json_t *o = json_object();
-
-	json_object_set_new(o, "index", json_integer((json_int_t)i));
-	json_object_set_new(o, "pc", cw_json_hex(f->ip));
-	json_object_set_new(o, "function", str_or_null(f->sym.function));
-	json_object_set_new(o, "function_offset",
-			    f->sym.function ? json_integer((json_int_t)f->sym.function_offset)
-					    : json_null());
-	json_object_set_new(o, "module", str_or_null(f->sym.module));
-	json_object_set_new(o, "module_offset",
-			    f->sym.has_offset ? cw_json_hex(f->sym.module_offset) : json_null());
-	json_object_set_new(o, "build_id",
-			    f->bid ? json_string(cw_hex(f->bid->build_id, CW_BUILD_ID_SIZE, hex))
-				   : json_null());
-	json_object_set_new(o, "file", str_or_null(f->sym.file));
-	json_object_set_new(o, "line", f->sym.file ? json_integer(f->sym.line) : json_null());
-	json_object_set_new(o, "signal_frame", json_false());
-	return o;
+	*s = (struct cw_doc_signal){
+		.number = ev->sig,
+		.has_code = !at_abort,
+		.code = ev->si_code,
+		.has_address = !(ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)),
+		.address = ev->fault_addr,
+		.has_sender = ev->sender_pid != 0,
+		.sender_pid = (pid_t)ev->sender_pid,
+	};
 }
 
 /* Each module the frames name once; load addresses are not in the first capture. */
-static void add_module(json_t *mods, const struct cw_frame_view *f)
+static void add_module(struct cw_partial_doc *p, const struct cw_doc_frame *f)
 {
-	char hex[2 * CW_BUILD_ID_SIZE + 1];
-	size_t i;
-	json_t *m;
+	struct cw_snapshot_doc *d = &p->doc;
 
-	if (!f->sym.module)
+	if (!f->module)
 		return;
-	json_array_foreach(mods, i, m)
-	{
-		if (strcmp(json_string_value(json_object_get(m, "path")), f->sym.module) == 0)
+	for (size_t i = 0; i < d->n_modules; i++)
+		if (strcmp(p->modules[i].path, f->module) == 0)
 			return;
-	}
-	m = json_object();
-	json_object_set_new(m, "path", json_string(f->sym.module));
-	json_object_set_new(m, "start", json_null());
-	json_object_set_new(m, "end", json_null());
-	json_object_set_new(m, "build_id",
-			    f->bid ? json_string(cw_hex(f->bid->build_id, CW_BUILD_ID_SIZE, hex))
-				   : json_null());
-	json_array_append_new(mods, m);
+	p->modules[d->n_modules++] =
+		(struct cw_doc_module){.path = f->module, .build_id = f->build_id};
 }
 
-json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
-				 const char *why, const char *uuid)
+/*
+ * The frame-pointer walk's frames, their functions into functions.  True
+ * when repeats were folded: a walk through code without frame pointers
+ * loops on one address.
+ */
+static bool fill_frames(struct cw_partial_doc *p, const struct cw_signal_event *ev,
+			struct cw_symbolizer *sym, const char **functions)
 {
 	struct cw_frame_view v[CW_MAX_FRAMES];
-	struct cw_container_info ci;
-	const char *functions[CW_MAX_FRAMES], *cause;
-	char exe[CW_EXE_PATH_LEN + CW_EXE_PATH_DEPTH + 1], now_text[64];
-	json_t *o = json_object(), *threads = json_array(), *t = json_object(),
-	       *frames = json_array(), *mods = json_array(), *cls = json_array(),
-	       *cap = json_object(), *notes = json_array();
-	size_t n, kept = 0;
+	struct cw_doc_thread *t = &p->thread;
+	size_t n = cw_first_capture_frames(ev, sym, v);
 	bool repeated = false;
-	struct timespec now;
-	uint64_t sp;
 
-	cw_exe_path(ev, exe, sizeof(exe));
-	container_read(&ev->task, &ci);
-	if (sym)
-		cw_symbolizer_begin(sym, (pid_t)ev->task.pid, ev->task.start_boottime, exe);
-	n = cw_first_capture_frames(ev, sym, v);
 	for (size_t i = 0; i < n; i++) {
-		/* A frame-pointer walk through code without frame pointers loops on one address. */
-		if (kept && v[i].ip == v[i - 1].ip) {
+		struct cw_doc_frame *f = &p->frames[t->n_frames];
+
+		if (t->n_frames && v[i].ip == v[i - 1].ip) {
 			repeated = true;
 			continue;
 		}
-		json_array_append_new(frames, frame_json(kept, &v[i]));
-		add_module(mods, &v[i]);
-		functions[kept++] = v[i].sym.function;
+		*f = (struct cw_doc_frame){
+			.pc = v[i].ip,
+			.pc_exact = t->n_frames == 0, /* then return addresses */
+			.function = v[i].sym.function,
+			.function_offset = v[i].sym.function_offset,
+			.module = v[i].sym.module,
+			.has_module_offset = v[i].sym.has_offset,
+			.module_offset = v[i].sym.module_offset,
+			.build_id = v[i].bid ? cw_hex(v[i].bid->build_id, CW_BUILD_ID_SIZE,
+						      p->build_ids[t->n_frames])
+					     : NULL,
+			.file = v[i].sym.file,
+			.line = v[i].sym.line,
+		};
+		add_module(p, f);
+		functions[t->n_frames++] = f->function;
 	}
+	t->frames_truncated = n >= CW_MAX_FRAMES;
+	return repeated;
+}
 
-	json_object_set_new(t, "tid", json_integer(ev->task.tid));
-	json_object_set_new(
-		t, "name",
-		json_stringn_nocheck(ev->task.comm, strnlen(ev->task.comm, CW_COMM_LEN)));
-	json_object_set_new(t, "state", json_null());
-	json_object_set_new(t, "faulted", json_true());
-	if (ev->flags & CW_SIG_REGS) {
-		json_t *regs = json_object();
+static void fill_thread(struct cw_partial_doc *p, const struct cw_signal_event *ev)
+{
+	struct cw_doc_thread *t = &p->thread;
 
-		for (int r = 0; r < 17; r++)
-			json_object_set_new(regs, cw_dwarf_reg_names[r],
-					    cw_json_hex(ev->regs[dwarf_from_pt[r]]));
-		json_object_set_new(t, "registers", regs);
-	} else {
-		json_object_set_new(t, "registers", json_null());
-	}
-	json_object_set_new(t, "frames", frames);
-	json_object_set_new(t, "frames_truncated", json_boolean(n >= CW_MAX_FRAMES));
-	json_object_set_new(t, "stack_truncated", json_false());
-	json_object_set_new(t, "error",
-			    kept ? json_null() : json_string("the first capture holds no frame"));
-	json_array_append_new(threads, t);
+	t->tid = (pid_t)ev->task.tid;
+	t->name = p->comm;
+	t->faulted = true;
+	t->has_registers = ev->flags & CW_SIG_REGS;
+	for (int r = 0; r < CW_DWARF_REGS; r++)
+		t->registers[r] = ev->regs[dwarf_from_pt[r]];
+	t->frames = p->frames;
+	t->stack_truncated = false; /* the first capture copies no stack */
+	if (!t->n_frames)
+		t->error = "the first capture holds no frame";
+}
 
-	json_array_append_new(cls, json_string(cw_signal_name(ev->sig)));
+/* The signal's name, its si_code's, and the cause from what the kernel captured. */
+static void fill_classifiers(struct cw_partial_doc *p, const struct cw_signal_event *ev,
+			     const char **functions)
+{
+	struct cw_snapshot_doc *d = &p->doc;
+	const char *cause;
+	uint64_t sp;
+
+	p->classifiers[d->n_classifiers++] = cw_signal_name(ev->sig);
 	if (!(ev->flags & CW_SIG_AT_ABORT) && cw_si_code_name(ev->sig, ev->si_code))
-		json_array_append_new(cls, json_string(cw_si_code_name(ev->sig, ev->si_code)));
+		p->classifiers[d->n_classifiers++] = cw_si_code_name(ev->sig, ev->si_code);
 	/*
 	 * No memory map here.  A fault within a page of the stack pointer, or
 	 * a stack pointer whose page could not be read, is a stack overflow.
@@ -231,43 +189,74 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 			.addr = ev->fault_addr,
 			.pc = ev->regs[CW_REG_RIP],
 			.functions = functions,
-			.n_functions = kept,
+			.n_functions = p->thread.n_frames,
 		});
 	if (cause)
-		json_array_append_new(cls, json_string(cause));
+		p->classifiers[d->n_classifiers++] = cause;
+}
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	cw_iso_time(&now, now_text, sizeof(now_text));
-	json_object_set_new(o, "version", json_integer(CW_SNAPSHOT_VERSION));
-	json_object_set_new(o, "uuid", json_string(uuid));
-	json_object_set_new(o, "timestamp", json_string(now_text));
-	json_object_set_new(o, "host", cw_host_json());
-	json_object_set_new(o, "process", process_json(ev, exe, ci.cgroup));
-	json_object_set_new(o, "container", cw_container_json(&ci));
-	json_object_set_new(o, "signal", signal_json(ev));
-	json_object_set_new(o, "classifiers", cls);
-	json_object_set_new(o, "attributes", json_object());
-	json_object_set_new(o, "threads", threads);
-	json_object_set_new(o, "modules", mods);
-	json_object_set_new(cap, "method", json_string("bpf-first-capture"));
-	json_object_set_new(cap, "partial", json_true());
-	json_object_set_new(cap, "pause_ms", json_real(0));
-	json_object_set_new(cap, "total_ms", json_null());
-	json_object_set_new(cap, "tool", json_string("crashwatch"));
-	json_object_set_new(cap, "tool_version", json_string(CW_VERSION));
-	json_object_set_new(cap, "vanished_threads", json_array());
-	json_object_set_new(cap, "process_vanished", json_false());
-	json_array_append_new(notes, json_string(why));
+/* Why first (docs/snapshot.md: capture.notes[0]), then what is missing. */
+static void fill_notes(struct cw_partial_doc *p, const struct cw_signal_event *ev, const char *why,
+		       bool repeated)
+{
+	size_t n = 0;
+
+	p->notes[n++] = why;
 	if (repeated)
-		json_array_append_new(notes, json_string("repeated frames of the frame-pointer "
-							 "walk left out"));
+		p->notes[n++] = "repeated frames of the frame-pointer walk left out";
 	if (ev->flags & CW_SIG_AT_GENERATE)
-		json_array_append_new(notes, json_string("the signal was sent by another process: "
-							 "the kernel captured no stack"));
-	json_object_set_new(cap, "notes", notes);
-	json_object_set_new(o, "capture", cap);
-	cw_container_info_free(&ci);
-	return o;
+		p->notes[n++] = "the signal was sent by another process: "
+				"the kernel captured no stack";
+	p->doc.capture.notes = p->notes;
+	p->doc.capture.n_notes = n;
+}
+
+void cw_partial_doc_fill(struct cw_partial_doc *p, const struct cw_signal_event *ev,
+			 struct cw_symbolizer *sym, const char *why, const char *uuid)
+{
+	const char *functions[CW_MAX_FRAMES];
+	bool repeated;
+
+	memset(p, 0, sizeof(*p));
+	container_read(&ev->task, &p->container);
+	fill_process(p, ev);
+	if (sym)
+		cw_symbolizer_begin(sym, (pid_t)ev->task.pid, ev->task.start_boottime, p->exe);
+	repeated = fill_frames(p, ev, sym, functions);
+	fill_thread(p, ev);
+	fill_classifiers(p, ev, functions);
+	fill_notes(p, ev, why, repeated);
+	p->doc.uuid = uuid;
+	p->doc.container = &p->container;
+	p->doc.has_signal = true;
+	fill_signal(&p->doc.signal, ev);
+	p->doc.classifiers = p->classifiers;
+	p->doc.threads = &p->thread;
+	p->doc.n_threads = 1;
+	p->doc.modules = p->modules;
+	p->doc.capture.method = CW_METHOD_FIRST_CAPTURE;
+	p->doc.capture.tool = "crashwatch"; /* the watcher built it: total_ms not known */
+}
+
+void cw_partial_doc_free(struct cw_partial_doc *p)
+{
+	cw_container_info_free(&p->container);
+}
+
+json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+				 const char *why, const char *uuid)
+{
+	/* About 12 KiB: off the stack of the thread that writes it. */
+	struct cw_partial_doc *p = malloc(sizeof(*p));
+	json_t *doc;
+
+	if (!p)
+		return NULL;
+	cw_partial_doc_fill(p, ev, sym, why, uuid);
+	doc = cw_snapshot_doc_json(&p->doc);
+	cw_partial_doc_free(p);
+	free(p);
+	return doc;
 }
 
 int cw_partial_snapshot_write(const struct cw_signal_event *ev, struct cw_symbolizer *sym,

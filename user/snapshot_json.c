@@ -1,146 +1,96 @@
 // SPDX-License-Identifier: MIT
+/* The full snapshot: what crashwatch-snapshot knows, as the document's description. */
 #include "snapshot_json.h"
 
-#include <inttypes.h>
-#include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
-#include "signals.h"
-#include "version.h"
+#include "snapshot_doc.h"
 
-const char *const cw_dwarf_reg_names[17] = {
-	"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
-	"r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip",
+/* The arrays the description points into: freed once the JSON is built. */
+struct full_parts {
+	struct cw_doc_thread *threads;
+	struct cw_doc_frame *frames;
+	struct cw_doc_module *modules;
+	struct cw_doc_attribute *attributes;
+	pid_t *vanished;
 };
 
-json_t *cw_json_hex(uint64_t v)
+static void parts_free(struct full_parts *p)
 {
-	char b[24];
-
-	snprintf(b, sizeof(b), "0x%" PRIx64, v);
-	return json_string(b);
+	free(p->threads);
+	free(p->frames);
+	free(p->modules);
+	free(p->attributes);
+	free(p->vanished);
 }
 
-static json_t *str_or_null(const char *s)
+/* /proc/PID/stat's start time is in clock ticks since boot. */
+static struct timespec start_time(uint64_t start_ticks)
 {
-	return s ? json_string(s) : json_null();
+	struct timespec real, boot;
+	long hz = sysconf(_SC_CLK_TCK);
+	int64_t ns;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	ns = ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000LL + (real.tv_nsec - boot.tv_nsec) +
+	     (int64_t)(start_ticks * (1000000000ULL / hz));
+	return (struct timespec){.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
 }
 
-void cw_iso_time(const struct timespec *ts, char *out, size_t cap)
+static void fill_process(const struct cw_snapshot *s, struct cw_doc_process *p)
 {
-	struct tm tm;
-	char date[32];
+	const struct cw_proc_info *pi = s->proc;
 
-	gmtime_r(&ts->tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, cap, "%s.%06dZ", date, (int)((ts->tv_nsec / 1000) % 1000000));
+	*p = (struct cw_doc_process){
+		.pid = pi->pid,
+		.ppid = pi->ppid,
+		.uid = pi->uid,
+		.gid = pi->gid,
+		.comm = pi->comm,
+		.exe = pi->exe,
+		.cmdline = pi->cmdline,
+		.cwd = pi->cwd,
+		.cgroup = pi->cgroup,
+		.has_start_time = pi->start_ticks != 0,
+		.environment = s->environment,
+		.environment_len = s->environment_len,
+	};
+	if (pi->start_ticks)
+		p->start_time = start_time(pi->start_ticks);
 }
 
-json_t *cw_host_json(void)
+/* What the caller said of the crash (--signal, --si-code, …): none on demand. */
+static bool fill_signal(const struct cw_snapshot_options *o, struct cw_doc_signal *sig)
 {
-	struct utsname u;
-	char name[256] = "";
-	json_t *h = json_object();
-
-	gethostname(name, sizeof(name) - 1);
-	uname(&u);
-	json_object_set_new(h, "hostname", json_string(name));
-	json_object_set_new(h, "kernel", json_sprintf("%s %s", u.release, u.version));
-	json_object_set_new(h, "arch", json_string(u.machine));
-	return h;
+	*sig = (struct cw_doc_signal){
+		.number = o->sig,
+		.has_code = o->has_si_code,
+		.code = o->si_code,
+		.has_address = o->has_fault_addr,
+		.address = o->fault_addr,
+		.has_sender = o->sender_pid != 0,
+		.sender_pid = o->sender_pid,
+	};
+	return o->sig != 0;
 }
 
-static json_t *process_json(const struct cw_snapshot *s)
+static void fill_frame(const struct cw_frame_info *f, struct cw_doc_frame *d)
 {
-	const struct cw_proc_info *p = s->proc;
-	json_t *o = json_object();
-
-	json_object_set_new(o, "pid", json_integer(p->pid));
-	json_object_set_new(o, "ppid", json_integer(p->ppid));
-	json_object_set_new(o, "uid", json_integer(p->uid));
-	json_object_set_new(o, "gid", json_integer(p->gid));
-	json_object_set_new(o, "comm", json_string(p->comm));
-	json_object_set_new(o, "exe", str_or_null(p->exe));
-	json_object_set_new(o, "cmdline", str_or_null(p->cmdline));
-	json_object_set_new(o, "cwd", str_or_null(p->cwd));
-	json_object_set_new(o, "cgroup", str_or_null(p->cgroup));
-	if (p->start_ticks) {
-		struct timespec real, boot, start;
-		long hz = sysconf(_SC_CLK_TCK);
-		int64_t ns;
-		char t[64];
-
-		clock_gettime(CLOCK_REALTIME, &real);
-		clock_gettime(CLOCK_BOOTTIME, &boot);
-		ns = ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000LL +
-		     (real.tv_nsec - boot.tv_nsec) +
-		     (int64_t)(p->start_ticks * (1000000000ULL / hz));
-		start.tv_sec = ns / 1000000000LL;
-		start.tv_nsec = ns % 1000000000LL;
-		cw_iso_time(&start, t, sizeof(t));
-		json_object_set_new(o, "start_time", json_string(t));
-	} else {
-		json_object_set_new(o, "start_time", json_null());
-	}
-	if (s->environment) {
-		json_t *env = json_object();
-
-		for (size_t at = 0; at < s->environment_len;) {
-			const char *kv = s->environment + at;
-			size_t len = strnlen(kv, s->environment_len - at);
-			const char *eq = memchr(kv, '=', len);
-
-			if (eq)
-				json_object_setn_new(
-					env, kv, (size_t)(eq - kv),
-					json_stringn(eq + 1, len - (size_t)(eq - kv) - 1));
-			at += len + 1;
-		}
-		json_object_set_new(o, "environment", env);
-	}
-	return o;
-}
-
-static json_t *signal_json(const struct cw_snapshot_options *o)
-{
-	const char *code = o->has_si_code ? cw_si_code_name(o->sig, o->si_code) : NULL;
-	json_t *j;
-
-	if (!o->sig)
-		return json_null();
-	j = json_object();
-	json_object_set_new(j, "number", json_integer(o->sig));
-	json_object_set_new(j, "name", json_string(cw_signal_name(o->sig)));
-	json_object_set_new(j, "code", o->has_si_code ? json_integer(o->si_code) : json_null());
-	json_object_set_new(j, "code_name", str_or_null(code));
-	json_object_set_new(j, "address",
-			    o->has_fault_addr ? cw_json_hex(o->fault_addr) : json_null());
-	json_object_set_new(j, "sender_pid",
-			    o->sender_pid ? json_integer(o->sender_pid) : json_null());
-	return j;
-}
-
-static json_t *frame_json(size_t i, const struct cw_frame_info *f)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "index", json_integer((json_int_t)i));
-	json_object_set_new(o, "pc", cw_json_hex(f->pc));
-	json_object_set_new(o, "function", str_or_null(f->function));
-	json_object_set_new(o, "function_offset",
-			    f->function ? json_integer((json_int_t)f->function_offset)
-					: json_null());
-	json_object_set_new(o, "module", str_or_null(f->module));
-	json_object_set_new(o, "module_offset",
-			    f->module ? cw_json_hex(f->module_offset) : json_null());
-	json_object_set_new(o, "build_id", str_or_null(f->build_id));
-	json_object_set_new(o, "file", str_or_null(f->file));
-	json_object_set_new(o, "line", f->file ? json_integer(f->line) : json_null());
-	/* An exact pc past the first frame: the context a signal interrupted. */
-	json_object_set_new(o, "signal_frame", json_boolean(i > 0 && f->activation));
-	return o;
+	*d = (struct cw_doc_frame){
+		.pc = f->pc,
+		.pc_exact = f->activation,
+		.function = f->function,
+		.function_offset = f->function_offset,
+		.module = f->module,
+		/* Relative to the module libdwfl found at pc: none, no offset. */
+		.has_module_offset = f->module != NULL,
+		.module_offset = f->module_offset,
+		.build_id = f->build_id,
+		.file = f->file,
+		.line = f->line,
+	};
 }
 
 static const struct cw_thread_capture *captured(const struct cw_snapshot *s, pid_t tid)
@@ -153,97 +103,107 @@ static const struct cw_thread_capture *captured(const struct cw_snapshot *s, pid
 	return NULL;
 }
 
-static json_t *threads_json(const struct cw_snapshot *s)
+static void fill_thread(const struct cw_snapshot *s, const struct cw_unwound_thread *t,
+			struct cw_doc_frame *frames, struct cw_doc_thread *d)
 {
-	json_t *arr = json_array();
+	const struct cw_thread_capture *c = captured(s, t->tid);
 
-	for (size_t i = 0; i < s->unwound->n; i++) {
-		const struct cw_unwound_thread *t = &s->unwound->threads[i];
-		const struct cw_thread_capture *c = captured(s, t->tid);
-		json_t *o = json_object(), *frames = json_array(), *regs = json_object();
-		char state[2] = {c ? c->state : 0, 0};
-
-		json_object_set_new(o, "tid", json_integer(t->tid));
-		json_object_set_new(o, "name", c ? json_string(c->name) : json_null());
-		json_object_set_new(o, "state", state[0] ? json_string(state) : json_null());
-		json_object_set_new(o, "faulted", json_boolean(t->tid == s->opts->fault_tid));
-		if (t->has_regs) {
-			for (int r = 0; r < 17; r++)
-				json_object_set_new(regs, cw_dwarf_reg_names[r],
-						    cw_json_hex(t->regs[r]));
-			json_object_set_new(o, "registers", regs);
-		} else {
-			json_decref(regs);
-			json_object_set_new(o, "registers", json_null());
-		}
-		for (size_t f = 0; f < t->n; f++)
-			json_array_append_new(frames, frame_json(f, &t->frames[f]));
-		json_object_set_new(o, "frames", frames);
-		json_object_set_new(o, "frames_truncated", json_boolean(t->frame_cap_hit));
-		json_object_set_new(o, "stack_truncated", json_boolean(c && c->stack_truncated));
-		json_object_set_new(o, "error", str_or_null(t->error));
-		json_array_append_new(arr, o);
-	}
-	return arr;
+	*d = (struct cw_doc_thread){
+		.tid = t->tid,
+		.name = c ? c->name : NULL,
+		.state = c ? c->state : 0,
+		.faulted = t->tid == s->opts->fault_tid,
+		.has_registers = t->has_regs,
+		.frames = frames,
+		.n_frames = t->n,
+		.frames_truncated = t->frame_cap_hit,
+		.stack_truncated = c && c->stack_truncated,
+		.error = t->error,
+	};
+	for (int r = 0; r < CW_DWARF_REGS; r++)
+		d->registers[r] = t->regs[r];
+	for (size_t f = 0; f < t->n; f++)
+		fill_frame(&t->frames[f], &frames[f]);
 }
 
-static json_t *modules_json(const struct cw_unwinder *u)
+/* The arrays of s's description; false on ENOMEM. */
+static bool parts_alloc(const struct cw_snapshot *s, struct full_parts *p)
 {
-	json_t *arr = json_array();
+	size_t n_frames = 0, n_threads = s->capture ? s->capture->n : 0;
 
-	for (size_t i = 0; i < u->n_modules; i++) {
-		json_t *o = json_object();
+	for (size_t i = 0; i < s->unwound->n; i++)
+		n_frames += s->unwound->threads[i].n;
+	/* calloc(0) may be NULL: one of each. */
+	p->threads = calloc(s->unwound->n + 1, sizeof(*p->threads));
+	p->frames = calloc(n_frames + 1, sizeof(*p->frames));
+	p->modules = calloc(s->unwound->n_modules + 1, sizeof(*p->modules));
+	p->attributes = calloc(s->opts->n_kv + 1, sizeof(*p->attributes));
+	p->vanished = calloc(n_threads + 1, sizeof(*p->vanished));
+	return p->threads && p->frames && p->modules && p->attributes && p->vanished;
+}
 
-		json_object_set_new(o, "path", str_or_null(u->modules[i].path));
-		json_object_set_new(o, "start", cw_json_hex(u->modules[i].start));
-		json_object_set_new(o, "end", cw_json_hex(u->modules[i].end));
-		json_object_set_new(o, "build_id", str_or_null(u->modules[i].build_id));
-		json_array_append_new(arr, o);
+static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_snapshot_doc *d)
+{
+	const struct cw_unwinder *u = s->unwound;
+	struct cw_doc_frame *frames = p->frames;
+	size_t n_vanished = 0;
+
+	*d = (struct cw_snapshot_doc){
+		.uuid = s->uuid,
+		.container = s->container,
+		.classifiers = s->classifiers,
+		.n_classifiers = s->n_classifiers,
+		.attributes = p->attributes,
+		.n_attributes = s->opts->n_kv,
+		.threads = p->threads,
+		.n_threads = u->n,
+		.modules = p->modules,
+		.n_modules = u->n_modules,
+	};
+	fill_process(s, &d->process);
+	d->has_signal = fill_signal(s->opts, &d->signal);
+	for (size_t i = 0; i < s->opts->n_kv; i++)
+		p->attributes[i] =
+			(struct cw_doc_attribute){s->opts->kv[i].key, s->opts->kv[i].value};
+	for (size_t i = 0; i < u->n; i++) {
+		fill_thread(s, &u->threads[i], frames, &p->threads[i]);
+		frames += u->threads[i].n;
 	}
-	return arr;
+	for (size_t i = 0; i < u->n_modules; i++)
+		p->modules[i] = (struct cw_doc_module){
+			.path = u->modules[i].path,
+			.has_range = true,
+			.start = u->modules[i].start,
+			.end = u->modules[i].end,
+			.build_id = u->modules[i].build_id,
+		};
+	for (size_t i = 0; s->capture && i < s->capture->n; i++)
+		if (!s->capture->threads[i].captured)
+			p->vanished[n_vanished++] = s->capture->threads[i].tid;
+	d->capture = (struct cw_doc_capture){
+		.method = s->method,
+		.pause_ms = s->pause_ms,
+		.has_total_ms = true,
+		.total_ms = s->total_ms,
+		.tool = "crashwatch-snapshot",
+		.vanished_threads = p->vanished,
+		.n_vanished_threads = n_vanished,
+		.process_vanished = s->capture && s->capture->process_vanished,
+		.notes = s->notes,
+		.n_notes = s->n_notes,
+	};
 }
 
 json_t *cw_snapshot_json(const struct cw_snapshot *s)
 {
-	json_t *o = json_object(), *cls = json_array(), *attrs = json_object(),
-	       *cap = json_object(), *notes = json_array(), *vanished = json_array();
-	struct timespec now;
-	char t[64];
+	struct full_parts p = {0};
+	struct cw_snapshot_doc d;
+	json_t *doc = NULL;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	cw_iso_time(&now, t, sizeof(t));
-	json_object_set_new(o, "version", json_integer(CW_SNAPSHOT_VERSION));
-	json_object_set_new(o, "uuid", json_string(s->uuid));
-	json_object_set_new(o, "timestamp", json_string(t));
-	json_object_set_new(o, "host", cw_host_json());
-	json_object_set_new(o, "process", process_json(s));
-	json_object_set_new(
-		o, "container",
-		cw_container_json(s->container ? s->container : &(struct cw_container_info){0}));
-	json_object_set_new(o, "signal", signal_json(s->opts));
-	for (size_t i = 0; i < s->n_classifiers; i++)
-		json_array_append_new(cls, json_string(s->classifiers[i]));
-	json_object_set_new(o, "classifiers", cls);
-	for (size_t i = 0; i < s->opts->n_kv; i++)
-		json_object_set_new(attrs, s->opts->kv[i].key, json_string(s->opts->kv[i].value));
-	json_object_set_new(o, "attributes", attrs);
-	json_object_set_new(o, "threads", threads_json(s));
-	json_object_set_new(o, "modules", modules_json(s->unwound));
-	json_object_set_new(cap, "method", json_string(s->method));
-	json_object_set_new(cap, "partial", json_false());
-	json_object_set_new(cap, "pause_ms", json_real(s->pause_ms));
-	json_object_set_new(cap, "total_ms", json_real(s->total_ms));
-	json_object_set_new(cap, "tool", json_string("crashwatch-snapshot"));
-	json_object_set_new(cap, "tool_version", json_string(CW_VERSION));
-	for (size_t i = 0; s->capture && i < s->capture->n; i++)
-		if (!s->capture->threads[i].captured)
-			json_array_append_new(vanished, json_integer(s->capture->threads[i].tid));
-	json_object_set_new(cap, "vanished_threads", vanished);
-	json_object_set_new(cap, "process_vanished",
-			    json_boolean(s->capture && s->capture->process_vanished));
-	for (size_t i = 0; i < s->n_notes; i++)
-		json_array_append_new(notes, json_string(s->notes[i]));
-	json_object_set_new(cap, "notes", notes);
-	json_object_set_new(o, "capture", cap);
-	return o;
+	if (parts_alloc(s, &p)) {
+		fill(s, &p, &d);
+		doc = cw_snapshot_doc_json(&d);
+	}
+	parts_free(&p);
+	return doc;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The snapshot document (docs/snapshot.md), version CW_SNAPSHOT_VERSION. */
+/* The full snapshot document of crashwatch-snapshot (docs/snapshot.md). */
 #ifndef CW_SNAPSHOT_JSON_H
 #define CW_SNAPSHOT_JSON_H
 
@@ -10,10 +10,9 @@
 #include "container_read.h"
 #include "proc_info.h"
 #include "ptrace_capture.h"
+#include "snapshot_doc.h"
 #include "snapshot_options.h"
 #include "unwind.h"
-
-#define CW_SNAPSHOT_VERSION 1
 
 struct cw_snapshot {
 	const struct cw_snapshot_options *opts;
@@ -32,14 +31,7 @@ struct cw_snapshot {
 	size_t n_notes;
 };
 
+/* Fills the document's description from s and writes it (snapshot_doc.h).  NULL on ENOMEM. */
 json_t *cw_snapshot_json(const struct cw_snapshot *s);
-
-/* Shared with the partial snapshot built from the kernel's first capture. */
-json_t *cw_json_hex(uint64_t v); /* "0x…": JSON numbers lose bits above 2^53 */
-void cw_iso_time(const struct timespec *ts, char *out, size_t cap);
-json_t *cw_host_json(void);
-
-/* Lowercase DWARF-order register names for x86_64 (17). */
-extern const char *const cw_dwarf_reg_names[17];
 
 #endif
