@@ -20,18 +20,23 @@ PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
+# The parts: the daemon, the snapshot tool, the core handler, upload, and what they share.
+SRC_DIRS   := user/watch user/snapshot user/core user/upload user/lib
+
 CFLAGS     ?= -O2 -g
 CW_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
-	-Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS)
+	-Iinclude $(SRC_DIRS:%=-I%) -I$(BUILD) $(PKG_CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Crash targets: frame pointers and no optimisation, so the crash happens where the source says.
 TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
 BPF_PROGS  := detect
 PROGRAMS   := crashwatch crashwatch-snapshot
-LIB_SRCS   := $(filter-out user/main.c user/snapshot_main.c user/core_handler_main.c,$(wildcard user/*.c))
+MAINS      := user/watch/main.c user/snapshot/snapshot_main.c user/core/core_handler_main.c
+LIB_SRCS   := $(filter-out $(MAINS),$(wildcard $(SRC_DIRS:%=%/*.c)))
 # The core handler alone, static: the host's kernel may run it outside our container.
-CORE_HANDLER_OBJS := core_handler_main core_handler core_call_protocol core_pattern core_install
+CORE_HANDLER_OBJS := $(addprefix core/,core_handler_main core_handler core_call_protocol core_pattern \
+	core_install)
 SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
@@ -156,10 +161,10 @@ $(BUILD)/san/libcw.a: $(LIB_SRCS:user/%.c=$(BUILD)/san/obj/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # Each program is its main object and the library; the sanitized build links the same way.
-$(BUILD)/crashwatch: $(BUILD)/obj/main.o
-$(BUILD)/crashwatch-snapshot: $(BUILD)/obj/snapshot_main.o
-$(BUILD)/san/crashwatch: $(BUILD)/san/obj/main.o
-$(BUILD)/san/crashwatch-snapshot: $(BUILD)/san/obj/snapshot_main.o
+$(BUILD)/crashwatch: $(BUILD)/obj/watch/main.o
+$(BUILD)/crashwatch-snapshot: $(BUILD)/obj/snapshot/snapshot_main.o
+$(BUILD)/san/crashwatch: $(BUILD)/san/obj/watch/main.o
+$(BUILD)/san/crashwatch-snapshot: $(BUILD)/san/obj/snapshot/snapshot_main.o
 
 $(PROGRAMS:%=$(BUILD)/%): $(BUILD)/libcw.a
 	$(call msg,LD,$@)
