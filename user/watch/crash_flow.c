@@ -320,7 +320,7 @@ void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event 
 {
 	struct cw_format_options fmt = f->c.fmt;
 	enum cw_suppressed_why why;
-	bool suppressed = false;
+	bool suppressed = false, lines;
 
 	/* The process waits while we print: the hold is handed on first. */
 	if (f->c.o->hold) {
@@ -335,7 +335,14 @@ void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event 
 		/* Its stack follows the outcome: the snapshot's, or the first capture. */
 		fmt.show_stack = false;
 	}
+	/*
+	 * While holding, the record's frames (JSON) name functions only: the
+	 * snapshot has the lines, and a library's first read of DWARF (~45 ms)
+	 * here would keep core dumps waiting for their answer.
+	 */
+	lines = cw_symbolizer_source_lines(f->c.sym, !f->c.o->hold);
 	cw_format_signal(stdout, ev, f->c.sym, &fmt);
+	cw_symbolizer_source_lines(f->c.sym, lines);
 	if (suppressed)
 		cw_admission_report(&f->adm, ev, why, stdout, &f->c.fmt);
 }

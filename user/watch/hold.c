@@ -417,6 +417,7 @@ int cw_hold_core(const struct cw_hold_config *c, struct cw_core_call *call, pid_
 {
 	double t0 = now_ms(), deadline = t0 + c->timeout_s * 1e3;
 	int out[2] = {-1, -1}, seized[2] = {-1, -1}, captured[2] = {-1, -1}, err = 0, got;
+	bool seized_all = false;
 	pid_t child = -1;
 	struct tool_args a;
 
@@ -436,11 +437,14 @@ int cw_hold_core(const struct cw_hold_config *c, struct cw_core_call *call, pid_
 	if (err < 0)
 		goto answer;
 	/* Seizing takes a few ms; the dump waits for the handler meanwhile. */
-	wait_byte(seized[0], t0 + 2000, c->cancel_fd);
+	seized_all = wait_byte(seized[0], t0 + 2000, c->cancel_fd) == 1;
 
 answer:
 	/* The dump may go on: the core is written, the threads reach their exit stops. */
 	cw_core_call_answer(call);
+	/* Not seized: nothing holds it once answered; it dies as the dump ends. */
+	if (!seized_all)
+		r->held_ms = ms_since_boottime(held_since_ns);
 	if (child > 0) {
 		got = wait_byte(captured[0], deadline, c->cancel_fd);
 		if (got < 0) {
@@ -449,10 +453,9 @@ answer:
 			r->timed_out = got == -ETIMEDOUT;
 			r->cancelled = got == -ECANCELED;
 		}
-		r->held_ms = ms_since_boottime(held_since_ns);
+		if (seized_all)
+			r->held_ms = ms_since_boottime(held_since_ns);
 		collect_tool(child, out[0], deadline, c->cancel_fd, r);
-	} else {
-		r->held_ms = ms_since_boottime(held_since_ns);
 	}
 	cw_core_call_finish(call, deadline);
 	close_pair(out);

@@ -168,12 +168,26 @@ bool cw_hold_pool_waiting_stop(struct cw_hold_pool *p, pid_t pid)
 	return found;
 }
 
+/*
+ * A process stopped by SIGSTOP is written down as soon as the watcher knows
+ * of it, not when a thread takes it: a watcher that dies with crashes in
+ * its queues leaves none of them stopped.
+ */
+static void register_stopped(struct cw_hold_pool *p, const struct cw_signal_event *ev)
+{
+	cw_registry_add(p->cfg.registry, (pid_t)ev->task.pid, ev->task.start_boottime,
+			cw_boottime_ns() + (uint64_t)p->cfg.timeout_s * 1000000000ULL);
+}
+
 bool cw_hold_pool_submit(struct cw_hold_pool *p, struct cw_hold_job *job)
 {
 	bool taken;
 
 	job->next = NULL;
 	atomic_init(&job->stopped, false);
+	/* Before a thread can take it (and end it); one not taken is released by the caller. */
+	if (job->kind == CW_HOLD_STOPPED)
+		register_stopped(p, &job->ev);
 	pthread_mutex_lock(&p->lock);
 	/* Waiting: what is queued beyond the workers that are free. */
 	taken = !p->stopping && p->queued + p->busy < p->n_workers + p->max_queued;
@@ -213,6 +227,7 @@ void cw_hold_pool_release(struct cw_hold_pool *p, const struct cw_signal_event *
 {
 	struct cw_hold_job *j = malloc(sizeof(*j));
 
+	register_stopped(p, ev);
 	if (j) {
 		j->kind = CW_HOLD_STOPPED;
 		j->ev = *ev;

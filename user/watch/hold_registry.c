@@ -67,6 +67,15 @@ void cw_registry_add(struct cw_hold_registry *r, pid_t pid, uint64_t start_boott
 		     uint64_t deadline_boottime_ns)
 {
 	pthread_mutex_lock(&r->lock);
+	/* Written down when it was queued, again when its hold starts: a new deadline. */
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->e[i].pid == pid && r->e[i].start_boottime == start_boottime) {
+			r->e[i].deadline_boottime_ns = deadline_boottime_ns;
+			write_out(r);
+			pthread_mutex_unlock(&r->lock);
+			return;
+		}
+	}
 	if (r->n < CW_REGISTRY_MAX) {
 		r->e[r->n++] = (struct cw_hold_entry){pid, start_boottime, deadline_boottime_ns};
 		write_out(r);

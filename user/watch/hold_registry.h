@@ -34,7 +34,7 @@ struct cw_hold_registry {
 int cw_registry_init(struct cw_hold_registry *r, const char *path);
 void cw_registry_destroy(struct cw_hold_registry *r);
 
-/* Thread-safe. */
+/* Thread-safe.  Adding a process already there gives it the new deadline. */
 void cw_registry_add(struct cw_hold_registry *r, pid_t pid, uint64_t start_boottime,
 		     uint64_t deadline_boottime_ns);
 void cw_registry_remove(struct cw_hold_registry *r, pid_t pid, uint64_t start_boottime);

@@ -46,6 +46,7 @@ struct cw_symbolizer {
 	struct cw_maps maps;
 	bool maps_scanned;
 	char *exe_path;
+	bool no_source_lines; /* functions only: no DWARF read */
 };
 
 static char *debuginfo_path;
@@ -60,6 +61,14 @@ struct cw_symbolizer *cw_symbolizer_new(void)
 {
 	elf_version(EV_CURRENT);
 	return calloc(1, sizeof(struct cw_symbolizer));
+}
+
+bool cw_symbolizer_source_lines(struct cw_symbolizer *s, bool on)
+{
+	bool was = !s->no_source_lines;
+
+	s->no_source_lines = !on;
+	return was;
 }
 
 void cw_symbolizer_free(struct cw_symbolizer *s)
@@ -326,7 +335,8 @@ static bool open_module(struct module *m)
 	return m->dwfl != NULL;
 }
 
-static void lookup(struct module *m, uint64_t offset, bool return_address, struct cw_symbol *out)
+static void lookup(struct module *m, uint64_t offset, bool return_address, bool source_lines,
+		   struct cw_symbol *out)
 {
 	struct cw_code_location loc;
 	uint64_t vaddr, at;
@@ -340,7 +350,7 @@ static void lookup(struct module *m, uint64_t offset, bool return_address, struc
 	if (cw_elf_offset_to_vaddr(elf, offset, &vaddr) < 0)
 		return;
 	at = vaddr + bias - (return_address && vaddr > 0 ? 1 : 0);
-	cw_dwfl_lookup(m->mod, at, true, &loc);
+	cw_dwfl_lookup(m->mod, at, source_lines, &loc);
 	out->function = loc.function;
 	if (loc.function)
 		out->function_offset = loc.function_offset + (vaddr + bias - at);
@@ -375,7 +385,7 @@ int cw_symbolize(struct cw_symbolizer *s, const struct cw_frame *f, uint64_t ip,
 	out->module_offset = offset;
 	if (!m)
 		return -ENOENT;
-	lookup(m, offset, return_address, out);
+	lookup(m, offset, return_address, !s->no_source_lines, out);
 	return 0;
 }
 

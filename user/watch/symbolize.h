@@ -33,6 +33,13 @@ struct cw_symbolizer *cw_symbolizer_new(void);
 void cw_symbolizer_free(struct cw_symbolizer *s);
 
 /*
+ * With on false, frames get their function but no file:line: no DWARF is
+ * read (a library's first lookup of lines can take ~45 ms).  Returns the
+ * setting it had.
+ */
+bool cw_symbolizer_source_lines(struct cw_symbolizer *s, bool on);
+
+/*
  * Start on the frames of one process.  exe_path (may be NULL) is where its
  * executable was; /proc/PID is only used while pid still names the process
  * that started at start_boottime.
