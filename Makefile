@@ -90,7 +90,7 @@ bench-storm: deps
 
 bench-hold: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
-	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/hold.sh
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/hold.py
 
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
