@@ -347,6 +347,7 @@ class Watcher:
     def __init__(self, host, args=(), hold_timeout=10, spool=None, spool_watch=False,
                  stack=False):
         self.host = host
+        self.sw = None
         self.hold_timeout = hold_timeout
         self.spool = spool or tempfile.mkdtemp(dir=host.tmp, prefix="spool.")
         self.records = {}  # pid -> [records]
@@ -377,7 +378,8 @@ class Watcher:
                 self.cv.wait(0.05)
         self.pattern = read(PATTERN)
         if "crashwatch" not in self.pattern:
-            die(f"the watcher did not install its core hold: core_pattern is '{self.pattern}'")
+            die(f"the watcher did not install its core hold: core_pattern is '{self.pattern}': "
+                + "".join(self.errs))
         self.sw = SpoolWatch(host, self.spool) if spool_watch else None
 
     def _out(self):
