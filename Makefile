@@ -45,7 +45,7 @@ TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard t
 HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
-.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-build \
+.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-build \
 	format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -95,7 +95,11 @@ bench-storm: deps
 
 bench-hold: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
-	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/hold.sh
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/hold.py
+
+bench-concurrent: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/concurrent.py
 
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
