@@ -33,7 +33,7 @@ def assert_ours(how):
     if how == "socket":
         assert read(PATTERN) == SOCKET_PATTERN
     else:
-        assert read(PATTERN).startswith("|") and " core-handler %P %I %s %c" in read(PATTERN)
+        assert read(PATTERN).startswith("|") and "core-handler %P %I %s %c" in read(PATTERN)
 
 
 def previous_file_pattern(tmp_path):

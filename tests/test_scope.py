@@ -151,7 +151,8 @@ def test_a_watcher_the_host_cannot_run_says_so_and_gives_partial_snapshots(
     w = Watcher("--hold", f"--spool={tmp_path / 'spool'}", prefix=in_a_container_image(image))
     try:
         line = w.wait_stderr(r"default-action faults are not held: ")
-        assert f"the host does not see {image}/crashwatch at that path" in line
+        # The static handler beside the watcher, which the kernel would have run.
+        assert f"the host does not see {image}/crashwatch-core-handler at that path" in line
         assert "--host-core-handler" in line
         assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
         ran = run_target("null_deref")
