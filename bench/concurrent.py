@@ -165,9 +165,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except cb.BenchError as e:
-        sys.exit(f"bench-concurrent: {e}")
-    except KeyboardInterrupt:
-        sys.exit("bench-concurrent: interrupted")
+    cb.run_main(main, "bench-concurrent")

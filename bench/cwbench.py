@@ -40,6 +40,16 @@ EXPECT = {
 }
 
 
+def run_main(main, name):
+    """A benchmark's entry: its errors and Ctrl-C end it with one line (cleanup runs at exit)."""
+    try:
+        main()
+    except BenchError as e:
+        sys.exit(f"{name}: {e}")
+    except KeyboardInterrupt:
+        sys.exit(f"{name}: interrupted")
+
+
 class BenchError(Exception):
     pass
 

@@ -217,9 +217,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except cb.BenchError as e:
-        sys.exit(f"bench-hold: {e}")
-    except KeyboardInterrupt:
-        sys.exit("bench-hold: interrupted")
+    cb.run_main(main, "bench-hold")

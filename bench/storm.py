@@ -179,9 +179,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except cb.BenchError as e:
-        sys.exit(f"bench-storm: {e}")
-    except KeyboardInterrupt:
-        sys.exit("bench-storm: interrupted")
+    cb.run_main(main, "bench-storm")

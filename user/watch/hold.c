@@ -19,7 +19,6 @@
 
 #include "core_call_protocol.h"
 #include "proc_info.h"
-#include "proc_maps.h"
 
 extern char **environ;
 
