@@ -465,7 +465,7 @@ void cw_crash_flow_free(struct cw_crash_flow *f)
 	f->started = false;
 }
 
-void cw_crash_flow_print_counters(const struct cw_crash_flow *f, FILE *out)
+void cw_crash_flow_print_counters(struct cw_crash_flow *f, FILE *out)
 {
 	fprintf(out, " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64,
 		f->partial_snapshots, f->ledger.evicted);
@@ -476,7 +476,7 @@ void cw_crash_flow_print_counters(const struct cw_crash_flow *f, FILE *out)
 	fprintf(out,
 		" holds_started=%" PRIu64 " hold_queue_full=%" PRIu64
 		" hold_registry_unwritten=%" PRIu64,
-		f->holds_started, f->hold_queue_full, f->registry.not_written);
+		f->holds_started, f->hold_queue_full, cw_registry_unwritten(&f->registry));
 	fprintf(out,
 		" suppressed_duplicate=%" PRIu64 " suppressed_rate_limited=%" PRIu64
 		" aggregates_written=%" PRIu64 " aggregated_crashes_lost=%" PRIu64,

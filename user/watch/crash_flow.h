@@ -83,6 +83,6 @@ void cw_crash_flow_stop(struct cw_crash_flow *f);
 void cw_crash_flow_free(struct cw_crash_flow *f);
 
 /* " name=value" for each of its counters. */
-void cw_crash_flow_print_counters(const struct cw_crash_flow *f, FILE *out);
+void cw_crash_flow_print_counters(struct cw_crash_flow *f, FILE *out);
 
 #endif

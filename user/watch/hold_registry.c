@@ -98,6 +98,16 @@ void cw_registry_remove(struct cw_hold_registry *r, pid_t pid, uint64_t start_bo
 	pthread_mutex_unlock(&r->lock);
 }
 
+uint64_t cw_registry_unwritten(struct cw_hold_registry *r)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->not_written;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
 int cw_registry_release(const char *registry, uint64_t now_ns, int forget)
 {
 	FILE *f = fopen(registry, "re");

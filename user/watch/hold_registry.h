@@ -39,6 +39,9 @@ void cw_registry_add(struct cw_hold_registry *r, pid_t pid, uint64_t start_boott
 		     uint64_t deadline_boottime_ns);
 void cw_registry_remove(struct cw_hold_registry *r, pid_t pid, uint64_t start_boottime);
 
+/* Holds not written down (thread-safe). */
+uint64_t cw_registry_unwritten(struct cw_hold_registry *r);
+
 /*
  * SIGCONT the processes in the registry file whose deadline is before
  * now_ns (UINT64_MAX: all), if the pid still names the process that was
