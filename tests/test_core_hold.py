@@ -185,3 +185,37 @@ def test_one_holding_watcher_per_host(tmp_path, host_core_settings):
     finally:
         assert first.stop() == 0
     assert (read(PATTERN), read(PIPE_LIMIT)) == host_core_settings
+
+
+@pytest.mark.parametrize("sock", ["core.sock", "coredump.sock"])
+def test_a_call_that_is_not_a_core_dump_is_refused(tmp_path, host_core_settings, sock):
+    """Anyone root can connect to the watcher's core sockets: only a process that is
+    really dumping core, called about by the kernel's own helper, is held."""
+    import socket
+    how = "pipe" if sock == "core.sock" else "socket"
+    if how == "socket" and not socket_supported():
+        pytest.skip("this kernel has no coredump socket (Linux >= 6.17, host mount namespace)")
+    healthy = subprocess.Popen(["sleep", "60"])
+    w = Watcher("--hold", f"--spool={tmp_path}", f"--core-hold={how}")
+    try:
+        kind = socket.SOCK_SEQPACKET if how == "pipe" else socket.SOCK_STREAM
+        with socket.socket(socket.AF_UNIX, kind) as s:
+            s.settimeout(5)
+            s.connect(f"/run/crashwatch/{sock}")
+            s.send(f"{healthy.pid} {healthy.pid} 11".encode())
+            try:
+                assert s.recv(16) == b""  # closed unanswered
+            except ConnectionResetError:
+                pass  # closed unanswered, with our bytes unread
+        w.wait_stderr(r"refused a core dump call: ")
+        with open(f"/proc/{healthy.pid}/status") as f:
+            assert "TracerPid:\t0\n" in f.read()  # never ptraced
+        # A real crash meanwhile is held as always.
+        ran = run_target("null_deref")
+        rec = w.records_for(ran.pid, "snapshot")
+        assert rec["path"] and not rec["partial"], rec
+    finally:
+        healthy.kill()
+        healthy.wait()
+        assert w.stop() == 0
+    assert w.counters()["core_calls_refused"] == 1

@@ -19,6 +19,7 @@
 #include "core_handler.h"
 #include "core_install.h"
 #include "core_pattern.h"
+#include "proc_dumping.h"
 #include "proc_info.h"
 
 /* Debian 12's headers predate these (asm-generic/socket.h, uapi/linux/pidfd.h). */
@@ -46,9 +47,8 @@ struct cw_pidfd_info {
 _Static_assert(sizeof(struct cw_pidfd_info) == 80, "pidfd_info up to supported_mask is 80 bytes");
 #define CW_PIDFD_GET_INFO _IOWR(0xFF, 11, struct cw_pidfd_info)
 
-#define PF_DUMPCORE	   0x00000200 /* the thread that dumps (include/linux/sched.h) */
-#define REQUEST_TIMEOUT_MS 1000	      /* the kernel sends its request right after connect */
-#define PATTERN_MAX	   128	      /* CORENAME_MAX_SIZE */
+#define REQUEST_TIMEOUT_MS 1000 /* the kernel sends its request right after connect */
+#define PATTERN_MAX	   128	/* CORENAME_MAX_SIZE */
 
 int cw_coredump_req_parse(const void *buf, size_t len, struct cw_coredump_req *out)
 {
@@ -158,38 +158,6 @@ int cw_coredump_socket_listen(const char *path, char *err, size_t cap)
 	return fd;
 }
 
-/* The thread in the middle of the dump: the kernel marks it PF_DUMPCORE. */
-static pid_t dumping_thread(pid_t pid)
-{
-	char path[64], state, comm[64];
-	pid_t *tids = NULL, found = 0, ppid;
-	uint64_t start;
-	size_t n = 0;
-	unsigned flags;
-	int dir;
-
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return 0;
-	if (cw_proc_threads(dir, &tids, &n) < 0)
-		n = 0;
-	for (size_t i = 0; i < n && !found; i++) {
-		char *stat;
-
-		snprintf(path, sizeof(path), "task/%d/stat", (int)tids[i]);
-		stat = cw_proc_read_file(dir, path, NULL);
-		if (stat &&
-		    cw_parse_stat(stat, &state, &ppid, &flags, &start, comm, sizeof(comm)) == 0 &&
-		    (flags & PF_DUMPCORE))
-			found = tids[i];
-		free(stat);
-	}
-	free(tids);
-	close(dir);
-	return found;
-}
-
 static void set_recv_timeout(int fd, int ms)
 {
 	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
@@ -264,7 +232,7 @@ int cw_coredump_socket_accept(int lfd, struct cw_coredump_conn *c, char *err, si
 		goto fail;
 	}
 	/* Found while the dump waits for us: the threads cannot exit before the answer. */
-	c->tid = dumping_thread(c->pid);
+	c->tid = cw_proc_dumping_thread(c->pid, 0);
 	return 0;
 
 fail:

@@ -20,6 +20,7 @@
 #include "event_format.h"
 #include "config.h"
 #include "core_install.h"
+#include "core_call_check.h"
 #include "coredump_socket.h"
 #include "crash_flow.h"
 #include "hold.h"
@@ -53,8 +54,11 @@ struct watch_ctx {
 	int core_sock;	     /* where core handlers (or the kernel) call, -1 */
 	bool core_by_socket; /* the kernel's coredump socket, not the pipe helper */
 	bool drop_cores;
-	char core_previous[256]; /* the core_pattern crashwatch's replaced */
-	int hold_lock;		 /* this watcher holds crashes on the host (flock), -1 */
+	char core_previous[256];     /* the core_pattern crashwatch's replaced */
+	uint64_t core_calls_refused; /* not from a dump's own helper, or not a dump */
+	uint64_t refused_unsaid;     /* refused since the last word of it */
+	double refused_said_at;	     /* monotonic seconds */
+	int hold_lock;		     /* this watcher holds crashes on the host (flock), -1 */
 	bool core_installed;
 	struct cw_scope *scope;
 	struct cw_hold_watchdog watchdog;
@@ -108,7 +112,8 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 	for (int i = 0; i < CW_NR_COUNTERS; i++)
 		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
 	cw_libc_probes_print_counters(&d->libcs, stderr);
-	fprintf(stderr, " malformed=%" PRIu64, w->malformed);
+	fprintf(stderr, " malformed=%" PRIu64 " core_calls_refused=%" PRIu64, w->malformed,
+		w->core_calls_refused);
 	if (w->up.target)
 		fprintf(stderr,
 			" uploaded=%" PRIu64 " upload_refused=%" PRIu64 " upload_retries=%" PRIu64,
@@ -258,6 +263,23 @@ static void uninstall_core_hold(struct watch_ctx *w)
 	w->core_sock = -1;
 }
 
+/* Refused calls are counted; said at most once a minute, with how many since. */
+static void refuse_core_call(struct watch_ctx *w, const char *why)
+{
+	double now = cw_monotonic_s();
+
+	w->core_calls_refused++;
+	w->refused_unsaid++;
+	if (w->refused_said_at && now - w->refused_said_at < 60)
+		return;
+	fprintf(stderr,
+		"crashwatch: refused a core dump call: %s (%" PRIu64
+		" refused since the last such line; counter core_calls_refused)\n",
+		why, w->refused_unsaid);
+	w->refused_unsaid = 0;
+	w->refused_said_at = now;
+}
+
 static void core_call(struct watch_ctx *w, struct cw_detector *det)
 {
 	struct cw_core_call call = {.conn = -1,
@@ -272,7 +294,7 @@ static void core_call(struct watch_ctx *w, struct cw_detector *det)
 	if (w->core_by_socket) {
 		/* A peer that is not a dumping process, or a bad request: closed, no core. */
 		if (cw_coredump_socket_accept(w->core_sock, &call.sock, err, sizeof(err)) < 0) {
-			fprintf(stderr, "crashwatch: %s, ignoring\n", err);
+			refuse_core_call(w, err);
 			return;
 		}
 		pid = call.sock.pid;
@@ -282,8 +304,15 @@ static void core_call(struct watch_ctx *w, struct cw_detector *det)
 		call.conn = accept4(w->core_sock, NULL, NULL, SOCK_CLOEXEC);
 		if (call.conn < 0)
 			return;
+		/* Closed unanswered: the handler goes on by itself. */
 		if (cw_hold_core_request(call.conn, &pid, &tid, &sig) < 0) {
-			close(call.conn); /* the handler goes on by itself */
+			close(call.conn);
+			refuse_core_call(w, "a request that is not \"PID TID SIG\"");
+			return;
+		}
+		if (cw_core_call_check(call.conn, pid, &tid, err, sizeof(err)) < 0) {
+			close(call.conn);
+			refuse_core_call(w, err);
 			return;
 		}
 	}
