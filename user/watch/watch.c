@@ -564,6 +564,7 @@ int cw_watch_main(int argc, char **argv)
 			curl_global_cleanup();
 			return 2;
 		}
+		w.target.timeout_s = opts.upload_timeout_s;
 	}
 	if (opts.hold) {
 		err = prepare_hold(&opts, &w);
@@ -643,6 +644,8 @@ int cw_watch_main(int argc, char **argv)
 	err = watch_loop(&det, &w);
 
 cleanup:
+	/* First: a backend that never answers must not delay the rest of the shutdown. */
+	cw_uploader_abort(&w.up);
 	uninstall_core_hold(&w);
 	/* Holds end (their outcomes written); suppressed crashes reach the spool. */
 	if (w.flow)
