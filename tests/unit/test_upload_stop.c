@@ -145,7 +145,8 @@ static void only_a_well_formed_uuid_becomes_the_idempotency_key(void **state)
 	s.snap = snapshot("x\\r\\nX-Injected: 1");
 	send_one(&s);
 	assert_int_equal(s.answer.verdict, CW_UPLOAD_FAIL);
-	assert_non_null(strstr(s.answer.reason, "is not a UUID: it is the upload's Idempotency-Key"));
+	assert_non_null(
+		strstr(s.answer.reason, "is not a UUID: it is the upload's Idempotency-Key"));
 	close_sender(&s);
 }
 
@@ -159,8 +160,8 @@ static void upload_timeout_is_parsed_strictly(void **state)
 	FILE *err;
 
 	(void)state;
-	assert_int_equal(
-		cw_watch_options_parse(1, (char *[]){"watch", NULL}, &o, stdout, stderr), 0);
+	assert_int_equal(cw_watch_options_parse(1, (char *[]){"watch", NULL}, &o, stdout, stderr),
+			 0);
 	assert_int_equal(o.upload_timeout_s, CW_UPLOAD_TIMEOUT_DEFAULT_S);
 	assert_int_equal(cw_watch_options_parse(2, (char *[]){"watch", "--upload-timeout=5", NULL},
 						&o, stdout, stderr),
@@ -168,7 +169,8 @@ static void upload_timeout_is_parsed_strictly(void **state)
 	assert_int_equal(o.upload_timeout_s, 5);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err = open_memstream(&text, &len);
-		assert_int_equal(cw_watch_options_parse(2, (char *[]){"watch", (char *)bad[i], NULL},
+		assert_int_equal(cw_watch_options_parse(2,
+							(char *[]){"watch", (char *)bad[i], NULL},
 							&o, stdout, err),
 				 -EINVAL);
 		fclose(err);
@@ -191,9 +193,12 @@ static int global_teardown(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup_teardown(a_silent_backend_costs_one_timeout_then_a_retry, global_setup, global_teardown),
-	cmocka_unit_test_setup_teardown(a_stop_ends_the_transfer_in_flight_at_once, global_setup, global_teardown),
-	cmocka_unit_test_setup_teardown(only_a_well_formed_uuid_becomes_the_idempotency_key, global_setup, global_teardown),
+	cmocka_unit_test_setup_teardown(a_silent_backend_costs_one_timeout_then_a_retry,
+					global_setup, global_teardown),
+	cmocka_unit_test_setup_teardown(a_stop_ends_the_transfer_in_flight_at_once, global_setup,
+					global_teardown),
+	cmocka_unit_test_setup_teardown(only_a_well_formed_uuid_becomes_the_idempotency_key,
+					global_setup, global_teardown),
 	cmocka_unit_test(upload_timeout_is_parsed_strictly),
 };
 

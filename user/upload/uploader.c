@@ -215,7 +215,7 @@ bool cw_uploader_wait(struct cw_uploader *u, double timeout_s)
 		pthread_cond_timedwait(&u->cond, &u->lock, &t);
 	}
 	pthread_mutex_unlock(&u->lock);
-	return done;
+	return done || atomic_load(&u->aborting);
 }
 
 void cw_uploader_abort(struct cw_uploader *u)

@@ -61,7 +61,11 @@ int cw_uploader_pass(struct cw_uploader *u);
 int cw_uploader_start(struct cw_uploader *u);
 /* A new snapshot is there: upload it now (unless backing off). */
 void cw_uploader_kick(struct cw_uploader *u);
-/* Wait until a pass that saw everything kicked so far has ended, at most timeout_s. */
+/*
+ * Wait until a pass that saw everything kicked so far has ended, at most
+ * timeout_s.  True when it did, or when stopping (no pass is coming: a
+ * stopped upload says so itself).
+ */
 bool cw_uploader_wait(struct cw_uploader *u, double timeout_s);
 /*
  * Shutting down: the transfer in flight is abandoned now, no other starts,
