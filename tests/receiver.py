@@ -8,6 +8,7 @@ reason as text), records what it accepted, and fails on demand:
         rx.fail_next(status=429, retry_after=2)       # then 200 again
         rx.fail_next(status=429, rate_limits="60:error:organization")
         rx.slow(3)                                    # every answer 3 s late
+        rx.hang()                                     # read requests, never answer
         rx.down(); rx.up()                            # refused, then back on the same port
         ... point crashwatch at rx.sentry_dsn ...
         [req] = rx.wait_for(1)
@@ -236,6 +237,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
         body = self._read_body()
         req = Request(self.command, url.path, query, self.headers, body)
+        if rx._hanging.is_set():
+            # Logged with no status: the client never hears back.
+            req.reason = "never answered (hang)"
+            rx._record(req)
+            rx._stopping.wait()
+            self.close_connection = True
+            return
         status, answer, content_type, headers = rx._respond(req)
         # Recorded before the answer: a client that has its answer finds its
         # request in the log, in the order the requests were answered.
@@ -270,6 +278,7 @@ class Receiver:
         self._lock = threading.Condition()
         self._behaviours = []  # one popped per request, before any check
         self._delay = 0.0
+        self._hanging = threading.Event()
         self._stopping = threading.Event()
         self._requests = []
         self._log = []
@@ -334,6 +343,14 @@ class Receiver:
     def slow(self, seconds):
         """Answer every request this many seconds late (0: on time again)."""
         self._delay = float(seconds)
+
+    def hang(self, on=True):
+        """Accept connections and read requests, never answer them (they are in
+        .log with status None); requests already hanging stay so until stop()."""
+        if on:
+            self._hanging.set()
+        else:
+            self._hanging.clear()
 
     def down(self):
         """Stop listening: connections are refused until up()."""

@@ -4,6 +4,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,8 @@
 #include "watch_options.h"
 
 static const char usage[] =
-	"Usage: crashwatch upload --upload=KIND:WHERE [--upload-token=TOKEN] [--wait=SEC] [DIR]\n"
+	"Usage: crashwatch upload --upload=KIND:WHERE [--upload-token=TOKEN] [--wait=SEC]\n"
+	"                         [--upload-timeout=SEC] [DIR]\n"
 	"\n"
 	"Upload every snapshot waiting in DIR (default " CW_DEFAULT_SPOOL "), oldest\n"
 	"first, deleting each once the backend accepted it; refused ones move to\n"
@@ -24,9 +27,35 @@ static const char usage[] =
 	"\n"
 	"  --wait=SEC   the most time spent waiting on a backend that fails or asks to\n"
 	"               wait (Retry-After) before giving up (default 60)\n"
+	"  --upload-timeout=SEC  the most one request may take, connecting included\n"
+	"               (default 30, 1-3600); then it is retried with the same\n"
+	"               idempotency key\n"
 	"\n"
+	"SIGINT or SIGTERM stop at once: a request in flight is abandoned, its snapshot\n"
+	"stays in DIR.\n"
 	"Exit status: 0 the spool is empty, 1 snapshots are left (the message says why),\n"
 	"2 bad usage.\n";
+
+/* The uploader's stop flag: a lock-free atomic store is safe in a signal handler. */
+static atomic_bool *stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	if (stop_flag)
+		atomic_store(stop_flag, true);
+}
+
+/* No SA_RESTART: the poll and the sleep between tries return on the signal. */
+static int install_handlers(void)
+{
+	struct sigaction sa = {0};
+
+	sa.sa_handler = on_stop;
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
 
 int cw_upload_main(int argc, char **argv)
 {
@@ -34,6 +63,7 @@ int cw_upload_main(int argc, char **argv)
 		{"upload", required_argument, NULL, 'u'},
 		{"upload-token", required_argument, NULL, 't'},
 		{"wait", required_argument, NULL, 'w'},
+		{"upload-timeout", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -41,11 +71,10 @@ int cw_upload_main(int argc, char **argv)
 	struct cw_upload_target target;
 	struct cw_uploader u = {0};
 	struct cw_spool_file *left = NULL;
-	uint64_t wait_s = 60;
+	uint64_t wait_s = 60, timeout_s = CW_UPLOAD_TIMEOUT_DEFAULT_S;
 	char err[512];
 	double until;
 	size_t n = 0;
-	CURL *curl;
 	int c, r;
 
 	optind = 1;
@@ -64,6 +93,16 @@ int cw_upload_main(int argc, char **argv)
 					"crashwatch: bad --wait '%s': give seconds from 0 to "
 					"86400\n",
 					optarg);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (cw_parse_u64(optarg, 1, CW_UPLOAD_TIMEOUT_MAX_S, &timeout_s) < 0) {
+				fprintf(stderr,
+					"crashwatch: bad --upload-timeout '%s': give seconds from "
+					"1 "
+					"to %d\n",
+					optarg, CW_UPLOAD_TIMEOUT_MAX_S);
 				return 2;
 			}
 			break;
@@ -94,22 +133,35 @@ int cw_upload_main(int argc, char **argv)
 		curl_global_cleanup();
 		return 2;
 	}
+	target.timeout_s = (unsigned)timeout_s;
 	u.target = &target;
 	u.spool = dir;
 	u.verbose = true;
 	cw_bucket_init(&u.bucket, 0, 1, 0); /* by hand: no rate limit */
-	curl = curl_easy_init();
+	stop_flag = &u.aborting;
+	r = install_handlers();
+	if (r < 0)
+		fprintf(stderr, "crashwatch: failed to install signal handlers: %s, ignoring\n",
+			strerror(-r));
+	r = cw_uploader_open(&u);
+	if (r < 0)
+		fprintf(stderr, "crashwatch: failed to open a connection: %s\n", strerror(-r));
 	until = cw_monotonic_s() + (double)wait_s;
-	while (curl && (r = cw_uploader_pass(&u, curl)) == 1 && cw_monotonic_s() < until) {
+	while (r >= 0 && (r = cw_uploader_pass(&u)) == 1 && !atomic_load(&u.aborting) &&
+	       cw_monotonic_s() < until) {
 		double pause = u.not_before - cw_monotonic_s();
 
 		if (pause > until - cw_monotonic_s())
 			break;
-		if (pause > 0)
-			usleep((useconds_t)(pause * 1e6));
+		/* In slices: a signal just before a long sleep must not wait it out. */
+		while (pause > 0 && !atomic_load(&u.aborting)) {
+			usleep((useconds_t)((pause < 0.1 ? pause : 0.1) * 1e6));
+			pause = u.not_before - cw_monotonic_s();
+		}
 	}
-	if (curl)
-		curl_easy_cleanup(curl);
+	cw_uploader_close(&u);
+	if (atomic_load(&u.aborting))
+		fprintf(stderr, "crashwatch: stopped by a signal\n");
 	cw_spool_list(dir, &left, &n);
 	free(left);
 	printf("crashwatch: %lu uploaded, %lu refused (in %s/failed), %zu left in %s\n",

@@ -2,9 +2,11 @@
 #include "upload_target.h"
 
 #include "version.h"
+#include "upload_snapshot.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +20,7 @@ int cw_upload_target_parse(const char *spec, const char *token, struct cw_upload
 	const char *where = colon ? colon + 1 : "";
 
 	memset(t, 0, sizeof(*t));
-	t->timeout_s = 30;
+	t->timeout_s = CW_UPLOAD_TIMEOUT_DEFAULT_S;
 	if (!colon || !*where) {
 		snprintf(err, cap,
 			 "bad --upload '%s': give generic:URL, sentry:DSN or backtrace:ENDPOINT",
@@ -159,13 +161,77 @@ static int build_body(const struct cw_upload_target *t, const json_t *snap,
 	return cw_upload_generic(snap, b, err, cap);
 }
 
-void cw_upload_send(void *curl, const struct cw_upload_target *t, const json_t *snap,
-		    struct cw_upload_answer *a)
+int cw_upload_conn_open(struct cw_upload_conn *c, const atomic_bool *stop)
+{
+	c->stop = stop;
+	c->easy = curl_easy_init();
+	c->multi = curl_multi_init();
+	if (!c->easy || !c->multi) {
+		cw_upload_conn_close(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void cw_upload_conn_close(struct cw_upload_conn *c)
+{
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	c->multi = c->easy = NULL;
+}
+
+void cw_upload_conn_wake(const struct cw_upload_conn *c)
+{
+	if (c->multi)
+		curl_multi_wakeup(c->multi);
+}
+
+/* curl_easy_perform through the multi handle, abandoned as soon as *c->stop is set. */
+static CURLcode perform(const struct cw_upload_conn *c, bool *stopped, char *err, size_t cap)
+{
+	CURLcode rc = CURLE_OK;
+	CURLMcode mc;
+	int running = 1;
+
+	*stopped = false;
+	mc = curl_multi_add_handle(c->multi, c->easy);
+	while (mc == CURLM_OK && running) {
+		if (c->stop && atomic_load(c->stop)) {
+			*stopped = true;
+			break;
+		}
+		mc = curl_multi_perform(c->multi, &running);
+		/* A signal ends the poll early (EINTR counts as a timeout there). */
+		if (mc == CURLM_OK && running)
+			mc = curl_multi_poll(c->multi, NULL, 0, 100, NULL);
+	}
+	if (mc != CURLM_OK) {
+		snprintf(err, cap, "%s", curl_multi_strerror(mc));
+		rc = CURLE_FAILED_INIT;
+	} else if (!*stopped) {
+		CURLMsg *msg;
+		int left;
+
+		while ((msg = curl_multi_info_read(c->multi, &left)))
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->easy)
+				rc = msg->data.result;
+	}
+	curl_multi_remove_handle(c->multi, c->easy);
+	return rc;
+}
+
+void cw_upload_send(const struct cw_upload_conn *c, const struct cw_upload_target *t,
+		    const json_t *snap, struct cw_upload_answer *a)
 {
 	struct cw_upload_body body = {0};
 	struct curl_slist *headers = NULL;
 	struct answer_ctx ctx = {.a = a};
-	char h[1024], curl_err[CURL_ERROR_SIZE] = "";
+	char h[1024], curl_err[CURL_ERROR_SIZE] = "", key[33];
+	const char *uuid = cw_upload_str(snap, "uuid");
+	CURL *curl = c->easy;
+	bool stopped;
 	CURLcode rc;
 
 	memset(a, 0, sizeof(*a));
@@ -173,14 +239,28 @@ void cw_upload_send(void *curl, const struct cw_upload_target *t, const json_t *
 		a->verdict = CW_UPLOAD_FAIL;
 		return;
 	}
+	/* The key goes into a header: only a well-formed uuid, nothing that could end the line. */
+	if (t->kind == CW_UPLOAD_GENERIC && !cw_upload_uuid_hex(uuid, key)) {
+		snprintf(a->reason, sizeof(a->reason),
+			 "the snapshot's uuid '%.40s' is not a UUID: it is the upload's "
+			 "Idempotency-Key; take the snapshot again with crashwatch-snapshot",
+			 uuid);
+		a->verdict = CW_UPLOAD_FAIL;
+		cw_upload_body_free(&body);
+		return;
+	}
 	snprintf(h, sizeof(h), "Content-Type: %s", body.content_type);
 	headers = curl_slist_append(headers, h);
 	if (t->kind == CW_UPLOAD_SENTRY) {
 		snprintf(h, sizeof(h), "%s: %s", CW_SENTRY_AUTH_HEADER, t->dsn.auth);
 		headers = curl_slist_append(headers, h);
-	} else if (t->kind == CW_UPLOAD_GENERIC && t->token) {
-		snprintf(h, sizeof(h), "Authorization: Bearer %s", t->token);
+	} else if (t->kind == CW_UPLOAD_GENERIC) {
+		snprintf(h, sizeof(h), "Idempotency-Key: %s", uuid);
 		headers = curl_slist_append(headers, h);
+		if (t->token) {
+			snprintf(h, sizeof(h), "Authorization: Bearer %s", t->token);
+			headers = curl_slist_append(headers, h);
+		}
 	}
 	curl_easy_reset(curl);
 	curl_easy_setopt(curl, CURLOPT_URL, t->url);
@@ -189,7 +269,10 @@ void cw_upload_send(void *curl, const struct cw_upload_target *t, const json_t *
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)t->timeout_s);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+			 (long)(t->timeout_s < CW_UPLOAD_CONNECT_TIMEOUT_S
+					? t->timeout_s
+					: CW_UPLOAD_CONNECT_TIMEOUT_S));
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "crashwatch/" CW_VERSION);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -197,7 +280,12 @@ void cw_upload_send(void *curl, const struct cw_upload_target *t, const json_t *
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
-	rc = curl_easy_perform(curl);
+	rc = perform(c, &stopped, curl_err, sizeof(curl_err));
+	if (stopped) {
+		a->verdict = CW_UPLOAD_STOPPED;
+		snprintf(a->reason, sizeof(a->reason), "%s: stopped before an answer came", t->url);
+		goto out;
+	}
 	if (rc != CURLE_OK) {
 		a->verdict = CW_UPLOAD_RETRY;
 		snprintf(a->reason, sizeof(a->reason), "%s: %s", t->url,

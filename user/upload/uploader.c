@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "uploader.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -37,8 +36,8 @@ static double unit_random(void)
 	return (double)r / (double)0xffffffffU;
 }
 
-/* One file: 0 done (uploaded or moved to failed/), 1 retry later. */
-static int upload_file(struct cw_uploader *u, void *curl, const char *name)
+/* One file: 0 done (uploaded or moved to failed/), 1 retry later or stopped. */
+static int upload_file(struct cw_uploader *u, const char *name)
 {
 	char path[4096];
 	struct cw_upload_answer a;
@@ -54,7 +53,7 @@ static int upload_file(struct cw_uploader *u, void *curl, const char *name)
 			 jerr.line);
 		a.verdict = CW_UPLOAD_FAIL;
 	} else {
-		cw_upload_send(curl, u->target, doc, &a);
+		cw_upload_send(&u->conn, u->target, doc, &a);
 		json_decref(doc);
 	}
 	switch (a.verdict) {
@@ -72,6 +71,12 @@ static int upload_file(struct cw_uploader *u, void *curl, const char *name)
 		if (cw_spool_fail(u->spool, name, a.reason) < 0)
 			unlink(path); /* never retry a refused file forever */
 		return 0;
+	case CW_UPLOAD_STOPPED:
+		/* Not a failure of the backend: no backoff, no retry counted. */
+		fprintf(stderr,
+			"crashwatch: upload of %s stopped: it stays in %s for the next run\n", name,
+			u->spool);
+		return 1;
 	case CW_UPLOAD_RETRY:
 		break;
 	}
@@ -85,20 +90,30 @@ static int upload_file(struct cw_uploader *u, void *curl, const char *name)
 	return 1;
 }
 
-int cw_uploader_pass(struct cw_uploader *u, void *curl)
+int cw_uploader_open(struct cw_uploader *u)
+{
+	return cw_upload_conn_open(&u->conn, &u->aborting);
+}
+
+void cw_uploader_close(struct cw_uploader *u)
+{
+	cw_upload_conn_close(&u->conn);
+}
+
+int cw_uploader_pass(struct cw_uploader *u)
 {
 	struct cw_spool_file *files;
 	size_t n;
 	int r;
 
-	if (cw_monotonic_s() < u->not_before)
+	if (atomic_load(&u->aborting) || cw_monotonic_s() < u->not_before)
 		return 1;
 	r = cw_spool_list(u->spool, &files, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		if (!cw_bucket_take(&u->bucket, cw_monotonic_s()) ||
-		    upload_file(u, curl, files[i].name) > 0) {
+		if (atomic_load(&u->aborting) || !cw_bucket_take(&u->bucket, cw_monotonic_s()) ||
+		    upload_file(u, files[i].name) > 0) {
 			r = 1;
 			break;
 		}
@@ -110,7 +125,6 @@ int cw_uploader_pass(struct cw_uploader *u, void *curl)
 static void *uploader_main(void *arg)
 {
 	struct cw_uploader *u = arg;
-	CURL *curl = curl_easy_init();
 
 	pthread_mutex_lock(&u->lock);
 	while (!u->stop) {
@@ -120,12 +134,16 @@ static void *uploader_main(void *arg)
 		int r;
 
 		pthread_mutex_unlock(&u->lock);
-		r = curl ? cw_uploader_pass(u, curl) : -ENOMEM;
+		r = cw_uploader_pass(u);
 		pthread_mutex_lock(&u->lock);
 		u->passes_done = seen;
 		pthread_cond_broadcast(&u->cond);
 		if (u->stop || u->kicks != seen)
 			continue;
+		if (atomic_load(&u->aborting)) { /* nothing more to do until the join */
+			pthread_cond_wait(&u->cond, &u->lock);
+			continue;
+		}
 		/* Sleep until the backoff or the bucket allow again, or a new snapshot. */
 		wait = r == 1 ? u->not_before - cw_monotonic_s() : 30;
 		if (r == 1 && wait <= 0)
@@ -142,8 +160,6 @@ static void *uploader_main(void *arg)
 		pthread_cond_timedwait(&u->cond, &u->lock, &until);
 	}
 	pthread_mutex_unlock(&u->lock);
-	if (curl)
-		curl_easy_cleanup(curl);
 	return NULL;
 }
 
@@ -151,12 +167,19 @@ int cw_uploader_start(struct cw_uploader *u)
 {
 	int r;
 
+	r = cw_uploader_open(u);
+	if (r < 0)
+		return r;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
 	u->kicks = 1; /* the first pass uploads what a previous run left */
 	r = pthread_create(&u->thread, NULL, uploader_main, u);
-	if (r)
+	if (r) {
+		pthread_cond_destroy(&u->cond);
+		pthread_mutex_destroy(&u->lock);
+		cw_uploader_close(u);
 		return -r;
+	}
 	u->running = true;
 	return 0;
 }
@@ -179,7 +202,8 @@ bool cw_uploader_wait(struct cw_uploader *u, double timeout_s)
 	if (!u->running)
 		return true;
 	pthread_mutex_lock(&u->lock);
-	while (!(done = u->passes_done >= u->kicks) && cw_monotonic_s() < until) {
+	while (!(done = u->passes_done >= u->kicks) && !atomic_load(&u->aborting) &&
+	       cw_monotonic_s() < until) {
 		struct timespec t;
 
 		clock_gettime(CLOCK_REALTIME, &t);
@@ -191,7 +215,18 @@ bool cw_uploader_wait(struct cw_uploader *u, double timeout_s)
 		pthread_cond_timedwait(&u->cond, &u->lock, &t);
 	}
 	pthread_mutex_unlock(&u->lock);
-	return done;
+	return done || atomic_load(&u->aborting);
+}
+
+void cw_uploader_abort(struct cw_uploader *u)
+{
+	atomic_store(&u->aborting, true);
+	if (!u->running)
+		return;
+	cw_upload_conn_wake(&u->conn);
+	pthread_mutex_lock(&u->lock);
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
 }
 
 void cw_uploader_stop(struct cw_uploader *u)
@@ -205,5 +240,6 @@ void cw_uploader_stop(struct cw_uploader *u)
 	pthread_join(u->thread, NULL);
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
+	cw_uploader_close(u);
 	u->running = false;
 }

@@ -5,12 +5,15 @@
  * 429 (and Sentry's X-Sentry-Rate-Limits) wait as long as asked; other 4xx
  * move the file to failed/ with the reason.  Uploads pass through the same
  * kind of token bucket as snapshots.  In the watcher it runs on its own
- * thread; `crashwatch upload` runs one pass in the foreground.
+ * thread; `crashwatch upload` runs one pass in the foreground.  A stop
+ * (cw_uploader_abort) ends the transfer in flight at once, whatever the
+ * network does: its file stays in the spool for the next run.
  */
 #ifndef CW_UPLOADER_H
 #define CW_UPLOADER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,6 +32,9 @@ struct cw_uploader {
 	double not_before;
 	unsigned failures; /* in a row */
 	uint64_t uploaded, refused, retries;
+	/* Set from any thread (or a signal handler): no more requests, the one in flight ends. */
+	atomic_bool aborting;
+	struct cw_upload_conn conn; /* cw_uploader_open */
 	/* The thread. */
 	pthread_t thread;
 	bool running, stop;
@@ -40,18 +46,33 @@ struct cw_uploader {
 /* The delay after n failures in a row: 1, 2, 4 … 300 s, each with jitter in [50%, 100%]. */
 double cw_backoff_s(unsigned failures, double unit_random);
 
-/*
- * One pass over the spool: upload until it is empty, a token is missing, or
- * the backend asks to wait.  0 when the spool is empty, 1 when files are
- * left (backing off or rate-limited), -errno.  curl: an easy handle.
- */
-int cw_uploader_pass(struct cw_uploader *u, void *curl);
+/* The connection (curl_global_init first).  0 or -ENOMEM; close accepts an unopened one. */
+int cw_uploader_open(struct cw_uploader *u);
+void cw_uploader_close(struct cw_uploader *u);
 
+/*
+ * One pass over the spool: upload until it is empty, a token is missing, the
+ * backend asks to wait, or a stop.  0 when the spool is empty, 1 when files
+ * are left (backing off, rate-limited or stopped), -errno.  Opened first.
+ */
+int cw_uploader_pass(struct cw_uploader *u);
+
+/* Opens the connection and starts the thread. */
 int cw_uploader_start(struct cw_uploader *u);
 /* A new snapshot is there: upload it now (unless backing off). */
 void cw_uploader_kick(struct cw_uploader *u);
-/* Wait until a pass that saw everything kicked so far has ended, at most timeout_s. */
+/*
+ * Wait until a pass that saw everything kicked so far has ended, at most
+ * timeout_s.  True when it did, or when stopping (no pass is coming: a
+ * stopped upload says so itself).
+ */
 bool cw_uploader_wait(struct cw_uploader *u, double timeout_s);
+/*
+ * Shutting down: the transfer in flight is abandoned now, no other starts,
+ * waits return.  Not from a signal handler (set u->aborting there).
+ */
+void cw_uploader_abort(struct cw_uploader *u);
+/* Joins the thread, closes the connection. */
 void cw_uploader_stop(struct cw_uploader *u);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,19 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t counters_requested;
+/*
+ * The uploader's stop flag, set by the signal itself: a thread waiting on an
+ * upload (--upload-mode=sync) or in one must not keep the main loop from
+ * seeing the stop.  A lock-free atomic store is safe in a handler.
+ */
+static atomic_bool *upload_abort;
 
 static void on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+	if (upload_abort)
+		atomic_store(upload_abort, true);
 }
 
 static void on_usr1(int sig)
@@ -577,6 +586,7 @@ int cw_watch_main(int argc, char **argv)
 		goto cleanup;
 	}
 	w.scope = &scope;
+	upload_abort = &w.up.aborting;
 	err = install_handlers();
 	if (err) {
 		fprintf(stderr, "crashwatch: failed to install signal handlers: %s\n",
@@ -593,6 +603,7 @@ int cw_watch_main(int argc, char **argv)
 			curl_global_cleanup();
 			return 2;
 		}
+		w.target.timeout_s = opts.upload_timeout_s;
 	}
 	if (opts.hold) {
 		err = prepare_hold(&opts, &w);
@@ -672,6 +683,8 @@ int cw_watch_main(int argc, char **argv)
 	err = watch_loop(&det, &w);
 
 cleanup:
+	/* First: a backend that never answers must not delay the rest of the shutdown. */
+	cw_uploader_abort(&w.up);
 	uninstall_core_hold(&w);
 	/* Holds end (their outcomes written); suppressed crashes reach the spool. */
 	if (w.flow)
@@ -681,6 +694,7 @@ cleanup:
 	cw_detector_stop(&det);
 	cw_scope_close(&scope);
 	/* What is not uploaded yet stays in the spool for the next start. */
+	upload_abort = NULL; /* w is gone after the return */
 	cw_uploader_stop(&w.up);
 	cw_upload_target_free(&w.target);
 	curl_global_cleanup();

@@ -11,6 +11,7 @@
 #include "hold_pool.h"
 #include "parse.h"
 #include "signals.h"
+#include "upload_target.h"
 
 static const char usage[] =
 	"Usage: crashwatch watch [OPTIONS]\n"
@@ -60,6 +61,8 @@ static const char usage[] =
 	"  --upload-token=TOKEN bearer token (generic) or submission token (backtrace)\n"
 	"  --upload-mode=MODE   async (default: a thread uploads in the background) or sync\n"
 	"                       (each snapshot is uploaded before the next crash is handled)\n"
+	"  --upload-timeout=SEC the most one request may take, connecting included (default\n"
+	"                       30, 1-3600); then it is retried with the same idempotency key\n"
 	"  --spool=DIR          where snapshots are written (default " CW_DEFAULT_SPOOL ")\n"
 	"  --snapshot-tool=PATH the snapshot tool (default: crashwatch-snapshot beside this\n"
 	"                       program)\n"
@@ -79,7 +82,8 @@ static const char usage[] =
 	"  -v, --verbose        show libbpf's messages\n"
 	"  -h, --help           show this help\n"
 	"\n"
-	"SIGUSR1 prints the counters; SIGINT or SIGTERM detach everything and exit 0.\n"
+	"SIGUSR1 prints the counters; SIGINT or SIGTERM detach everything and exit 0 at once\n"
+	"(an upload in flight is abandoned: its snapshot stays in the spool).\n"
 	"Exit status: 0 stopped cleanly, 1 could not watch (the message says why), 2 bad usage.\n";
 
 enum {
@@ -105,6 +109,7 @@ enum {
 	OPT_UPLOAD,
 	OPT_UPLOAD_TOKEN,
 	OPT_UPLOAD_MODE,
+	OPT_UPLOAD_TIMEOUT,
 	OPT_CONFIG,
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
@@ -133,6 +138,7 @@ static const struct option long_options[] = {
 	{"upload", required_argument, NULL, OPT_UPLOAD},
 	{"upload-token", required_argument, NULL, OPT_UPLOAD_TOKEN},
 	{"upload-mode", required_argument, NULL, OPT_UPLOAD_MODE},
+	{"upload-timeout", required_argument, NULL, OPT_UPLOAD_TIMEOUT},
 	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
 	{"max-holds", required_argument, NULL, OPT_MAX_HOLDS},
 	{"hold-queue", required_argument, NULL, OPT_HOLD_QUEUE},
@@ -185,6 +191,7 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.spool_max_files = CW_DEFAULT_SPOOL_MAX_FILES,
 		.spool_max_bytes = CW_DEFAULT_SPOOL_MAX_BYTES,
 		.hold_timeout_s = 30,
+		.upload_timeout_s = CW_UPLOAD_TIMEOUT_DEFAULT_S,
 		.max_holds = CW_DEFAULT_MAX_HOLDS,
 		.hold_queue = CW_DEFAULT_HOLD_QUEUE,
 		.spool = CW_DEFAULT_SPOOL,
@@ -288,6 +295,17 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->upload_sync = strcmp(optarg, "sync") == 0;
+			break;
+		case OPT_UPLOAD_TIMEOUT:
+			if (cw_parse_u64(optarg, 1, CW_UPLOAD_TIMEOUT_MAX_S, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --upload-timeout '%s': give seconds from "
+					"1 "
+					"to %d\n",
+					optarg, CW_UPLOAD_TIMEOUT_MAX_S);
+				return -EINVAL;
+			}
+			o->upload_timeout_s = (unsigned)v;
 			break;
 		case OPT_RATE_BURST:
 			if (cw_parse_u64(optarg, 1, 100000, &v) < 0) {

@@ -34,6 +34,7 @@ struct cw_watch_options {
 	const char *upload;    /* KIND:WHERE, or NULL: snapshots stay in the spool */
 	const char *upload_token;
 	bool upload_sync;	       /* upload each snapshot before handling the next crash */
+	unsigned upload_timeout_s;     /* the most one request may take */
 	uint64_t spool_max_files;      /* 0: any number */
 	uint64_t spool_max_bytes;      /* 0: any size */
 	unsigned hold_timeout_s;       /* the deadline of one hold */
