@@ -37,8 +37,8 @@ int cw_core_call_check(int conn, pid_t pid, pid_t *tid, char *why, size_t cap)
 	if (peer.pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)peer.pid);
 		stat = cw_proc_read_file(AT_FDCWD, path, NULL);
-		if (!stat || cw_parse_stat(stat, &state, &ppid, &flags, &start, comm,
-					   sizeof(comm)) < 0) {
+		if (!stat ||
+		    cw_parse_stat(stat, &state, &ppid, &flags, &start, comm, sizeof(comm)) < 0) {
 			free(stat);
 			snprintf(why, cap, "the caller (pid %d) is gone", (int)peer.pid);
 			return -EPERM;
