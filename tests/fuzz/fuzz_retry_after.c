@@ -3,8 +3,8 @@
  * What a backend says about waiting: a Retry-After value (seconds or an
  * HTTP date) and Sentry's X-Sentry-Rate-Limits, as the header callback
  * hands them over (a NUL-terminated value).  Either answer is a wait in
- * seconds the uploader adds to its clock: never negative, never infinite
- * or NaN.
+ * seconds the uploader adds to its clock: never negative, NaN, or more
+ * than CW_RETRY_AFTER_MAX_S.
  */
 #include "fuzz.h"
 
@@ -14,7 +14,7 @@
 
 static void check(double s)
 {
-	if (!(s >= 0) || !isfinite(s))
+	if (!(s >= 0) || !isfinite(s) || s > CW_RETRY_AFTER_MAX_S)
 		abort();
 }
 
