@@ -14,7 +14,7 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # Every Debian package the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
-	bc strace gdb elfutils
+	bc strace gdb elfutils libclang-rt-14-dev
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -45,8 +45,14 @@ TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard t
 HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
+# libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
+# built again by clang for them; `make fuzz` runs each for FUZZ_SECONDS.
+FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
+
 .PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-build \
-	format format-check clean
+	fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -107,6 +113,13 @@ bench-exec: deps
 
 bench-build: all $(BENCHES) $(TARGETS)
 
+# Not part of `make test`: minutes of CPU (FUZZ_SECONDS per harness, one after the other).
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-build: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
@@ -164,6 +177,15 @@ $(BUILD)/san/libcw.a: $(LIB_SRCS:user/%.c=$(BUILD)/san/obj/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(BUILD)/fuzz/obj/%.o: user/%.c | $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(CW_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(BUILD)/fuzz/libcw.a: $(LIB_SRCS:user/%.c=$(BUILD)/fuzz/obj/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # Each program is its main object and the library; the sanitized build links the same way.
 $(BUILD)/crashwatch: $(BUILD)/obj/watch/main.o
 $(BUILD)/crashwatch-snapshot: $(BUILD)/obj/snapshot/snapshot_main.o
@@ -197,6 +219,12 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(BUILD)/san/libcw.a
 	$(call msg,CC-HELP,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CW_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libcw.a $(PKG_LIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libcw.a
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(CW_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(BUILD)/fuzz/libcw.a $(PKG_LIBS)
 
 $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(call msg,CC-TGT,$@)

@@ -216,6 +216,23 @@ static void exit_text_and_json(void **state)
 	free(buf);
 }
 
+/* A record's timestamp is not trusted: the largest ones saturate instead of overflowing. */
+static void time_of_any_timestamp_is_formatted(void **state)
+{
+	char t[48];
+
+	(void)state;
+	cw_clock_init();
+	assert_true(cw_boot_to_realtime(UINT64_MAX) == INT64_MAX);
+	assert_true(cw_boot_to_realtime((uint64_t)INT64_MAX) == INT64_MAX);
+	cw_format_time(UINT64_MAX, t, sizeof(t));
+	assert_string_equal(t, "2262-04-11T23:47:16.854775Z");
+	cw_format_time(0x7600000000000000ull, t, sizeof(t)); /* found by fuzz_event */
+	assert_string_equal(t, "2262-04-11T23:47:16.854775Z");
+	cw_format_time(1000, t, sizeof(t));
+	assert_int_equal(strlen(t), strlen("2026-11-23T18:40:01.123456Z"));
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(check_accepts_well_formed),
 	cmocka_unit_test(check_rejects_malformed),
@@ -225,6 +242,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(text_collapses_repeated_frames),
 	cmocka_unit_test(json_holds_every_field),
 	cmocka_unit_test(exit_text_and_json),
+	cmocka_unit_test(time_of_any_timestamp_is_formatted),
 };
 
 CW_TEST_MAIN(tests)

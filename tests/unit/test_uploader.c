@@ -25,6 +25,15 @@ static void waits_the_backend_asks_for(void **state)
 	assert_true(cw_sentry_rate_limits("30:transaction:key, 2700::organization") == 2700);
 	assert_true(cw_sentry_rate_limits("99:transaction:key") == 0); /* not our events */
 	assert_true(cw_sentry_rate_limits("garbage") == 0);
+	/* Found by fuzz_retry_after: an endless wait stopped every upload until restart. */
+	assert_true(cw_retry_after_header("inf") == CW_RETRY_AFTER_MAX_S);
+	assert_true(cw_retry_after_header("1e999") == CW_RETRY_AFTER_MAX_S);
+	assert_true(cw_retry_after_header("nan") == 0);
+	assert_true(cw_retry_after_header("-5") == 0);
+	assert_true(cw_retry_after_header("Fri, 31 Dec 9999 23:59:59 GMT") <= CW_RETRY_AFTER_MAX_S);
+	assert_true(cw_sentry_rate_limits("60:error, 10e653:default:project") ==
+		    CW_RETRY_AFTER_MAX_S);
+	assert_true(cw_sentry_rate_limits("nan:error, 30:error") == 30);
 }
 
 static void backoff_doubles_to_a_ceiling_with_jitter(void **state)

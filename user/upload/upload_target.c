@@ -69,18 +69,27 @@ void cw_upload_target_free(struct cw_upload_target *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A wait the backend asked for, within [0, CW_RETRY_AFTER_MAX_S]; NaN is none. */
+static double wait_s(double v)
+{
+	if (!(v > 0))
+		return 0;
+	return v < CW_RETRY_AFTER_MAX_S ? v : CW_RETRY_AFTER_MAX_S;
+}
+
 double cw_retry_after_header(const char *value)
 {
 	char *end;
 	double v = strtod(value, &end);
-	time_t when;
+	time_t when, now;
 
 	while (*end == ' ' || *end == '\r' || *end == '\n')
 		end++;
 	if (end != value && !*end)
-		return v > 0 ? v : 0;
+		return wait_s(v);
 	when = curl_getdate(value, NULL);
-	return when > time(NULL) ? (double)(when - time(NULL)) : 0;
+	now = time(NULL);
+	return when > now ? wait_s((double)when - (double)now) : 0;
 }
 
 /*
@@ -107,8 +116,8 @@ double cw_sentry_rate_limits(const char *value)
 		cats = secs_end + 1;
 		cats[strcspn(cats, ":")] = '\0';
 		if (!*cats || strstr(cats, "error") || strstr(cats, "default")) {
-			if (secs > longest)
-				longest = secs;
+			if (wait_s(secs) > longest)
+				longest = wait_s(secs);
 		}
 	}
 	return longest;

@@ -79,7 +79,12 @@ void cw_upload_conn_wake(const struct cw_upload_conn *c);
 void cw_upload_send(const struct cw_upload_conn *c, const struct cw_upload_target *t,
 		    const json_t *snap, struct cw_upload_answer *a);
 
-/* Seconds from a Retry-After value (delta or HTTP date), or from X-Sentry-Rate-Limits. */
+/*
+ * Seconds from a Retry-After value (delta or HTTP date), or from X-Sentry-Rate-Limits:
+ * 0 when it says nothing usable, at most CW_RETRY_AFTER_MAX_S (a backend that asks for
+ * "inf", NaN or a date in 9999 does not stop uploads for good).
+ */
+#define CW_RETRY_AFTER_MAX_S 86400.0
 double cw_retry_after_header(const char *value);
 double cw_sentry_rate_limits(const char *value);
 

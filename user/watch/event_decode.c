@@ -71,19 +71,32 @@ void cw_clock_init(void)
 		((int64_t)r.tv_sec - b.tv_sec) * 1000000000LL + (r.tv_nsec - b.tv_nsec);
 }
 
+/* Saturated: a record's timestamp is only a number, and near 2^63 the sum would overflow. */
 int64_t cw_boot_to_realtime(uint64_t boot_ns)
 {
-	return (int64_t)boot_ns + boot_to_real_offset;
+	int64_t real;
+
+	if (boot_ns > INT64_MAX ||
+	    __builtin_add_overflow((int64_t)boot_ns, boot_to_real_offset, &real))
+		return INT64_MAX;
+	return real;
 }
 
 void cw_format_time(uint64_t boot_ns, char *out, size_t cap)
 {
 	int64_t ns = cw_boot_to_realtime(boot_ns);
 	time_t sec = (time_t)(ns / 1000000000LL);
+	long long frac = ns % 1000000000LL;
 	struct tm tm;
 	char date[32];
 
-	gmtime_r(&sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, cap, "%s.%06lldZ", date, (long long)(ns % 1000000000LL) / 1000);
+	if (frac < 0) { /* before 1970: the fraction counts up from the second below */
+		frac += 1000000000LL;
+		sec--;
+	}
+	if (!gmtime_r(&sec, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	snprintf(out, cap, "%s.%06lldZ", date, frac / 1000);
 }
