@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Issue 12: nothing read back from the spool is trusted beyond its owner, its mode and its schema. */
+/* Issue 12: nothing read back from the spool is trusted beyond its owner, its mode and its schema.
+ */
 #include "cw_test.h"
 
 #include <errno.h>
@@ -20,8 +21,8 @@
 static void registry_lines_are_parsed_strictly(void **state)
 {
 	static const char *const bad[] = {
-		"",	     "\n",	  "12abc 5 6\n", "-1 5 6\n",  "0 5 6\n",	 "1 0 6\n",
-		"1\n",	     "1 2 3 4\n", "1  2 3\n",	 "1 2 3x\n",  "99999999999 1 2\n", " 1 2 3\n",
+		"",	    "\n",	 "12abc 5 6\n", "-1 5 6\n", "0 5 6\n",		 "1 0 6\n",
+		"1\n",	    "1 2 3 4\n", "1  2 3\n",	"1 2 3x\n", "99999999999 1 2\n", " 1 2 3\n",
 		"1 2 3\nX",
 	};
 	struct cw_hold_entry e;

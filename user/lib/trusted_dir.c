@@ -47,8 +47,9 @@ static int check_one(const char *dir, const char *next, bool last, char *why, si
 		snprintf(child, sizeof(child), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", next);
 		/* Missing: the next step says so. */
 		if (lstat(child, &cst) == 0 && !trusted_owner(cst.st_uid)) {
-			snprintf(why, why_cap, "%s is owned by uid %u in %s, which others can write",
-				 child, (unsigned)cst.st_uid, dir);
+			snprintf(why, why_cap,
+				 "%s is owned by uid %u in %s, which others can write", child,
+				 (unsigned)cst.st_uid, dir);
 			snprintf(fix, fix_cap, "chown -h root: %s", child);
 			return -EPERM;
 		}
@@ -96,7 +97,8 @@ static int check_chain(const char *path, char *why, size_t why_cap, char *fix, s
 			p++;
 		if (end == name)
 			return check_one(prefix, "", true, why, why_cap, fix, fix_cap);
-		if ((size_t)(end - name) > NAME_MAX || len + (size_t)(end - name) + 2 > sizeof(prefix)) {
+		if ((size_t)(end - name) > NAME_MAX ||
+		    len + (size_t)(end - name) + 2 > sizeof(prefix)) {
 			snprintf(why, why_cap, "the path %s is too long", path);
 			return -ENAMETOOLONG;
 		}
@@ -161,7 +163,8 @@ int cw_dir_writable(const char *path, char *why, size_t cap)
 		snprintf(why, cap, "%s is not a directory", path);
 		return -ENOTDIR;
 	}
-	/* Root passes every permission check: only a real file says (read-only mount, immutable). */
+	/* Root passes every permission check: only a real file says (read-only mount, immutable).
+	 */
 	if ((size_t)snprintf(probe, sizeof(probe), "%s/.cw-probe-%d", path, (int)getpid()) >=
 	    sizeof(probe)) {
 		snprintf(why, cap, "the path %s is too long", path);

@@ -22,12 +22,18 @@ struct field {
 };
 
 static const char *const kind_names[] = {
-	[INT] = "an integer",	     [INT_NULL] = "an integer or null",
-	[NUM] = "a number",	     [NUM_NULL] = "a number or null",
-	[BOOL] = "true or false",    [STR] = "a string",
-	[STR_NULL] = "a string or null", [HEX] = "an address string (\"0x...\")",
-	[HEX_NULL] = "an address string or null", [OBJ] = "an object",
-	[OBJ_NULL] = "an object or null", [ARR] = "an array",
+	[INT] = "an integer",
+	[INT_NULL] = "an integer or null",
+	[NUM] = "a number",
+	[NUM_NULL] = "a number or null",
+	[BOOL] = "true or false",
+	[STR] = "a string",
+	[STR_NULL] = "a string or null",
+	[HEX] = "an address string (\"0x...\")",
+	[HEX_NULL] = "an address string or null",
+	[OBJ] = "an object",
+	[OBJ_NULL] = "an object or null",
+	[ARR] = "an array",
 };
 
 static bool is_kind(const json_t *v, enum kind k)
@@ -96,10 +102,12 @@ static int list(const json_t *a, const char *where, size_t max, enum kind k, cha
 	if (!json_is_array(a))
 		return bad(why, cap, where, "an array");
 	if (json_array_size(a) > max) {
-		snprintf(why, cap, "%s has %zu items, more than %zu", where, json_array_size(a), max);
+		snprintf(why, cap, "%s has %zu items, more than %zu", where, json_array_size(a),
+			 max);
 		return -EINVAL;
 	}
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (is_kind(v, k))
 			continue;
 		snprintf(at, sizeof(at), "%s[%zu]", where, i);
@@ -122,7 +130,8 @@ static int map(const json_t *o, const char *where, size_t max, enum kind k, char
 			 max);
 		return -EINVAL;
 	}
-	json_object_foreach((json_t *)o, key, v) {
+	json_object_foreach((json_t *)o, key, v)
+	{
 		if (is_kind(v, k))
 			continue;
 		snprintf(at, sizeof(at), "%s.%.64s", where, key);
@@ -132,47 +141,68 @@ static int map(const json_t *o, const char *where, size_t max, enum kind k, char
 }
 
 static const struct field top[] = {
-	{"version", INT},    {"uuid", STR},	    {"timestamp", STR},	  {"host", OBJ},
-	{"process", OBJ},    {"container", OBJ},    {"signal", OBJ_NULL}, {"classifiers", ARR},
-	{"attributes", OBJ}, {"threads", ARR},	    {"modules", ARR},	  {"capture", OBJ},
+	{"version", INT},	 {"uuid", STR},	     {"timestamp", STR},   {"host", OBJ},
+	{"process", OBJ},	 {"container", OBJ}, {"signal", OBJ_NULL}, {"classifiers", ARR},
+	{"attributes", OBJ},	 {"threads", ARR},   {"modules", ARR},	   {"capture", OBJ},
 	{"aggregate", OBJ_NULL},
 };
 static const struct field host[] = {
 	{"hostname", STR_NULL}, {"kernel", STR_NULL}, {"arch", STR_NULL}};
 static const struct field process[] = {
-	{"pid", INT},	      {"ppid", INT},	   {"uid", INT},	{"gid", INT},
-	{"comm", STR},	      {"exe", STR_NULL},   {"cmdline", STR_NULL}, {"cwd", STR_NULL},
-	{"cgroup", STR_NULL}, {"start_time", STR_NULL}, {"environment", OBJ_NULL},
+	{"pid", INT},
+	{"ppid", INT},
+	{"uid", INT},
+	{"gid", INT},
+	{"comm", STR},
+	{"exe", STR_NULL},
+	{"cmdline", STR_NULL},
+	{"cwd", STR_NULL},
+	{"cgroup", STR_NULL},
+	{"start_time", STR_NULL},
+	{"environment", OBJ_NULL},
 };
 static const struct field container[] = {
-	{"cgroup", STR_NULL},	    {"cgroup_id", INT_NULL}, {"runtime", STR_NULL},
-	{"id", STR_NULL},	    {"pod_uid", STR_NULL},   {"systemd_unit", STR_NULL},
-	{"pid_ns", INT_NULL},	    {"mnt_ns", INT_NULL},
+	{"cgroup", STR_NULL}, {"cgroup_id", INT_NULL}, {"runtime", STR_NULL},
+	{"id", STR_NULL},     {"pod_uid", STR_NULL},   {"systemd_unit", STR_NULL},
+	{"pid_ns", INT_NULL}, {"mnt_ns", INT_NULL},
 };
 static const struct field sig[] = {
-	{"number", INT},	{"name", STR_NULL},	  {"code", INT_NULL},
+	{"number", INT},	 {"name", STR_NULL},	{"code", INT_NULL},
 	{"code_name", STR_NULL}, {"address", HEX_NULL}, {"sender_pid", INT_NULL},
 };
 static const struct field thread[] = {
-	{"tid", INT},	     {"name", STR_NULL},	 {"state", STR_NULL},
-	{"faulted", BOOL},   {"registers", OBJ_NULL},	 {"frames", ARR},
-	{"frames_truncated", BOOL}, {"stack_truncated", BOOL}, {"error", STR_NULL},
+	{"tid", INT},
+	{"name", STR_NULL},
+	{"state", STR_NULL},
+	{"faulted", BOOL},
+	{"registers", OBJ_NULL},
+	{"frames", ARR},
+	{"frames_truncated", BOOL},
+	{"stack_truncated", BOOL},
+	{"error", STR_NULL},
 };
 static const struct field frame[] = {
-	{"index", INT},		{"pc", HEX},		 {"function", STR_NULL},
-	{"function_offset", INT_NULL}, {"module", STR_NULL}, {"module_offset", HEX_NULL},
-	{"build_id", STR_NULL}, {"file", STR_NULL},	 {"line", INT_NULL},
-	{"signal_frame", BOOL},
+	{"index", INT},		{"pc", HEX},
+	{"function", STR_NULL}, {"function_offset", INT_NULL},
+	{"module", STR_NULL},	{"module_offset", HEX_NULL},
+	{"build_id", STR_NULL}, {"file", STR_NULL},
+	{"line", INT_NULL},	{"signal_frame", BOOL},
 };
 static const struct field module[] = {
 	{"path", STR_NULL}, {"start", HEX_NULL}, {"end", HEX_NULL}, {"build_id", STR_NULL}};
 static const struct field capture[] = {
-	{"method", STR},	 {"partial", BOOL},	{"pause_ms", NUM}, {"total_ms", NUM_NULL},
-	{"tool", STR},		 {"tool_version", STR}, {"vanished_threads", ARR},
-	{"process_vanished", BOOL}, {"notes", ARR},
+	{"method", STR},
+	{"partial", BOOL},
+	{"pause_ms", NUM},
+	{"total_ms", NUM_NULL},
+	{"tool", STR},
+	{"tool_version", STR},
+	{"vanished_threads", ARR},
+	{"process_vanished", BOOL},
+	{"notes", ARR},
 };
 static const struct field aggregate[] = {
-	{"signature", STR}, {"count", INT}, {"duplicates", INT}, {"rate_limited", INT},
+	{"signature", STR},	  {"count", INT}, {"duplicates", INT}, {"rate_limited", INT},
 	{"counted_on", STR_NULL}, {"first", STR}, {"last", STR},
 };
 
@@ -187,7 +217,8 @@ static int check_threads(const json_t *threads, char *why, size_t cap)
 
 	if ((r = list(threads, "threads", CW_SPOOL_DOC_MAX_THREADS, OBJ, why, cap)) < 0)
 		return r;
-	json_array_foreach(threads, i, t) {
+	json_array_foreach(threads, i, t)
+	{
 		const json_t *regs;
 
 		snprintf(at, sizeof(at), "threads[%zu]", i);
@@ -201,7 +232,8 @@ static int check_threads(const json_t *threads, char *why, size_t cap)
 		if ((r = list(json_object_get(t, "frames"), fat, CW_SPOOL_DOC_MAX_FRAMES, OBJ, why,
 			      cap)) < 0)
 			return r;
-		json_array_foreach(json_object_get(t, "frames"), j, f) {
+		json_array_foreach(json_object_get(t, "frames"), j, f)
+		{
 			snprintf(fat, sizeof(fat), "%s.frames[%zu]", at, j);
 			if ((r = FIELDS(f, fat, frame)) < 0)
 				return r;
@@ -256,7 +288,8 @@ int cw_spool_doc_check(const json_t *doc, const char *name, char *why, size_t ca
 	v = json_object_get(doc, "modules");
 	if ((r = list(v, "modules", CW_SPOOL_DOC_MAX_LIST, OBJ, why, cap)) < 0)
 		return r;
-	json_array_foreach(v, i, m) {
+	json_array_foreach(v, i, m)
+	{
 		snprintf(at, sizeof(at), "modules[%zu]", i);
 		if ((r = FIELDS(m, at, module)) < 0)
 			return r;
@@ -265,8 +298,8 @@ int cw_spool_doc_check(const json_t *doc, const char *name, char *why, size_t ca
 	if ((r = FIELDS(v, "capture", capture)) < 0 ||
 	    (r = list(json_object_get(v, "vanished_threads"), "capture.vanished_threads",
 		      CW_SPOOL_DOC_MAX_THREADS, INT, why, cap)) < 0 ||
-	    (r = list(json_object_get(v, "notes"), "capture.notes", CW_SPOOL_DOC_MAX_LIST, STR,
-		      why, cap)) < 0)
+	    (r = list(json_object_get(v, "notes"), "capture.notes", CW_SPOOL_DOC_MAX_LIST, STR, why,
+		      cap)) < 0)
 		return r;
 	v = json_object_get(doc, "aggregate");
 	if (json_is_object(v) && (r = FIELDS(v, "aggregate", aggregate)) < 0)

@@ -14,9 +14,9 @@
 #include <stddef.h>
 
 /* No snapshot is this large: 128 threads of 256 frames are ~10 MiB. */
-#define CW_SPOOL_DOC_MAX_BYTES (64u << 20)
+#define CW_SPOOL_DOC_MAX_BYTES	 (64u << 20)
 #define CW_SPOOL_DOC_MAX_THREADS 65536
-#define CW_SPOOL_DOC_MAX_FRAMES	 256 /* the unwinder's cap (unwind.h) */
+#define CW_SPOOL_DOC_MAX_FRAMES	 256   /* the unwinder's cap (unwind.h) */
 #define CW_SPOOL_DOC_MAX_LIST	 65536 /* modules, classifiers, notes, attributes */
 
 /*

@@ -116,10 +116,12 @@ static void spool_write_failed(struct cw_crash_flow *f, unsigned pid, const char
 	}
 	fprintf(stderr,
 		"crashwatch: failed to write the snapshot of %u: %s; its record has path null. "
-		"Free or fix the spool %s; %" PRIu64
-		" more failed write(s) since the last message (said at most once a minute, "
-		"counted in spool_write_failed)\n",
-		pid, err, f->c.spool, f->spool_fail_unsaid);
+		"Free or fix the spool %s (said at most once a minute, every failure counted in "
+		"spool_write_failed",
+		pid, err, f->c.spool);
+	if (f->spool_fail_unsaid)
+		fprintf(stderr, "; %" PRIu64 " more since the last message", f->spool_fail_unsaid);
+	fputs(")\n", stderr);
 	f->spool_fail_said_at = now;
 	f->spool_fail_unsaid = 0;
 }
