@@ -350,8 +350,13 @@ int main(int argc, char **argv)
 	snap.n_notes = n_notes;
 	snap.total_ms = ms_since(&t0);
 	doc = cw_snapshot_json(&snap);
-	if (!doc || write_snapshot(doc, o.output, uuid) < 0)
+	if (!doc)
 		goto cleanup;
+	if (write_snapshot(doc, o.output, uuid) < 0) {
+		/* Told apart: the watcher counts a spool that takes no file. */
+		rc = CW_SNAP_UNWRITTEN;
+		goto cleanup;
+	}
 	rc = CW_SNAP_OK;
 
 cleanup:

@@ -49,7 +49,8 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 written; 1 failed; 2 bad usage; 3 no such process; 4 kernel thread;\n"
 	"5 zombie; 6 ptrace not permitted; 7 already traced; 8 timed out; 9 the process\n"
-	"ended before it was captured; 10 not a readable core file.\n";
+	"ended before it was captured; 10 not a readable core file; 11 the snapshot could\n"
+	"not be written (a full or read-only --output).\n";
 
 enum {
 	OPT_FAULT_THREAD = 0x100,

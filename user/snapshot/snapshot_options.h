@@ -22,6 +22,7 @@ enum cw_snapshot_exit {
 	CW_SNAP_TIMEOUT = 8,	    /* --timeout expired */
 	CW_SNAP_VANISHED = 9,	    /* it ended before anything was captured */
 	CW_SNAP_BAD_CORE = 10,	    /* --core is not a readable core file */
+	CW_SNAP_UNWRITTEN = 11,	    /* the document could not be written (full, read-only) */
 };
 
 #define CW_SNAP_MAX_LIST 256

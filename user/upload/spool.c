@@ -44,9 +44,10 @@ int cw_spool_list(const char *dir, struct cw_spool_file **files, size_t *n)
 	while ((de = readdir(d))) {
 		struct stat st;
 
+		/* Links and FIFOs too: the uploader moves them to failed/, never sends them. */
 		if (!is_snapshot(de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
+		    S_ISDIR(st.st_mode))
 			continue;
 		if (len == cap) {
 			struct cw_spool_file *nv = realloc(v, (cap ? cap * 2 : 32) * sizeof(*v));

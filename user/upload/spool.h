@@ -18,7 +18,11 @@ struct cw_spool_file {
 	struct timespec mtime;
 };
 
-/* The waiting snapshots, oldest first (malloc'd array in *files).  0 or -errno. */
+/*
+ * The waiting snapshots, oldest first (malloc'd array in *files): every
+ * <name>.json but directories, whatever it is (the uploader checks each).
+ * 0 or -errno.
+ */
 int cw_spool_list(const char *dir, struct cw_spool_file **files, size_t *n);
 
 /*

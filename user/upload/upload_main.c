@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "parse.h"
 #include "spool.h"
+#include "trusted_dir.h"
 #include "uploader.h"
 #include "watch_options.h"
 
@@ -31,10 +33,13 @@ static const char usage[] =
 	"               (default 30, 1-3600); then it is retried with the same\n"
 	"               idempotency key\n"
 	"\n"
+	"Only regular files of root's, at most 64 MiB, that follow docs/snapshot.md are\n"
+	"sent; any other file moves to DIR/failed with the reason.\n"
 	"SIGINT or SIGTERM stop at once: a request in flight is abandoned, its snapshot\n"
 	"stays in DIR.\n"
-	"Exit status: 0 the spool is empty, 1 snapshots are left (the message says why),\n"
-	"2 bad usage.\n";
+	"\n"
+	"Exit status: 0 the spool is empty, 1 snapshots are left or DIR cannot be used\n"
+	"(not root's alone, not writable: the message says why), 2 bad usage.\n";
 
 /* The uploader's stop flag: a lock-free atomic store is safe in a signal handler. */
 static atomic_bool *stop_flag;
@@ -72,7 +77,7 @@ int cw_upload_main(int argc, char **argv)
 	struct cw_uploader u = {0};
 	struct cw_spool_file *left = NULL;
 	uint64_t wait_s = 60, timeout_s = CW_UPLOAD_TIMEOUT_DEFAULT_S;
-	char err[512];
+	char err[512], why[PATH_MAX + 256], fix[2 * PATH_MAX + 64];
 	double until;
 	size_t n = 0;
 	int c, r;
@@ -123,8 +128,17 @@ int cw_upload_main(int argc, char **argv)
 			usage);
 		return 2;
 	}
-	if (access(dir, R_OK | W_OK | X_OK) < 0) {
-		fprintf(stderr, "crashwatch: cannot use the spool %s: %s\n", dir, strerror(errno));
+	/* What is in it is sent with the token: root's alone, as the watcher insists. */
+	if (cw_dir_trusted(dir, why, sizeof(why), fix, sizeof(fix)) < 0) {
+		fprintf(stderr, "crashwatch: cannot use the spool %s: %s%s%s\n", dir, why,
+			fix[0] ? "; fix: " : "", fix);
+		return 1;
+	}
+	if (cw_dir_writable(dir, why, sizeof(why)) < 0) {
+		fprintf(stderr,
+			"crashwatch: cannot use the spool %s: %s (uploaded files are removed from "
+			"it)\n",
+			dir, why);
 		return 1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);

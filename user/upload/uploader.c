@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "spool_doc.h"
 
 double cw_backoff_s(unsigned failures, double unit_random)
 {
@@ -39,19 +40,20 @@ static double unit_random(void)
 /* One file: 0 done (uploaded or moved to failed/), 1 retry later or stopped. */
 static int upload_file(struct cw_uploader *u, const char *name)
 {
-	char path[4096];
+	char path[4096], why[400];
 	struct cw_upload_answer a;
-	json_error_t jerr;
 	json_t *doc;
+	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", u->spool, name);
-	doc = json_load_file(path, 0, &jerr);
-	if (!doc) {
-		if (access(path, F_OK) < 0)
-			return 0; /* gone meanwhile (the spool bound dropped it) */
-		snprintf(a.reason, sizeof(a.reason), "not a JSON document: %s (line %d)", jerr.text,
-			 jerr.line);
+	/* Nothing is sent with the token that crashwatch cannot have written. */
+	r = cw_spool_doc_read(u->spool, name, &doc, why, sizeof(why));
+	if (r == -ENOENT)
+		return 0; /* gone meanwhile (the spool bound dropped it) */
+	if (r < 0) {
+		snprintf(a.reason, sizeof(a.reason), "not sent: %s", why);
 		a.verdict = CW_UPLOAD_FAIL;
+		a.status = 0;
 	} else {
 		cw_upload_send(&u->conn, u->target, doc, &a);
 		json_decref(doc);

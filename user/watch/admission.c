@@ -177,6 +177,8 @@ int cw_admission_flush(struct cw_admission *a, struct cw_symbolizer *sym, const 
 			continue;
 		if (write_aggregate(e, sym, spool) == 0)
 			n++;
+		else
+			a->write_failed++;
 		e->counts[CW_SUPPRESSED_DUPLICATE] = e->counts[CW_SUPPRESSED_RATE_LIMITED] = 0;
 		e->has_example = false;
 	}

@@ -25,6 +25,7 @@ struct cw_admission {
 	uint64_t suppressed[CW_SUPPRESSED_NR];
 	uint64_t unknown_rate_limited; /* core dumps of signals not watched, over the limit */
 	uint64_t aggregates_written;
+	uint64_t write_failed; /* aggregates the spool did not take */
 };
 
 void cw_admission_init(struct cw_admission *a, double rate, double burst, double dedup_window_s);

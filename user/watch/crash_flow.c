@@ -9,11 +9,15 @@
 
 #include "event_decode.h"
 #include "partial_snapshot.h"
+#include "snapshot_options.h"
 #include "snapshot_stack.h"
 #include "spool.h"
 
 /* Suppressed crashes reach the spool within this, as aggregates. */
 #define AGGREGATE_FLUSH_S 60
+
+/* A spool that takes no file (full, read-only) is said at most this often; each failure counts. */
+#define SPOOL_FAIL_SAY_S 60
 
 int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_config *c)
 {
@@ -96,6 +100,32 @@ static void spooled(struct cw_crash_flow *f)
 				"background\n");
 }
 
+/*
+ * A document the spool did not take: counted, and said unless it was said
+ * less than SPOOL_FAIL_SAY_S ago (a full spool in a crash storm would
+ * otherwise say it for every crash).
+ */
+static void spool_write_failed(struct cw_crash_flow *f, unsigned pid, const char *err)
+{
+	double now = cw_monotonic_s();
+
+	f->spool_write_failed++;
+	if (f->spool_fail_said_at > 0 && now - f->spool_fail_said_at < SPOOL_FAIL_SAY_S) {
+		f->spool_fail_unsaid++;
+		return;
+	}
+	fprintf(stderr,
+		"crashwatch: failed to write the snapshot of %u: %s; its record has path null. "
+		"Free or fix the spool %s (said at most once a minute, every failure counted in "
+		"spool_write_failed",
+		pid, err, f->c.spool);
+	if (f->spool_fail_unsaid)
+		fprintf(stderr, "; %" PRIu64 " more since the last message", f->spool_fail_unsaid);
+	fputs(")\n", stderr);
+	f->spool_fail_said_at = now;
+	f->spool_fail_unsaid = 0;
+}
+
 /* No hold caught this crash, or the tool failed: the kernel's first capture stands in. */
 static void write_partial(struct cw_crash_flow *f, const struct cw_signal_event *ev,
 			  struct cw_snapshot_outcome *out, char *path, size_t cap, const char *why)
@@ -107,8 +137,11 @@ static void write_partial(struct cw_crash_flow *f, const struct cw_signal_event 
 	out->path = path;
 	if (cw_partial_snapshot_write(ev, f->c.sym, why, f->c.spool, path, cap, err, sizeof(err)) <
 	    0) {
-		fprintf(stderr, "crashwatch: failed to write a partial snapshot of %u: %s\n",
-			ev->task.pid, err);
+		spool_write_failed(f, ev->task.pid, err);
+		/* The record still comes, and says why there is no file. */
+		snprintf(f->unwritten_why, sizeof(f->unwritten_why), "%s; not written: %s", why,
+			 err);
+		out->why_partial = f->unwritten_why;
 		path[0] = '\0';
 		return;
 	}
@@ -156,6 +189,11 @@ static const char *why_hold_failed(const struct cw_hold_job *j, char *buf, size_
 		snprintf(buf, cap, "the watcher stopped before the snapshot was written");
 	else if (r->timed_out)
 		snprintf(buf, cap, "the snapshot tool did not finish within the hold deadline");
+	else if (r->tool_status == CW_SNAP_UNWRITTEN)
+		snprintf(buf, cap,
+			 "the snapshot tool could not write the snapshot into the spool (exit "
+			 "status %d)",
+			 r->tool_status);
 	else if (r->tool_status >= 0)
 		snprintf(buf, cap, "the snapshot tool failed with exit status %d", r->tool_status);
 	else if (j->err < 0)
@@ -216,6 +254,9 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 		bare.hdr.ts_ns = j->held_since_ns;
 		ev = &bare;
 	}
+	/* Counted; the tool said why on its stderr, the partial's write says it again. */
+	if (j->r.tool_status == CW_SNAP_UNWRITTEN)
+		f->spool_write_failed++;
 	if (j->r.path[0]) {
 		if (ev != &bare)
 			cw_admission_snapshotted(&f->adm, ev, j->r.path);
@@ -470,7 +511,8 @@ void cw_crash_flow_print_counters(struct cw_crash_flow *f, FILE *out)
 	fprintf(out, " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64,
 		f->partial_snapshots, f->ledger.evicted);
 	if (f->c.spool)
-		fprintf(out, " spool_dropped=%" PRIu64, f->spool_dropped);
+		fprintf(out, " spool_dropped=%" PRIu64 " spool_write_failed=%" PRIu64,
+			f->spool_dropped, f->spool_write_failed + f->adm.write_failed);
 	if (!f->c.o->hold)
 		return;
 	fprintf(out,

@@ -51,6 +51,10 @@ struct cw_crash_flow {
 	struct cw_hold_pool pool;
 	struct cw_symbol_server symbols; /* warm across crashes; pid 0 when not running */
 	uint64_t spool_dropped, partial_snapshots, holds_started, hold_queue_full;
+	/* Documents the spool did not take; said at most once a minute, with the count since. */
+	uint64_t spool_write_failed, spool_fail_unsaid;
+	double spool_fail_said_at; /* monotonic s, 0: never said */
+	char unwritten_why[4800];  /* a record's why_partial when its document was not written */
 	bool started;
 };
 

@@ -44,10 +44,15 @@ uint64_t cw_registry_unwritten(struct cw_hold_registry *r);
 
 /*
  * SIGCONT the processes in the registry file whose deadline is before
- * now_ns (UINT64_MAX: all), if the pid still names the process that was
- * held.  forget: remove the file.  Returns how many were released.
+ * now_ns (UINT64_MAX: all), only if the pid still names the process that
+ * was held (its start time) and it is stopped.  A file that is not a
+ * regular file of root's, or a malformed line, is ignored and said on
+ * stderr.  forget: remove the file.  Returns how many were released.
  */
 int cw_registry_release(const char *registry, uint64_t now_ns, int forget);
+
+/* One line of the file, strictly ("12abc" is not a pid).  0 or -EINVAL. */
+int cw_registry_parse_line(const char *line, struct cw_hold_entry *e);
 
 uint64_t cw_boottime_ns(void);
 

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include "hold_watchdog.h"
 #include "spool.h"
 #include "symbolize.h"
+#include "trusted_dir.h"
 #include "upload_target.h"
 #include "uploader.h"
 #include "watch_options.h"
@@ -330,12 +332,59 @@ static void core_call(struct watch_ctx *w, struct cw_detector *det)
 	cw_crash_flow_core_dump(w->flow, &call, pid, tid, sig);
 }
 
+/*
+ * Holds to release and files to upload are read back from the spool as
+ * root: it must be root's alone, and take files, before anything is read
+ * from it or a crash is held.
+ */
+static int check_spool(const char *spool)
+{
+	char why[PATH_MAX + 256], fix[2 * PATH_MAX + 64];
+	int err = cw_make_dir(spool);
+
+	if (err < 0) {
+		fprintf(stderr, "crashwatch: failed to create the spool %s: %s\n", spool,
+			strerror(-err));
+		return err;
+	}
+	err = cw_dir_writable(spool, why, sizeof(why));
+	if (err < 0) {
+		fprintf(stderr,
+			"crashwatch: cannot use the spool %s: %s; give --spool a writable "
+			"directory\n",
+			spool, why);
+		return err;
+	}
+	err = cw_dir_trusted(spool, why, sizeof(why), fix, sizeof(fix));
+	if (err < 0)
+		fprintf(stderr, "crashwatch: cannot use the spool %s: %s%s%s%s\n", spool, why,
+			err == -EPERM ? ", so others could plant holds to release and files to "
+					"upload there"
+				      : "",
+			fix[0] ? "; fix: " : "", fix);
+	return err;
+}
+
 static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 {
-	char msg[512];
+	char msg[512], why[PATH_MAX + 256], fix[2 * PATH_MAX + 64] = "";
 	pid_t holder;
 	int err, n;
 
+	/* The saved core_pattern there is written back as root: root's alone. */
+	err = cw_make_dir(CW_STATE_DIR);
+	if (err == 0)
+		err = cw_dir_trusted(CW_STATE_DIR, why, sizeof(why), fix, sizeof(fix));
+	else
+		snprintf(why, sizeof(why), "failed to create it: %s", strerror(-err));
+	if (err < 0) {
+		fprintf(stderr, "crashwatch: cannot use %s: %s%s%s%s\n", CW_STATE_DIR, why,
+			err == -EPERM ? ", so others could plant the core_pattern the watcher "
+					"puts back or take its sockets"
+				      : "",
+			fix[0] ? "; fix: " : "", fix);
+		return err;
+	}
 	w->hold_lock = cw_hold_lock(&holder, msg, sizeof(msg));
 	if (w->hold_lock < 0) {
 		fprintf(stderr, "crashwatch: %s\n", msg);
@@ -356,12 +405,6 @@ static int prepare_hold(const struct cw_watch_options *o, struct watch_ctx *w)
 		fprintf(stderr,
 			"crashwatch: cannot run the snapshot tool %s: %s; give --snapshot-tool\n",
 			w->hold_tool, strerror(-err));
-		return err;
-	}
-	err = cw_make_dir(o->spool);
-	if (err < 0) {
-		fprintf(stderr, "crashwatch: failed to create the spool %s: %s\n", o->spool,
-			strerror(-err));
 		return err;
 	}
 	snprintf(w->hold_registry, sizeof(w->hold_registry), "%s/.held", o->spool);
@@ -605,18 +648,16 @@ int cw_watch_main(int argc, char **argv)
 		}
 		w.target.timeout_s = opts.upload_timeout_s;
 	}
+	if (opts.hold || opts.upload) {
+		w.spool = opts.spool;
+		err = check_spool(opts.spool);
+		if (err)
+			goto cleanup;
+	}
 	if (opts.hold) {
 		err = prepare_hold(&opts, &w);
 		if (err)
 			goto cleanup;
-	}
-	if (opts.hold || opts.upload) {
-		w.spool = opts.spool;
-		if ((err = cw_make_dir(opts.spool)) < 0) {
-			fprintf(stderr, "crashwatch: failed to create the spool %s: %s\n",
-				opts.spool, strerror(-err));
-			goto cleanup;
-		}
 	}
 	if (opts.upload) {
 		w.up.target = &w.target;
