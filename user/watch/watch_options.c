@@ -19,7 +19,8 @@ static const char usage[] =
 	"first capture of the faulting thread taken in the kernel, and how the process ended.\n"
 	"\n"
 	"  --signals=LIST       fatal signals to watch, by name or number\n"
-	"                       (default " CW_DEFAULT_SIGNALS ")\n"
+	"                       (default " CW_DEFAULT_SIGNALS "); not KILL, STOP,\n"
+	"                       CONT, TSTP, TTIN, TTOU, CHLD, WINCH, URG, 32 or 33\n"
 	"  --stack-bytes=SIZE   stack copied per thread of a held process, for its unwind\n"
 	"                       (the snapshot tool's --stack-bytes; default 256K, 4K-64M)\n"
 	"  --ringbuf-size=SIZE  kernel-to-daemon ring buffer, a power of two (default 4M)\n"
@@ -203,6 +204,17 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 					"number 1-64\n",
 					optarg, bad ? bad : "");
 				return -EINVAL;
+			}
+			for (int sig = 1; sig <= 64; sig++) {
+				const char *why = cw_signal_unwatchable(sig);
+
+				if (why && (o->signals & (1ULL << (sig - 1)))) {
+					fprintf(err,
+						"crashwatch: bad --signals '%s': %s cannot be "
+						"watched: %s\n",
+						optarg, cw_signal_name(sig), why);
+					return -EINVAL;
+				}
 			}
 			break;
 		case OPT_STACK_BYTES:
