@@ -53,8 +53,10 @@ static const struct {
 	{A("curl", "https://user:pw@example.com/x"), "curl https://user:<redacted>@example.com/x"},
 	{A("psql", "--dsn=postgres://u:p@ss@db:5432/app?sslmode=require"),
 	 "psql --dsn=postgres://u:<redacted>@db:5432/app?sslmode=require"},
-	{A("x", "DATABASE_URL=mysql://root:pw@h/db"), "x DATABASE_URL=mysql://root:<redacted>@h/db"},
-	{A("x", "a=http://u:1@h,b=ftp://v:2@i"), "x a=http://u:<redacted>@h,b=ftp://v:<redacted>@i"},
+	{A("x", "DATABASE_URL=mysql://root:pw@h/db"),
+	 "x DATABASE_URL=mysql://root:<redacted>@h/db"},
+	{A("x", "a=http://u:1@h,b=ftp://v:2@i"),
+	 "x a=http://u:<redacted>@h,b=ftp://v:<redacted>@i"},
 	{A("git", "clone", "ssh://git@github.com/x.git"), "git clone ssh://git@github.com/x.git"},
 	{A("x", "https://host/p@th:1"), "x https://host/p@th:1"},
 	{A("x", "https://u:@h/"), "x https://u:@h/"},
@@ -130,8 +132,9 @@ static void joined_lines_are_split_at_spaces(void **state)
 
 static void environments_keep_their_keys(void **state)
 {
-	static const char env[] = "HOME=/root\0GITHUB_TOKEN=ghp_x\0AWS_SECRET_ACCESS_KEY=s\0"
-				  "DATABASE_URL=postgres://u:pw@h/db\0PWD=/tmp\0NOEQUALS\0EMPTY_TOKEN=";
+	static const char env[] =
+		"HOME=/root\0GITHUB_TOKEN=ghp_x\0AWS_SECRET_ACCESS_KEY=s\0"
+		"DATABASE_URL=postgres://u:pw@h/db\0PWD=/tmp\0NOEQUALS\0EMPTY_TOKEN=";
 	static const char want[] = "HOME=/root\0GITHUB_TOKEN=<redacted>\0AWS_SECRET_ACCESS_KEY="
 				   "<redacted>\0DATABASE_URL=postgres://u:<redacted>@h/db\0PWD=/"
 				   "tmp\0NOEQUALS\0EMPTY_TOKEN=";

@@ -222,8 +222,7 @@ static void put_assignment(const struct cw_redact *r, struct out *o, const char 
  * One word (n bytes, no space); *next says the previous one was a secret's
  * option (--password VALUE), and is set when this one is.
  */
-static void put_word(const struct cw_redact *r, struct out *o, const char *s, size_t n,
-		     bool *next)
+static void put_word(const struct cw_redact *r, struct out *o, const char *s, size_t n, bool *next)
 {
 	size_t dashes = n > 1 && s[0] == '-' ? (n > 2 && s[1] == '-' ? 2 : 1) : 0;
 	const char *eq = memchr(s, '=', n);
@@ -274,8 +273,8 @@ static void put_arg(const struct cw_redact *r, struct out *o, const char *s, siz
 {
 	const char *eq = memchr(s, '=', n);
 
-	if (!*next && eq && (s[0] == '-' || is_name(s, (size_t)(eq - s))) &&
-	    eq + 1 < s + n && cw_redact_is_secret(r, s, (size_t)(eq - s))) {
+	if (!*next && eq && (s[0] == '-' || is_name(s, (size_t)(eq - s))) && eq + 1 < s + n &&
+	    cw_redact_is_secret(r, s, (size_t)(eq - s))) {
 		put(o, s, (size_t)(eq - s) + 1);
 		put_str(o, CW_REDACTED);
 	} else if (!*next && memchr(s, ' ', n)) {

@@ -28,9 +28,9 @@
 #define CW_REDACT_MAX_PATTERN  128
 
 /* docs/snapshot.md lists these. */
-#define CW_REDACT_DEFAULT_NAMES                                                                  \
-	"*password*", "*passwd*", "*passphrase*", "*secret*", "*token*", "*apikey*",             \
-		"*accesskey*", "*privatekey*", "*credential*", "*cookie*", "*authorization*",    \
+#define CW_REDACT_DEFAULT_NAMES                                                                    \
+	"*password*", "*passwd*", "*passphrase*", "*secret*", "*token*", "*apikey*",               \
+		"*accesskey*", "*privatekey*", "*credential*", "*cookie*", "*authorization*",      \
 		"auth", "pass", "passin", "passout"
 
 struct cw_redact {
@@ -59,8 +59,7 @@ char *cw_redact_joined(const struct cw_redact *r, const char *line);
  * An environment (NUL-separated KEY=VALUE, len bytes): a new one of *out_len
  * bytes, each entry NUL-terminated.  malloc'd; NULL with errno ENOMEM.
  */
-char *cw_redact_environ(const struct cw_redact *r, const char *env, size_t len,
-			size_t *out_len);
+char *cw_redact_environ(const struct cw_redact *r, const char *env, size_t len, size_t *out_len);
 
 /* A --redact value is usable: 0, or -EINVAL with why set. */
 int cw_redact_check_pattern(const char *pattern, const char **why);

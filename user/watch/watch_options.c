@@ -75,6 +75,10 @@ static const char usage[] =
 	"                       shows it or under the cgroup2 mount; repeat for more (at\n"
 	"                       most 64).  Default: every process the watcher's pid\n"
 	"                       namespace sees (the host's, or a sidecar's container)\n"
+	"  --redact=PATTERN     the snapshot tool also redacts the values of options and\n"
+	"                       variables whose name matches this glob (repeatable, at\n"
+	"                       most 64; docs/snapshot.md says what is redacted)\n"
+	"  --no-redact          snapshots keep command lines as they are\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -112,6 +116,8 @@ enum {
 	OPT_MAX_LIBCS,
 	OPT_CGROUP,
 	OPT_HOST_CORE_HANDLER,
+	OPT_REDACT,
+	OPT_NO_REDACT,
 };
 
 static const struct option long_options[] = {
@@ -143,6 +149,8 @@ static const struct option long_options[] = {
 	{"max-libcs", required_argument, NULL, OPT_MAX_LIBCS},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"host-core-handler", required_argument, NULL, OPT_HOST_CORE_HANDLER},
+	{"redact", required_argument, NULL, OPT_REDACT},
+	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -413,6 +421,18 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			}
 			o->host_core_handler = optarg;
 			break;
+		case OPT_REDACT:
+			if (cw_redact_check_pattern(optarg, &bad) < 0 ||
+			    (o->n_redact == CW_REDACT_MAX_PATTERNS &&
+			     (bad = "give at most 64 patterns"))) {
+				fprintf(err, "crashwatch: bad --redact '%s': %s\n", optarg, bad);
+				return -EINVAL;
+			}
+			o->redact[o->n_redact++] = optarg;
+			break;
+		case OPT_NO_REDACT:
+			o->no_redact = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -430,6 +450,11 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			fprintf(err, "Try 'crashwatch watch --help'.\n");
 			return -EINVAL;
 		}
+	}
+	if (o->no_redact && o->n_redact) {
+		fprintf(err, "crashwatch: bad --redact '%s': give it or --no-redact, not both\n",
+			o->redact[0]);
+		return -EINVAL;
 	}
 	if (optind < argc) {
 		fprintf(err,
