@@ -201,6 +201,13 @@ def wait_until(pred, timeout=15, what="condition"):
         time.sleep(0.02)
 
 
+def in_pause(pid):
+    """The target waits in pause(2) (x86_64 syscall 34): past printing "ready", where a
+    kill finds it in wait_forever and not still flushing its stdout."""
+    wait_until(lambda: open(f"/proc/{pid}/syscall").read().split()[0] == "34",
+               what=f"{pid} to wait in pause()")
+
+
 def no_core():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 

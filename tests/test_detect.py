@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from conftest import finish, run_target, start_target
+from conftest import finish, in_pause, run_target, start_target
 
 
 def top_frame(rec):
@@ -147,6 +147,7 @@ def test_kill_segv_from_another_process(watcher):
     for line in proc.stdout:
         if line.strip() == "ready=1":
             break
+    in_pause(proc.pid)
     os.kill(proc.pid, signal.SIGSEGV)
     ran = finish(proc)
     rec = watcher.records_for(ran.pid, "signal")

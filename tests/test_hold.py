@@ -7,7 +7,7 @@ import stat
 import subprocess
 import time
 
-from conftest import TARGETS, Watcher, run_target, wait_until
+from conftest import TARGETS, Watcher, in_pause, run_target, wait_until
 
 
 def state(pid):
@@ -159,6 +159,7 @@ def test_kill_segv_is_held_before_delivery_and_still_kills(tmp_path):
         for out in proc.stdout:
             if out.strip() == "ready=1":
                 break
+        in_pause(proc.pid)
         os.kill(proc.pid, signal.SIGSEGV)
         _, status = os.waitpid(proc.pid, 0)
         proc.returncode = -1

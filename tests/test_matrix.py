@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import PATTERN, PIPE_LIMIT, TARGETS, Watcher, finish, read, run_target, start_target
+from conftest import (PATTERN, PIPE_LIMIT, TARGETS, Watcher, finish, in_pause, read, run_target,
+                      start_target)
 
 
 # target: (threads, function the faulted thread is in, classifiers after the signal's)
@@ -35,6 +36,7 @@ def run(name):
     for line in proc.stdout:
         if line.strip() == "ready=1":
             break
+    in_pause(proc.pid)
     os.kill(proc.pid, signal.SIGSEGV)
     return finish(proc)
 
