@@ -74,6 +74,36 @@ def test_bad_options_exit_2_with_a_reason(args, message):
     assert message in r.stderr
 
 
+@pytest.mark.parametrize("value,says", [
+    ("STOP", "bad --signals 'STOP': SIGSTOP cannot be watched: it stops, it does not kill"),
+    ("SEGV,KILL", "bad --signals 'SEGV,KILL': SIGKILL cannot be watched: it cannot be caught"),
+    ("CONT", "SIGCONT cannot be watched: it is job control"),
+    ("TSTP", "SIGTSTP cannot be watched: it is job control (a stop)"),
+    ("TTIN", "SIGTTIN cannot be watched"),
+    ("TTOU", "SIGTTOU cannot be watched"),
+    ("CHLD", "SIGCHLD cannot be watched: it is ignored by default, never fatal"),
+    ("WINCH", "SIGWINCH cannot be watched"),
+    ("URG", "SIGURG cannot be watched"),
+    ("32", "glibc uses it to cancel threads"),
+    ("33", "glibc uses it for setuid()"),
+])
+def test_signals_that_must_not_be_watched_are_refused(tmp_path, value, says):
+    """Issue 12 row 4: `--signals=STOP` made `kill -STOP` of any process stop nothing."""
+    r = subprocess.run([WATCHER, "watch", f"--signals={value}"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2
+    assert says in r.stderr
+    # The config file's key says the same, through `config check` and the watcher.
+    conf = tmp_path / "crashwatch.conf"
+    conf.write_text(f"[watch]\nsignals = {value}\n")
+    c = subprocess.run([WATCHER, "config", "check", str(conf)], capture_output=True,
+                       text=True, timeout=30)
+    assert c.returncode == 1 and f"{conf}:2: key 'signals': " in c.stdout and says in c.stdout
+    w = subprocess.run([WATCHER, "watch", f"--config={conf}"], capture_output=True, text=True,
+                       timeout=30)
+    assert w.returncode == 2 and says in w.stderr
+
+
 def test_unknown_command():
     r = subprocess.run([WATCHER, "frobnicate"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2

@@ -2,6 +2,7 @@
 #include "cw_test.h"
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "signals.h"
 
@@ -49,10 +50,27 @@ static void si_codes_depend_on_the_signal(void **state)
 	assert_null(cw_si_code_name(SIGSEGV, 99));
 }
 
+static void only_signals_that_are_not_crashes_are_unwatchable(void **state)
+{
+	static const int refused[] = {SIGKILL, SIGSTOP,	 SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
+				      SIGCHLD, SIGWINCH, SIGURG,  32,	   33};
+	uint64_t mask = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_non_null(cw_signal_unwatchable(refused[i]));
+		mask |= 1ULL << (refused[i] - 1);
+	}
+	for (int sig = 1; sig <= 64; sig++)
+		if (!(mask & (1ULL << (sig - 1))))
+			assert_null(cw_signal_unwatchable(sig));
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(names_round_trip),
 	cmocka_unit_test(from_name_forms),
 	cmocka_unit_test(si_codes_depend_on_the_signal),
+	cmocka_unit_test(only_signals_that_are_not_crashes_are_unwatchable),
 };
 
 CW_TEST_MAIN(tests)

@@ -56,12 +56,12 @@ static void defaults_watch_the_crash_signals(void **state)
 static void every_option_is_taken(void **state)
 {
 	struct parsed p =
-		PARSE("--signals=SEGV,KILL", "--stack-bytes=32K", "--ringbuf-size=8M", "--json",
+		PARSE("--signals=SEGV,TERM", "--stack-bytes=32K", "--ringbuf-size=8M", "--json",
 		      "--no-stack", "--nonzero-exit", "--signal-deaths", "-v", "--max-libcs=1024");
 
 	(void)state;
 	assert_int_equal(p.r, 0);
-	assert_true(p.o.signals == ((1ULL << (SIGSEGV - 1)) | (1ULL << (SIGKILL - 1))));
+	assert_true(p.o.signals == ((1ULL << (SIGSEGV - 1)) | (1ULL << (SIGTERM - 1))));
 	assert_int_equal(p.o.stack_bytes, 32768);
 	assert_int_equal(p.o.ringbuf_bytes, 8 << 20);
 	assert_true(p.o.json && !p.o.show_stack && p.o.nonzero_exit && p.o.signal_deaths &&
@@ -111,6 +111,42 @@ static void bad_values_say_what_and_how(void **state)
 	p = PARSE("extra");
 	assert_int_equal(p.r, -EINVAL);
 	assert_non_null(strstr(p.err, "unexpected argument 'extra'"));
+	release(&p);
+}
+
+static void signals_that_must_not_be_watched_are_refused(void **state)
+{
+	static const struct {
+		const char *arg, *says;
+	} table[] = {
+		{"--signals=STOP", "bad --signals 'STOP': SIGSTOP cannot be watched: it stops, "
+				   "it does not kill"},
+		{"--signals=SEGV,kill", "SIGKILL cannot be watched: it cannot be caught"},
+		{"--signals=19", "SIGSTOP cannot be watched"},
+		{"--signals=SIGCONT", "SIGCONT cannot be watched: it is job control"},
+		{"--signals=TSTP", "SIGTSTP cannot be watched: it is job control (a stop)"},
+		{"--signals=TTIN", "SIGTTIN cannot be watched"},
+		{"--signals=TTOU", "SIGTTOU cannot be watched"},
+		{"--signals=CHLD", "SIGCHLD cannot be watched: it is ignored by default"},
+		{"--signals=WINCH", "SIGWINCH cannot be watched"},
+		{"--signals=URG", "SIGURG cannot be watched"},
+		{"--signals=32", "SIGRTMIN+0 cannot be watched: glibc uses it to cancel threads"},
+		{"--signals=RTMIN+1", "SIGRTMIN+1 cannot be watched: glibc uses it for setuid()"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct parsed p = parse(2, (char *[]){"watch", (char *)table[i].arg, NULL});
+
+		assert_int_equal(p.r, -EINVAL);
+		if (!strstr(p.err, table[i].says))
+			fail_msg("%s: said '%s', not '%s'", table[i].arg, p.err, table[i].says);
+		release(&p);
+	}
+	/* Fatal by default: a user may want them (a hold each). */
+	struct parsed p = PARSE("--signals=TERM,HUP,USR1,PIPE,ALRM,34,64,XCPU");
+
+	assert_int_equal(p.r, 0);
 	release(&p);
 }
 
@@ -165,6 +201,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(defaults_watch_the_crash_signals),
 	cmocka_unit_test(every_option_is_taken),
 	cmocka_unit_test(bad_values_say_what_and_how),
+	cmocka_unit_test(signals_that_must_not_be_watched_are_refused),
 	cmocka_unit_test(cgroups_repeat_up_to_the_bound),
 	cmocka_unit_test(help_goes_to_stdout),
 };

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "redact.h"
+
 #define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
 char *cw_proc_read_file(int dir, const char *path, size_t *len)
@@ -106,12 +108,25 @@ static char *cgroup_path(const char *text)
 	return path ? strndup(path, strcspn(path, "\n")) : NULL;
 }
 
+char *cw_proc_cmdline(int dir, const struct cw_redact *r)
+{
+	size_t len;
+	char *raw = cw_proc_read_file(dir, "cmdline", &len), *joined;
+
+	if (!raw)
+		return NULL;
+	joined = cw_redact_cmdline(r, raw, len);
+	/* The unredacted arguments do not outlive this call. */
+	explicit_bzero(raw, len);
+	free(raw);
+	return joined;
+}
+
 int cw_proc_info_read(int dir, pid_t pid, struct cw_proc_info *out)
 {
 	char *stat, *status, *line, *cg;
 
 	unsigned flags;
-	size_t len;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -141,12 +156,7 @@ int cw_proc_info_read(int dir, pid_t pid, struct cw_proc_info *out)
 	free(status);
 	out->exe = link_at(dir, "exe");
 	out->cwd = link_at(dir, "cwd");
-	out->cmdline = cw_proc_read_file(dir, "cmdline", &len);
-	if (out->cmdline) {
-		for (size_t i = 0; i + 1 < len; i++)
-			if (out->cmdline[i] == '\0')
-				out->cmdline[i] = ' ';
-	}
+	out->cmdline = cw_proc_cmdline(dir, NULL);
 	cg = cw_proc_read_file(dir, "cgroup", NULL);
 	if (cg) {
 		out->cgroup = cgroup_path(cg);

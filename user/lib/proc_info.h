@@ -19,7 +19,7 @@ struct cw_proc_info {
 	uint64_t start_ticks; /* /proc/PID/stat starttime, clock ticks since boot */
 	char comm[64];
 	char *exe;     /* NULL when unreadable (kernel thread, zombie) */
-	char *cmdline; /* arguments joined by spaces */
+	char *cmdline; /* arguments joined by spaces, secrets redacted (redact.h defaults) */
 	char *cwd;
 	char *cgroup; /* the cgroup v2 path ("0::" line), else the first line */
 };
@@ -27,6 +27,14 @@ struct cw_proc_info {
 /* 0, -ENOENT when there is no such process, or -errno. */
 int cw_proc_info_read(int proc_dir, pid_t pid, struct cw_proc_info *out);
 void cw_proc_info_free(struct cw_proc_info *p);
+
+struct cw_redact;
+
+/*
+ * The arguments of the process at dir, redacted under r (NULL: the
+ * defaults) and joined by spaces; malloc'd, NULL with errno set.
+ */
+char *cw_proc_cmdline(int dir, const struct cw_redact *r);
 
 /* The thread ids under /proc/PID/task, sorted.  0 or -errno; *out is malloc'd. */
 int cw_proc_threads(int proc_dir, pid_t **out, size_t *n);

@@ -68,6 +68,52 @@ int cw_signal_from_name(const char *name)
 	return -1;
 }
 
+/*
+ * Why a signal must not be watched.  Watching one means holding, with
+ * SIGSTOP, every process it is delivered to with a handler, and every
+ * process another one sends it to: for a signal that is not a crash that
+ * stops healthy processes, and for the signals below it breaks the
+ * kernel's or the watcher's own use of them.  Signals that kill by default
+ * (SIGTERM, SIGHUP, SIGUSR1, SIGPIPE, SIGALRM, SIGPROF...) stay allowed:
+ * someone may want their deaths snapshotted, at the cost of a hold each.
+ */
+const char *cw_signal_unwatchable(int sig)
+{
+	switch (sig) {
+	case SIGKILL:
+		return "it cannot be caught or held (the kernel kills at once); deaths by it are "
+		       "reported with --signal-deaths";
+	case SIGSTOP:
+		return "it stops, it does not kill, and holds are made with it: holding on it "
+		       "would break kill -STOP";
+	case SIGCONT:
+		return "it is job control, not a crash, and holds are released with it";
+	case SIGTSTP:
+	case SIGTTIN:
+	case SIGTTOU:
+		return "it is job control (a stop), not a crash: holding on it would break "
+		       "Ctrl-Z and background jobs";
+	case SIGCHLD:
+	case SIGWINCH:
+	case SIGURG:
+		return "it is ignored by default, never fatal: holding on it would stop every "
+		       "process that handles it";
+	/*
+	 * glibc keeps the kernel's first two real-time signals for itself
+	 * (SIGRTMIN is 34 to programs): 32 cancels threads (pthread_cancel),
+	 * 33 makes every thread of a process run set*id().  Neither is a crash,
+	 * and a hold there would stop a thread in the middle of one.
+	 */
+	case KERNEL_SIGRTMIN:
+		return "glibc uses it to cancel threads (SIGCANCEL), not a crash";
+	case KERNEL_SIGRTMIN + 1:
+		return "glibc uses it for setuid() and the like in every thread (SIGSETXID), not "
+		       "a crash";
+	default:
+		return NULL;
+	}
+}
+
 struct code_name {
 	int sig; /* 0: any signal */
 	int code;

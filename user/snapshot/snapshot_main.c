@@ -22,6 +22,7 @@
 #include "container_read.h"
 #include "proc_info.h"
 #include "proc_maps.h"
+#include "redact.h"
 #include "ptrace_capture.h"
 #include "signals.h"
 #include "snapshot_json.h"
@@ -164,9 +165,24 @@ static int check_target(const struct cw_proc_info *p)
 	return CW_SNAP_OK;
 }
 
+/* /proc/PID/environ with its secret-looking values redacted; NULL when unreadable. */
+static char *read_environ(int proc_dir, const struct cw_redact *redact, size_t *len)
+{
+	size_t raw_len;
+	char *raw = cw_proc_read_file(proc_dir, "environ", &raw_len), *env;
+
+	if (!raw)
+		return NULL;
+	env = cw_redact_environ(redact, raw, raw_len, len);
+	explicit_bzero(raw, raw_len);
+	free(raw);
+	return env;
+}
+
 int main(int argc, char **argv)
 {
 	struct cw_snapshot_options o;
+	struct cw_redact redact;
 	struct cw_proc_info proc = {0};
 	struct cw_container_info container = {0};
 	struct cw_capture cap = {0};
@@ -195,6 +211,8 @@ int main(int argc, char **argv)
 	}
 	u.source_lines = o.source_lines;
 	u.symbolizer = o.symbolizer;
+	redact = (struct cw_redact){
+		.off = o.no_redact, .patterns = o.redact, .n_patterns = o.n_redact};
 	/* The tool never handles its own crash, and its memory is nobody's to read. */
 	prctl(PR_SET_DUMPABLE, 0);
 	sa.sa_handler = on_timeout;
@@ -224,7 +242,7 @@ int main(int argc, char **argv)
 		proc.uid = u.core_uid;
 		proc.gid = u.core_gid;
 		snprintf(proc.comm, sizeof(proc.comm), "%s", u.core_comm);
-		proc.cmdline = strdup(u.core_args);
+		proc.cmdline = cw_redact_joined(&redact, u.core_args);
 		proc.exe = o.exe ? strdup(o.exe) : NULL;
 		if (!o.sig)
 			o.sig = u.core_signal;
@@ -250,8 +268,12 @@ int main(int argc, char **argv)
 			notes[n_notes++] = "the cgroup of the process could not be read";
 		snap.container = &container;
 		cw_maps_read(o.pid, &maps);
+		if (o.no_redact || o.n_redact) {
+			free(proc.cmdline);
+			proc.cmdline = cw_proc_cmdline(proc_dir, &redact);
+		}
 		if (o.env)
-			env = cw_proc_read_file(proc_dir, "environ", &env_len);
+			env = read_environ(proc_dir, &redact, &env_len);
 		r = cw_capture_process(
 			proc_dir, o.pid,
 			&(struct cw_capture_options){

@@ -39,6 +39,11 @@ static const char usage[] =
 	"  --no-source          no source file:line (skips reading DWARF: much faster\n"
 	"                       where debug info is large or compressed)\n"
 	"  --env                also record the environment (it can hold secrets)\n"
+	"  --redact=PATTERN     also redact the values of options and variables whose\n"
+	"                       name matches this glob (repeatable; case, '-', '_' and\n"
+	"                       '.' ignored); see docs/snapshot.md for the default names\n"
+	"  --no-redact          record cmdline and environment as they are (by default\n"
+	"                       secret-looking values are replaced by <redacted>)\n"
 	"  --symbolizer=SOCKPATH  ask this symbol server for functions and source lines\n"
 	"                       (warm across runs); alone when it cannot be reached\n"
 	"  --symbol-server=SOCKPATH  be that server: listen on SOCKPATH (mode 0600) until\n"
@@ -68,6 +73,8 @@ enum {
 	OPT_SENDER,
 	OPT_STACK_BYTES,
 	OPT_ENV,
+	OPT_REDACT,
+	OPT_NO_REDACT,
 	OPT_NO_SOURCE,
 	OPT_CAPTURED_FD,
 	OPT_SEIZED_FD,
@@ -92,6 +99,8 @@ static const struct option long_options[] = {
 	{"sender", required_argument, NULL, OPT_SENDER},
 	{"stack-bytes", required_argument, NULL, OPT_STACK_BYTES},
 	{"env", no_argument, NULL, OPT_ENV},
+	{"redact", required_argument, NULL, OPT_REDACT},
+	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	{"no-source", no_argument, NULL, OPT_NO_SOURCE},
 	{"seized-fd", required_argument, NULL, OPT_SEIZED_FD},
 	{"captured-fd", required_argument, NULL, OPT_CAPTURED_FD},
@@ -213,6 +222,19 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 		case OPT_ENV:
 			o->env = true;
 			break;
+		case OPT_REDACT: {
+			const char *why;
+
+			if (cw_redact_check_pattern(optarg, &why) < 0)
+				return bad(err, "--redact", optarg, why);
+			if (o->n_redact == CW_REDACT_MAX_PATTERNS)
+				return bad(err, "--redact", optarg, "give at most 64 patterns");
+			o->redact[o->n_redact++] = optarg;
+			break;
+		}
+		case OPT_NO_REDACT:
+			o->no_redact = true;
+			break;
 		case OPT_NO_SOURCE:
 			o->source_lines = false;
 			break;
@@ -257,6 +279,8 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			return -EINVAL;
 		}
 	}
+	if (o->no_redact && o->n_redact)
+		return bad(err, "--redact", o->redact[0], "give it or --no-redact, not both");
 	if (o->symbol_server) {
 		if (optind < argc)
 			return bad(err, "argument", argv[optind], "--symbol-server takes no PID");

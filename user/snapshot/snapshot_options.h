@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "redact.h"
+
 /* Exit codes, one per kind of failure (also in --help). */
 enum cw_snapshot_exit {
 	CW_SNAP_OK = 0,
@@ -48,6 +50,9 @@ struct cw_snapshot_options {
 	/* -1, or where to write one byte once the capture is done and every thread let go */
 	int captured_fd;
 	bool env;
+	bool no_redact; /* --no-redact: cmdline and environment as they are */
+	const char *redact[CW_REDACT_MAX_PATTERNS]; /* --redact: more secret names */
+	size_t n_redact;
 	bool source_lines;
 	const char *core; /* a core file, "-" for stdin, or NULL */
 	const char *exe;  /* with --core: the executable, when the core's notes lack it */

@@ -2,15 +2,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "watch_options.h"
 
 struct reader {
-	FILE *f;
+	const char *text; /* the whole file, NUL-terminated */
+	size_t at, len;
 	int line;
 	const char *path;
 	struct cw_config *c;
@@ -18,14 +23,124 @@ struct reader {
 	int problems;
 };
 
+/* fgets() over the text read: up to num - 1 bytes, through the next newline. */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct reader *r = stream;
-	char *s = fgets(str, num, r->f);
+	size_t n = 0;
 
-	if (s)
-		r->line++;
-	return s;
+	if (r->at >= r->len || num < 2)
+		return NULL;
+	while (n < (size_t)num - 1 && r->at < r->len) {
+		str[n] = r->text[r->at++];
+		if (str[n++] == '\n')
+			break;
+	}
+	str[n] = '\0';
+	r->line++;
+	return str;
+}
+
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * The whole file into *text, or a reason in why (then 0 and *text NULL), or
+ * -errno.  Only a regular file of at most CW_CONFIG_MAX_BYTES (or /dev/null,
+ * empty): a directory
+ * was read as an empty config, /dev/zero spun forever, a FIFO blocked.  The
+ * path is looked at before it is opened so that no device is opened at all;
+ * O_NONBLOCK and fstat() cover a path swapped in between.
+ */
+static int slurp(const char *path, char **text, size_t *len, char *why, size_t cap)
+{
+	size_t n = 0;
+	struct stat st;
+	char *buf;
+	int fd;
+
+	*text = NULL;
+	why[0] = '\0';
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode)) {
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+	} else if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
+		/* /dev/null: "no settings", as ssh -F /dev/null; reads nothing. */
+		*text = strdup("");
+		*len = 0;
+		return *text ? 0 : -ENOMEM;
+	} else {
+		fd = -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, cap, "is %s, not a regular file: give the path of a config file",
+			 file_kind(st.st_mode));
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	buf = st.st_size <= CW_CONFIG_MAX_BYTES ? malloc(CW_CONFIG_MAX_BYTES + 2) : NULL;
+	if (!buf) {
+		if (fd >= 0)
+			close(fd);
+		if (st.st_size <= CW_CONFIG_MAX_BYTES)
+			return -ENOMEM;
+		snprintf(why, cap, "is %lld bytes, more than a config file may have (%d)",
+			 (long long)st.st_size, CW_CONFIG_MAX_BYTES);
+		return 0;
+	}
+	/* One byte past the bound tells a file that grew since fstat(). */
+	while (n <= CW_CONFIG_MAX_BYTES) {
+		ssize_t r = read(fd, buf + n, CW_CONFIG_MAX_BYTES + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			free(buf);
+			close(fd);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n > CW_CONFIG_MAX_BYTES)
+		snprintf(why, cap, "is more than %d bytes, the most a config file may have",
+			 CW_CONFIG_MAX_BYTES);
+	else if (memchr(buf, '\0', n))
+		snprintf(why, cap, "holds a NUL byte: not a text file");
+	if (why[0]) {
+		free(buf);
+		return 0;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
 }
 
 static int truth(const char *v)
@@ -123,15 +238,21 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 int cw_config_read(const char *path, struct cw_config *c, FILE *err)
 {
 	struct reader r = {.path = path, .c = c, .err = err};
+	char *text, why[160];
 	int bad_line;
 
 	c->args = NULL;
 	c->n = 0;
-	r.f = fopen(path, "re");
-	if (!r.f)
-		return -errno;
+	bad_line = slurp(path, &text, &r.len, why, sizeof(why));
+	if (bad_line < 0)
+		return bad_line;
+	if (!text) {
+		fprintf(err, "%s: %s\n", path, why);
+		return 1;
+	}
+	r.text = text;
 	bad_line = ini_parse_stream(read_line, &r, on_entry, &r);
-	fclose(r.f);
+	free(text);
 	if (bad_line > 0) {
 		r.problems++;
 		fprintf(err, "%s:%d: not INI: give 'key = value' lines under [watch]\n", path,

@@ -13,6 +13,9 @@
 
 #define CW_DEFAULT_CONFIG "/etc/crashwatch/crashwatch.conf"
 
+/* A config file is a regular file of at most this many bytes. */
+#define CW_CONFIG_MAX_BYTES (1 << 20)
+
 struct cw_config {
 	char **args; /* "--key=value" or "--flag" */
 	size_t n;
@@ -20,7 +23,9 @@ struct cw_config {
 
 /*
  * Read path.  Each problem is printed to err as "PATH:LINE: key 'K': REASON"
- * (or "PATH: REASON").  Returns the number of problems (0: args usable), or
+ * (or "PATH: REASON": a directory, FIFO, device, a file over
+ * CW_CONFIG_MAX_BYTES or one holding a NUL byte is one problem; /dev/null
+ * is an empty config).  Returns the number of problems (0: args usable), or
  * -errno when the file cannot be read (nothing printed).
  */
 int cw_config_read(const char *path, struct cw_config *c, FILE *err);

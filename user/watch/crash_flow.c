@@ -65,6 +65,9 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 					 .stack_bytes = c->o->stack_bytes,
 					 .registry = &f->registry,
 					 .cancel_fd = -1,
+					 .redact = c->o->redact,
+					 .n_redact = c->o->n_redact,
+					 .no_redact = c->o->no_redact,
 				 },
 				 c->o->max_holds, c->o->hold_queue);
 	f->started = true;

@@ -193,7 +193,7 @@ static void collect_tool(pid_t child, int out_fd, double deadline, int cancel_fd
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
 		pid[16], symbolizer[PATH_MAX + 16], stack[48];
-	char *argv[20];
+	char *argv[24 + 2 * CW_REDACT_MAX_PATTERNS];
 };
 
 static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t pid, pid_t tid,
@@ -218,6 +218,13 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 	if (c->symbolizer) {
 		snprintf(a->symbolizer, sizeof(a->symbolizer), "--symbolizer=%s", c->symbolizer);
 		a->argv[i++] = a->symbolizer;
+	}
+	/* Only when given: another --snapshot-tool need not know them. */
+	if (c->no_redact)
+		a->argv[i++] = "--no-redact";
+	for (unsigned k = 0; k < c->n_redact && k < CW_REDACT_MAX_PATTERNS; k++) {
+		a->argv[i++] = "--redact";
+		a->argv[i++] = (char *)c->redact[k];
 	}
 	if (at_exit) {
 		a->argv[i++] = "--at-exit";

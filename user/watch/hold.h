@@ -20,6 +20,7 @@
 #include "coredump_socket.h"
 #include "crashwatch/events.h"
 #include "hold_registry.h"
+#include "redact.h"
 
 struct cw_hold_config {
 	const char *tool;		   /* the snapshot tool */
@@ -29,6 +30,10 @@ struct cw_hold_config {
 	unsigned stack_bytes;		   /* the tool's --stack-bytes: copied per thread */
 	struct cw_hold_registry *registry; /* the SIGSTOP holds in flight */
 	int cancel_fd; /* -1, or readable once the watcher stops: every wait ends at once */
+	/* The tool's --redact patterns and --no-redact (watch options of the same names). */
+	const char *const *redact;
+	unsigned n_redact;
+	bool no_redact;
 };
 
 /* What the kernel said of a crash's signal, as the snapshot tool is told it. */

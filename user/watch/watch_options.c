@@ -20,7 +20,8 @@ static const char usage[] =
 	"first capture of the faulting thread taken in the kernel, and how the process ended.\n"
 	"\n"
 	"  --signals=LIST       fatal signals to watch, by name or number\n"
-	"                       (default " CW_DEFAULT_SIGNALS ")\n"
+	"                       (default " CW_DEFAULT_SIGNALS "); not KILL, STOP,\n"
+	"                       CONT, TSTP, TTIN, TTOU, CHLD, WINCH, URG, 32 or 33\n"
 	"  --stack-bytes=SIZE   stack copied per thread of a held process, for its unwind\n"
 	"                       (the snapshot tool's --stack-bytes; default 256K, 4K-64M)\n"
 	"  --ringbuf-size=SIZE  kernel-to-daemon ring buffer, a power of two (default 4M)\n"
@@ -77,6 +78,10 @@ static const char usage[] =
 	"                       shows it or under the cgroup2 mount; repeat for more (at\n"
 	"                       most 64).  Default: every process the watcher's pid\n"
 	"                       namespace sees (the host's, or a sidecar's container)\n"
+	"  --redact=PATTERN     the snapshot tool also redacts the values of options and\n"
+	"                       variables whose name matches this glob (repeatable, at\n"
+	"                       most 64; docs/snapshot.md says what is redacted)\n"
+	"  --no-redact          snapshots keep command lines as they are\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -116,6 +121,8 @@ enum {
 	OPT_MAX_LIBCS,
 	OPT_CGROUP,
 	OPT_HOST_CORE_HANDLER,
+	OPT_REDACT,
+	OPT_NO_REDACT,
 };
 
 static const struct option long_options[] = {
@@ -148,6 +155,8 @@ static const struct option long_options[] = {
 	{"max-libcs", required_argument, NULL, OPT_MAX_LIBCS},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"host-core-handler", required_argument, NULL, OPT_HOST_CORE_HANDLER},
+	{"redact", required_argument, NULL, OPT_REDACT},
+	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -210,6 +219,17 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 					"number 1-64\n",
 					optarg, bad ? bad : "");
 				return -EINVAL;
+			}
+			for (int sig = 1; sig <= 64; sig++) {
+				const char *why = cw_signal_unwatchable(sig);
+
+				if (why && (o->signals & (1ULL << (sig - 1)))) {
+					fprintf(err,
+						"crashwatch: bad --signals '%s': %s cannot be "
+						"watched: %s\n",
+						optarg, cw_signal_name(sig), why);
+					return -EINVAL;
+				}
 			}
 			break;
 		case OPT_STACK_BYTES:
@@ -419,6 +439,18 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			}
 			o->host_core_handler = optarg;
 			break;
+		case OPT_REDACT:
+			if (cw_redact_check_pattern(optarg, &bad) < 0 ||
+			    (o->n_redact == CW_REDACT_MAX_PATTERNS &&
+			     (bad = "give at most 64 patterns"))) {
+				fprintf(err, "crashwatch: bad --redact '%s': %s\n", optarg, bad);
+				return -EINVAL;
+			}
+			o->redact[o->n_redact++] = optarg;
+			break;
+		case OPT_NO_REDACT:
+			o->no_redact = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -436,6 +468,11 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			fprintf(err, "Try 'crashwatch watch --help'.\n");
 			return -EINVAL;
 		}
+	}
+	if (o->no_redact && o->n_redact) {
+		fprintf(err, "crashwatch: bad --redact '%s': give it or --no-redact, not both\n",
+			o->redact[0]);
+		return -EINVAL;
 	}
 	if (optind < argc) {
 		fprintf(err,

@@ -9,6 +9,7 @@
 
 #include <linux/types.h>
 #include "crashwatch/events.h"
+#include "redact.h"
 
 enum cw_core_hold {
 	CW_CORE_HOLD_AUTO,   /* the socket where the kernel has it, else the pipe */
@@ -47,6 +48,10 @@ struct cw_watch_options {
 	/* --cgroup: watch only these cgroup v2 cgroups and their descendants. */
 	const char *cgroups[CW_MAX_SCOPE_CGROUPS];
 	unsigned n_cgroups;
+	/* Passed to the snapshot tool as they are: its --redact and --no-redact. */
+	const char *redact[CW_REDACT_MAX_PATTERNS];
+	unsigned n_redact;
+	bool no_redact;
 };
 
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"
