@@ -23,6 +23,7 @@
 #include "proc_info.h"
 #include "proc_maps.h"
 #include "ptrace_capture.h"
+#include "ptrace_denied.h"
 #include "signals.h"
 #include "snapshot_json.h"
 #include "snapshot_options.h"
@@ -164,6 +165,35 @@ static int check_target(const struct cw_proc_info *p)
 	return CW_SNAP_OK;
 }
 
+/*
+ * PTRACE_SEIZE said -EPERM: another tracer (exit 7), a process that ended
+ * meanwhile (the kernel refuses a zombie with -EPERM: -ESRCH is returned
+ * for the caller to say so), or a real refusal (exit 6, saying why).
+ * Threads this tool seized before the refusal trace it still: its own pid
+ * is no other debugger.
+ */
+static int refused(int proc_dir, pid_t pid, int *rc)
+{
+	struct cw_proc_info again = {0};
+	char why[1024];
+	int r = cw_proc_info_read(proc_dir, pid, &again);
+
+	if (r < 0 || again.state == 'Z' || again.state == 'X') {
+		cw_proc_info_free(&again);
+		return -ESRCH;
+	}
+	if (again.tracer && again.tracer != getpid()) {
+		*rc = check_target(&again);
+	} else {
+		cw_ptrace_denied_reason(proc_dir, why, sizeof(why));
+		fprintf(stderr, "crashwatch-snapshot: not permitted to trace %d (%s): %s\n",
+			(int)pid, again.comm, why);
+		*rc = CW_SNAP_NOT_PERMITTED;
+	}
+	cw_proc_info_free(&again);
+	return -EPERM;
+}
+
 int main(int argc, char **argv)
 {
 	struct cw_snapshot_options o;
@@ -264,22 +294,10 @@ int main(int argc, char **argv)
 			},
 			&cap);
 		tell_captured(&o.captured_fd);
-		if (r == -EPERM) {
-			struct cw_proc_info again;
-
-			if (cw_proc_info_read(proc_dir, o.pid, &again) == 0 && again.tracer) {
-				rc = check_target(&again);
-			} else {
-				fprintf(stderr,
-					"crashwatch-snapshot: not permitted to trace %d: run as "
-					"root "
-					"or as its owner with kernel.yama.ptrace_scope 0 or 1\n",
-					(int)o.pid);
-				rc = CW_SNAP_NOT_PERMITTED;
-			}
-			cw_proc_info_free(&again);
+		if (r == -EPERM)
+			r = refused(proc_dir, o.pid, &rc);
+		if (r == -EPERM)
 			goto cleanup;
-		}
 		if (r == -ESRCH) {
 			fprintf(stderr,
 				"crashwatch-snapshot: %d ended before it could be captured\n",
