@@ -15,16 +15,46 @@
 #include "proc_info.h"
 
 static const char *const cap_names[] = {
-	"cap_chown",	      "cap_dac_override",   "cap_dac_read_search", "cap_fowner",
-	"cap_fsetid",	      "cap_kill",	    "cap_setgid",	   "cap_setuid",
-	"cap_setpcap",	      "cap_linux_immutable", "cap_net_bind_service", "cap_net_broadcast",
-	"cap_net_admin",      "cap_net_raw",	    "cap_ipc_lock",	   "cap_ipc_owner",
-	"cap_sys_module",     "cap_sys_rawio",	    "cap_sys_chroot",	   "cap_sys_ptrace",
-	"cap_sys_pacct",      "cap_sys_admin",	    "cap_sys_boot",	   "cap_sys_nice",
-	"cap_sys_resource",   "cap_sys_time",	    "cap_sys_tty_config",  "cap_mknod",
-	"cap_lease",	      "cap_audit_write",    "cap_audit_control",   "cap_setfcap",
-	"cap_mac_override",   "cap_mac_admin",	    "cap_syslog",	   "cap_wake_alarm",
-	"cap_block_suspend",  "cap_audit_read",	    "cap_perfmon",	   "cap_bpf",
+	"cap_chown",
+	"cap_dac_override",
+	"cap_dac_read_search",
+	"cap_fowner",
+	"cap_fsetid",
+	"cap_kill",
+	"cap_setgid",
+	"cap_setuid",
+	"cap_setpcap",
+	"cap_linux_immutable",
+	"cap_net_bind_service",
+	"cap_net_broadcast",
+	"cap_net_admin",
+	"cap_net_raw",
+	"cap_ipc_lock",
+	"cap_ipc_owner",
+	"cap_sys_module",
+	"cap_sys_rawio",
+	"cap_sys_chroot",
+	"cap_sys_ptrace",
+	"cap_sys_pacct",
+	"cap_sys_admin",
+	"cap_sys_boot",
+	"cap_sys_nice",
+	"cap_sys_resource",
+	"cap_sys_time",
+	"cap_sys_tty_config",
+	"cap_mknod",
+	"cap_lease",
+	"cap_audit_write",
+	"cap_audit_control",
+	"cap_setfcap",
+	"cap_mac_override",
+	"cap_mac_admin",
+	"cap_syslog",
+	"cap_wake_alarm",
+	"cap_block_suspend",
+	"cap_audit_read",
+	"cap_perfmon",
+	"cap_bpf",
 	"cap_checkpoint_restore",
 };
 
@@ -126,24 +156,28 @@ void cw_ptrace_denied_reason(int proc_dir, char *buf, size_t cap)
 				 "kernel.yama.ptrace_scope is 2: only a tracer with CAP_SYS_PTRACE "
 				 "may trace, and this tool lacks it: run it as root");
 		else if (creds && !same_uid)
-			snprintf(buf, cap,
-				 "it runs as uid %u and this tool as uid %u without CAP_SYS_PTRACE: "
-				 "run it as root or as uid %u",
-				 (unsigned)uids[1], (unsigned)me, (unsigned)uids[1]);
+			snprintf(
+				buf, cap,
+				"it runs as uid %u and this tool as uid %u without CAP_SYS_PTRACE: "
+				"run it as root or as uid %u",
+				(unsigned)uids[1], (unsigned)me, (unsigned)uids[1]);
 		else if (names[0])
-			snprintf(buf, cap,
-				 "it holds capabilities this tool does not (%s) and this tool lacks "
-				 "CAP_SYS_PTRACE: run it as root",
-				 names);
+			snprintf(
+				buf, cap,
+				"it holds capabilities this tool does not (%s) and this tool lacks "
+				"CAP_SYS_PTRACE: run it as root",
+				names);
 		else if (scope == 1)
 			snprintf(buf, cap,
-				 "kernel.yama.ptrace_scope is 1: only its ancestors may trace it; run "
+				 "kernel.yama.ptrace_scope is 1: only its ancestors may trace it; "
+				 "run "
 				 "this tool as root (CAP_SYS_PTRACE) or set the scope to 0");
 		else
-			snprintf(buf, cap,
-				 "this tool lacks CAP_SYS_PTRACE and the process is not dumpable (a "
-				 "set-uid program, or one that cleared PR_SET_DUMPABLE): run it as "
-				 "root");
+			snprintf(
+				buf, cap,
+				"this tool lacks CAP_SYS_PTRACE and the process is not dumpable (a "
+				"set-uid program, or one that cleared PR_SET_DUMPABLE): run it as "
+				"root");
 		return;
 	}
 	/* Past the uid, capability and Yama checks: a security module or a namespace said no. */
@@ -158,8 +192,9 @@ void cw_ptrace_denied_reason(int proc_dir, char *buf, size_t cap)
 		 "this tool has CAP_SYS_PTRACE (uid %u)%s, so %s%s%s refused it, or the process "
 		 "is in a user namespace this tool's capabilities do not reach%s%s%s",
 		 (unsigned)me, scope < 0 ? " and Yama is not enabled" : " and Yama allows it",
-		 lsm ? "a security module (active: " : "a security module (Landlock, SELinux, "
-						       "AppArmor, a BPF LSM)",
+		 lsm ? "a security module (active: "
+		     : "a security module (Landlock, SELinux, "
+		       "AppArmor, a BPF LSM)",
 		 lsm ? lsm : "", lsm ? ")" : "",
 		 names[0] ? "; it also holds capabilities this tool does not have (" : "", names,
 		 names[0] ? ")" : "");

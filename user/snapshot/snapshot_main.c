@@ -84,24 +84,39 @@ static int write_snapshot(json_t *doc, const char *dir, const char *uuid)
 	return 0;
 }
 
-/* A core on stdin is copied to an unlinked file: libelf wants to seek. */
+/* A core on stdin is copied to an unlinked file: libelf wants to seek.  fd or -errno. */
 static int open_core(const char *path)
 {
 	char buf[65536];
 	ssize_t n;
-	int fd;
+	int fd, e;
 
-	if (strcmp(path, "-") != 0)
-		return open(path, O_RDONLY | O_CLOEXEC);
+	if (strcmp(path, "-") != 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
 	fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return -1;
-	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
-		if (write(fd, buf, (size_t)n) != n) {
-			close(fd);
-			return -1;
+		return -errno;
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			errno = 0;
+			if (write(fd, buf, (size_t)n) != n)
+				n = -1;
 		}
-	lseek(fd, 0, SEEK_SET);
+		if (n < 0) {
+			e = errno ? errno : ENOSPC; /* a short write sets no errno */
+			close(fd);
+			return -e;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
 	return fd;
 }
 
@@ -239,8 +254,11 @@ int main(int argc, char **argv)
 	if (o.core) {
 		core_fd = open_core(o.core);
 		if (core_fd < 0) {
-			fprintf(stderr, "crashwatch-snapshot: failed to open the core %s: %s\n",
-				o.core, strerror(errno));
+			fprintf(stderr, "crashwatch-snapshot: failed to %s the core %s: %s\n",
+				strcmp(o.core, "-") == 0 ? "copy" : "open",
+				strcmp(o.core, "-") == 0 ? "from stdin" : o.core,
+				strerror(-core_fd));
+			core_fd = -1;
 			rc = CW_SNAP_BAD_CORE;
 			goto cleanup;
 		}
@@ -259,6 +277,8 @@ int main(int argc, char **argv)
 		if (!o.sig)
 			o.sig = u.core_signal;
 		snap.method = "core";
+		if (u.core_note[0])
+			notes[n_notes++] = u.core_note;
 	} else {
 		char path[32];
 
