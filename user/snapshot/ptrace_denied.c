@@ -154,7 +154,7 @@ void cw_ptrace_denied_reason(int proc_dir, char *buf, size_t cap)
 		if (scope == 2)
 			snprintf(buf, cap,
 				 "kernel.yama.ptrace_scope is 2: only a tracer with CAP_SYS_PTRACE "
-				 "may trace, and this tool lacks it: run it as root");
+				 "may trace, and this tool lacks it: give it CAP_SYS_PTRACE");
 		else if (creds && !same_uid)
 			snprintf(
 				buf, cap,
@@ -165,7 +165,7 @@ void cw_ptrace_denied_reason(int proc_dir, char *buf, size_t cap)
 			snprintf(
 				buf, cap,
 				"it holds capabilities this tool does not (%s) and this tool lacks "
-				"CAP_SYS_PTRACE: run it as root",
+				"CAP_SYS_PTRACE: give this tool CAP_SYS_PTRACE",
 				names);
 		else if (scope == 1)
 			snprintf(buf, cap,
@@ -176,8 +176,8 @@ void cw_ptrace_denied_reason(int proc_dir, char *buf, size_t cap)
 			snprintf(
 				buf, cap,
 				"this tool lacks CAP_SYS_PTRACE and the process is not dumpable (a "
-				"set-uid program, or one that cleared PR_SET_DUMPABLE): run it as "
-				"root");
+				"set-uid program, or one that cleared PR_SET_DUMPABLE): give this "
+				"tool CAP_SYS_PTRACE");
 		return;
 	}
 	/* Past the uid, capability and Yama checks: a security module or a namespace said no. */

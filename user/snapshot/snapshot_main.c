@@ -55,6 +55,33 @@ static void on_stop(int sig)
 	_exit(128 + sig);
 }
 
+/*
+ * The tool ends with the process that started it (the watcher): a tool
+ * left running after the watcher's death would stop a process nobody
+ * releases any more, or snapshot one the watchdog already let go.  The
+ * death signal is set here, after exec (posix_spawn cannot), so the parent
+ * may have died before: getppid() then names a reaper, not it.  The
+ * "parent" is the thread that spawned the tool; the watcher's hold threads
+ * wait for their tool before they end.
+ *
+ * Not with --at-exit: a core hold's process is dying anyway and this
+ * capture is the only record of its crash; the tool ends within its
+ * --timeout, and whenever it ends (or is killed) the kernel releases its
+ * tracees, so nothing is left stopped by a tool that outlives the watcher.
+ */
+static void die_with_parent(const struct cw_snapshot_options *o)
+{
+	if (!o->parent_pid || o->at_exit)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != o->parent_pid) {
+		fprintf(stderr,
+			"crashwatch-snapshot: %d, which started this tool (--die-with-parent), "
+			"has ended; not taking the snapshot\n",
+			(int)o->parent_pid);
+		_exit(128 + SIGKILL);
+	}
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -232,6 +259,7 @@ int main(int argc, char **argv)
 	r = cw_snapshot_options_parse(argc, argv, &o, stdout, stderr);
 	if (r)
 		return r > 0 ? CW_SNAP_OK : CW_SNAP_USAGE;
+	die_with_parent(&o);
 	if (o.symbol_server) {
 		prctl(PR_SET_DUMPABLE, 0);
 		return cw_symbol_server_run(o.symbol_server, o.symbol_cache_bytes) == 0
