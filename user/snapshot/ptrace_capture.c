@@ -237,13 +237,18 @@ int cw_capture_process(int proc_dir, pid_t pid, const struct cw_capture_options 
 				out->threads[i].vanished = true;
 	}
 	/*
-	 * The leader last: when the process exits meanwhile, a traced leader is
-	 * not reported until its other threads are reaped, and those traced by
-	 * us wait for us to reap them (waiting for the leader first hangs).
+	 * Interrupted, the leader last: when the process exits meanwhile, a
+	 * traced leader is not reported until its other threads are reaped, and
+	 * those traced by us wait for us to reap them (waiting for the leader
+	 * first hangs).  At exit, in the order listed: every thread stops at its
+	 * exit before it is reaped, and the one that dequeued the fatal signal
+	 * (often the leader) must be let go first for the others to be killed.
 	 */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < out->n; i++) {
-			if ((out->threads[i].tid == pid) != (pass == 1))
+			bool last = o->mode == CW_CAPTURE_INTERRUPT && out->threads[i].tid == pid;
+
+			if (last != (pass == 1))
 				continue;
 			if (!out->threads[i].vanished)
 				wait_stop(&out->threads[i], o->mode);
