@@ -5,11 +5,18 @@ whose comm it names.
 
     tool_wrapper.py PLAN.json [the tool's arguments...] PID
 
-PLAN: {"real": "/path/crashwatch-snapshot", "rules": {"<comm>": "hang" | "slow:SEC" | "crash"}}
+PLAN: {"real": "/path/crashwatch-snapshot",
+       "rules": {"<comm>": "hang" | "slow:SEC" | "crash" | "late:SEC"}}
 - hang: never capture anything; sleep until killed (the watcher's deadline);
 - slow:SEC: the real tool captures and reports it (--captured-fd), then is stopped
   for SEC seconds before it may unwind;
 - crash: the real tool captures and reports it, then dies of SIGSEGV while unwinding.
+- late:SEC: a tool slow to start: SEC seconds pass before the real tool is exec'd in
+  its place (same pid, same parent, same arguments).
+
+Like the real tool, it ends with the watcher when given --die-with-parent=PID (the
+real tool it starts is told its own pid instead), except under late:SEC, which stands
+for the time before the real tool could set that up.
 """
 import ctypes
 import json
@@ -25,6 +32,15 @@ def main():
     args = sys.argv[2:]
     with open(f"/proc/{args[-1]}/comm") as f:
         rule = plan["rules"].get(f.read().strip(), "real")
+    if rule.startswith("late:"):
+        time.sleep(float(rule.split(":", 1)[1]))
+        os.execv(plan["real"], [plan["real"], *args])
+    for i, a in enumerate(args):
+        if a.startswith("--die-with-parent="):
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+            if os.getppid() != int(a.split("=", 1)[1]):
+                os._exit(128 + signal.SIGKILL)
+            args[i] = f"--die-with-parent={os.getpid()}"
     if rule == "hang":
         time.sleep(3600)
         return 1

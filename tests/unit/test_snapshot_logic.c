@@ -69,6 +69,26 @@ static void options_reject_with_one_line(void **state)
 	free(err);
 }
 
+static void die_with_parent_takes_a_strict_pid(void **state)
+{
+	char a0[] = "snap", good[] = "--die-with-parent=77", bad[] = "--die-with-parent=7x",
+	     zero[] = "--die-with-parent=0", pid[] = "5";
+	char *ok[] = {a0, good, pid, NULL}, *junk[] = {a0, bad, pid, NULL},
+	     *none[] = {a0, zero, pid, NULL};
+	struct cw_snapshot_options o;
+	char *err;
+
+	(void)state;
+	assert_int_equal(parse(3, ok, &o, &err), 0);
+	assert_int_equal(o.parent_pid, 77);
+	free(err);
+	assert_int_equal(parse(3, junk, &o, &err), -EINVAL);
+	assert_non_null(strstr(err, "bad --die-with-parent '7x'"));
+	free(err);
+	assert_int_equal(parse(3, none, &o, &err), -EINVAL);
+	free(err);
+}
+
 static void stat_line_with_spaces_and_parens_in_comm(void **state)
 {
 	const char line[] = "1234 (a (b) c) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 "
@@ -134,6 +154,7 @@ static void causes(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(options_follow_the_ptrace_tool_convention),
 	cmocka_unit_test(options_reject_with_one_line),
+	cmocka_unit_test(die_with_parent_takes_a_strict_pid),
 	cmocka_unit_test(stat_line_with_spaces_and_parens_in_comm),
 	cmocka_unit_test(causes),
 };

@@ -41,6 +41,29 @@ static struct cw_thread_capture *find(struct cw_capture *c, pid_t tid)
 }
 
 /*
+ * A thread the kernel refused to seize because it is on its way out: gone
+ * from /proc, a zombie (ptrace_attach says -EPERM once exit_state is set,
+ * not -ESRCH), or exiting (PF_EXITING).
+ */
+static bool thread_ending(int proc_dir, pid_t tid)
+{
+	char path[48], state = 0, comm[64];
+	unsigned flags = 0;
+	uint64_t start;
+	pid_t ppid;
+	char *stat;
+	int r;
+
+	snprintf(path, sizeof(path), "task/%d/stat", (int)tid);
+	stat = cw_proc_read_file(proc_dir, path, NULL);
+	if (!stat)
+		return true;
+	r = cw_parse_stat(stat, &state, &ppid, &flags, &start, comm, sizeof(comm));
+	free(stat);
+	return r < 0 || state == 'Z' || state == 'X' || (flags & 0x4 /* PF_EXITING */);
+}
+
+/*
  * Seize every thread; threads may start or end meanwhile, so list again
  * until a pass finds nothing new.
  */
@@ -81,7 +104,7 @@ static int seize_all(int proc_dir, struct cw_capture *c, const struct cw_capture
 			if (ptrace(PTRACE_SEIZE, t->tid, 0, opts) < 0) {
 				int e = errno;
 
-				if (e == ESRCH)
+				if (e == ESRCH || (e == EPERM && thread_ending(proc_dir, t->tid)))
 					continue; /* ended meanwhile */
 				free(tids);
 				return -e;
@@ -213,12 +236,25 @@ int cw_capture_process(int proc_dir, pid_t pid, const struct cw_capture_options 
 			if (ptrace(PTRACE_INTERRUPT, out->threads[i].tid, 0, 0) < 0)
 				out->threads[i].vanished = true;
 	}
-	for (size_t i = 0; i < out->n; i++) {
-		if (!out->threads[i].vanished)
-			wait_stop(&out->threads[i], o->mode);
-		if (!t0)
-			t0 = now_ns(); /* at exit: the hold starts at the first exit stop */
-	}
+	/*
+	 * Interrupted, the leader last: when the process exits meanwhile, a
+	 * traced leader is not reported until its other threads are reaped, and
+	 * those traced by us wait for us to reap them (waiting for the leader
+	 * first hangs).  At exit, in the order listed: every thread stops at its
+	 * exit before it is reaped, and the one that dequeued the fatal signal
+	 * (often the leader) must be let go first for the others to be killed.
+	 */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < out->n; i++) {
+			bool last = o->mode == CW_CAPTURE_INTERRUPT && out->threads[i].tid == pid;
+
+			if (last != (pass == 1))
+				continue;
+			if (!out->threads[i].vanished)
+				wait_stop(&out->threads[i], o->mode);
+			if (!t0)
+				t0 = now_ns(); /* at exit: the hold starts at the first exit stop */
+		}
 	out->maps = cw_proc_read_file(proc_dir, "maps", NULL);
 	if (out->maps) {
 		FILE *f = fmemopen(out->maps, strlen(out->maps), "r");

@@ -24,6 +24,7 @@
 #include "proc_maps.h"
 #include "redact.h"
 #include "ptrace_capture.h"
+#include "ptrace_denied.h"
 #include "signals.h"
 #include "snapshot_json.h"
 #include "snapshot_options.h"
@@ -55,6 +56,33 @@ static void on_stop(int sig)
 	_exit(128 + sig);
 }
 
+/*
+ * The tool ends with the process that started it (the watcher): a tool
+ * left running after the watcher's death would stop a process nobody
+ * releases any more, or snapshot one the watchdog already let go.  The
+ * death signal is set here, after exec (posix_spawn cannot), so the parent
+ * may have died before: getppid() then names a reaper, not it.  The
+ * "parent" is the thread that spawned the tool; the watcher's hold threads
+ * wait for their tool before they end.
+ *
+ * Not with --at-exit: a core hold's process is dying anyway and this
+ * capture is the only record of its crash; the tool ends within its
+ * --timeout, and whenever it ends (or is killed) the kernel releases its
+ * tracees, so nothing is left stopped by a tool that outlives the watcher.
+ */
+static void die_with_parent(const struct cw_snapshot_options *o)
+{
+	if (!o->parent_pid || o->at_exit)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != o->parent_pid) {
+		fprintf(stderr,
+			"crashwatch-snapshot: %d, which started this tool (--die-with-parent), "
+			"has ended; not taking the snapshot\n",
+			(int)o->parent_pid);
+		_exit(128 + SIGKILL);
+	}
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -84,24 +112,39 @@ static int write_snapshot(json_t *doc, const char *dir, const char *uuid)
 	return 0;
 }
 
-/* A core on stdin is copied to an unlinked file: libelf wants to seek. */
+/* A core on stdin is copied to an unlinked file: libelf wants to seek.  fd or -errno. */
 static int open_core(const char *path)
 {
 	char buf[65536];
 	ssize_t n;
-	int fd;
+	int fd, e;
 
-	if (strcmp(path, "-") != 0)
-		return open(path, O_RDONLY | O_CLOEXEC);
+	if (strcmp(path, "-") != 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
 	fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return -1;
-	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
-		if (write(fd, buf, (size_t)n) != n) {
-			close(fd);
-			return -1;
+		return -errno;
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			errno = 0;
+			if (write(fd, buf, (size_t)n) != n)
+				n = -1;
 		}
-	lseek(fd, 0, SEEK_SET);
+		if (n < 0) {
+			e = errno ? errno : ENOSPC; /* a short write sets no errno */
+			close(fd);
+			return -e;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
 	return fd;
 }
 
@@ -179,6 +222,35 @@ static char *read_environ(int proc_dir, const struct cw_redact *redact, size_t *
 	return env;
 }
 
+/*
+ * PTRACE_SEIZE said -EPERM: another tracer (exit 7), a process that ended
+ * meanwhile (the kernel refuses a zombie with -EPERM: -ESRCH is returned
+ * for the caller to say so), or a real refusal (exit 6, saying why).
+ * Threads this tool seized before the refusal trace it still: its own pid
+ * is no other debugger.
+ */
+static int refused(int proc_dir, pid_t pid, int *rc)
+{
+	struct cw_proc_info again = {0};
+	char why[1024];
+	int r = cw_proc_info_read(proc_dir, pid, &again);
+
+	if (r < 0 || again.state == 'Z' || again.state == 'X') {
+		cw_proc_info_free(&again);
+		return -ESRCH;
+	}
+	if (again.tracer && again.tracer != getpid()) {
+		*rc = check_target(&again);
+	} else {
+		cw_ptrace_denied_reason(proc_dir, why, sizeof(why));
+		fprintf(stderr, "crashwatch-snapshot: not permitted to trace %d (%s): %s\n",
+			(int)pid, again.comm, why);
+		*rc = CW_SNAP_NOT_PERMITTED;
+	}
+	cw_proc_info_free(&again);
+	return -EPERM;
+}
+
 int main(int argc, char **argv)
 {
 	struct cw_snapshot_options o;
@@ -203,6 +275,7 @@ int main(int argc, char **argv)
 	r = cw_snapshot_options_parse(argc, argv, &o, stdout, stderr);
 	if (r)
 		return r > 0 ? CW_SNAP_OK : CW_SNAP_USAGE;
+	die_with_parent(&o);
 	if (o.symbol_server) {
 		prctl(PR_SET_DUMPABLE, 0);
 		return cw_symbol_server_run(o.symbol_server, o.symbol_cache_bytes) == 0
@@ -227,8 +300,11 @@ int main(int argc, char **argv)
 	if (o.core) {
 		core_fd = open_core(o.core);
 		if (core_fd < 0) {
-			fprintf(stderr, "crashwatch-snapshot: failed to open the core %s: %s\n",
-				o.core, strerror(errno));
+			fprintf(stderr, "crashwatch-snapshot: failed to %s the core %s: %s\n",
+				strcmp(o.core, "-") == 0 ? "copy" : "open",
+				strcmp(o.core, "-") == 0 ? "from stdin" : o.core,
+				strerror(-core_fd));
+			core_fd = -1;
 			rc = CW_SNAP_BAD_CORE;
 			goto cleanup;
 		}
@@ -247,6 +323,8 @@ int main(int argc, char **argv)
 		if (!o.sig)
 			o.sig = u.core_signal;
 		snap.method = "core";
+		if (u.core_note[0])
+			notes[n_notes++] = u.core_note;
 	} else {
 		char path[32];
 
@@ -286,22 +364,10 @@ int main(int argc, char **argv)
 			},
 			&cap);
 		tell_captured(&o.captured_fd);
-		if (r == -EPERM) {
-			struct cw_proc_info again;
-
-			if (cw_proc_info_read(proc_dir, o.pid, &again) == 0 && again.tracer) {
-				rc = check_target(&again);
-			} else {
-				fprintf(stderr,
-					"crashwatch-snapshot: not permitted to trace %d: run as "
-					"root "
-					"or as its owner with kernel.yama.ptrace_scope 0 or 1\n",
-					(int)o.pid);
-				rc = CW_SNAP_NOT_PERMITTED;
-			}
-			cw_proc_info_free(&again);
+		if (r == -EPERM)
+			r = refused(proc_dir, o.pid, &rc);
+		if (r == -EPERM)
 			goto cleanup;
-		}
 		if (r == -ESRCH) {
 			fprintf(stderr,
 				"crashwatch-snapshot: %d ended before it could be captured\n",

@@ -31,6 +31,9 @@ static const char usage[] =
 	"                       --at-exit: then the dying process may go on)\n"
 	"  --captured-fd=FD     write one byte to FD once every thread is copied and let\n"
 	"                       go, before unwinding (a holder may release the process)\n"
+	"  --die-with-parent=PID  end (SIGKILL) when PID, the process that started this\n"
+	"                       tool, ends (the watcher gives its own pid); not with\n"
+	"                       --at-exit, whose capture must finish\n"
 	"  --core=FILE|-        snapshot a core file (or a core stream on stdin) instead\n"
 	"  --exe=PATH           with --core: the executable\n"
 	"  --signal=SIG --si-code=N --fault-addr=ADDR --sender=PID\n"
@@ -55,7 +58,8 @@ static const char usage[] =
 	"Exit status: 0 written; 1 failed; 2 bad usage; 3 no such process; 4 kernel thread;\n"
 	"5 zombie; 6 ptrace not permitted; 7 already traced; 8 timed out; 9 the process\n"
 	"ended before it was captured; 10 not a readable core file; 11 the snapshot could\n"
-	"not be written (a full or read-only --output).\n";
+	"not be written (a full or read-only --output); 128+N killed by signal N (137:\n"
+	"--die-with-parent's process had ended already).\n";
 
 enum {
 	OPT_FAULT_THREAD = 0x100,
@@ -81,6 +85,7 @@ enum {
 	OPT_SYMBOLIZER,
 	OPT_SYMBOL_SERVER,
 	OPT_SYMBOL_CACHE_BYTES,
+	OPT_DIE_WITH_PARENT,
 };
 
 static const struct option long_options[] = {
@@ -107,6 +112,7 @@ static const struct option long_options[] = {
 	{"symbolizer", required_argument, NULL, OPT_SYMBOLIZER},
 	{"symbol-server", required_argument, NULL, OPT_SYMBOL_SERVER},
 	{"symbol-cache-bytes", required_argument, NULL, OPT_SYMBOL_CACHE_BYTES},
+	{"die-with-parent", required_argument, NULL, OPT_DIE_WITH_PARENT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -265,6 +271,11 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 				return bad(err, "--symbol-cache-bytes", optarg,
 					   "give a size from 1M to 1024G");
 			o->symbol_cache_bytes = v;
+			break;
+		case OPT_DIE_WITH_PARENT:
+			if (parse_pid(optarg, &o->parent_pid) < 0)
+				return bad(err, "--die-with-parent", optarg,
+					   "give the pid of the process that started the tool");
 			break;
 		case 'h':
 			fputs(usage, out);

@@ -68,6 +68,7 @@ struct cw_snapshot_options {
 	const char *symbolizer;
 	const char *symbol_server;
 	uint64_t symbol_cache_bytes;
+	pid_t parent_pid; /* --die-with-parent: 0 when not given */
 };
 
 /* 0 to run; 1 when --help/--version was printed to out; -EINVAL after one line on err. */

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/procfs.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <unistd.h>
@@ -17,6 +19,22 @@
 #include "elf_info.h"
 
 static char *debuginfo_path;
+
+/* libelf's and libdwfl's last error, or what to say when they set none. */
+static const char *elf_error(const char *none)
+{
+	int e = elf_errno();
+
+	return e ? elf_errmsg(e) : none;
+}
+
+static const char *dwfl_error(const char *none)
+{
+	int e = dwfl_errno();
+	const char *msg = e ? dwfl_errmsg(e) : NULL;
+
+	return msg ? msg : none;
+}
 
 /*
  * A live process's files as it sees them (module_open.h): its path may name
@@ -269,7 +287,7 @@ static void unwind_thread(struct cw_unwinder *u, pid_t tid, Dwfl_Thread *thread)
 		   : dwfl_getthread_frames(u->dwfl, tid, frame_cb, t);
 	/* Reaching the outermost frame also ends with an error: only none at all counts. */
 	if (r < 0 && t->n == 0)
-		t->error = strdup(dwfl_errmsg(-1));
+		t->error = strdup(dwfl_error("no frame could be unwound"));
 }
 
 static int by_value(const void *a, const void *b)
@@ -346,7 +364,7 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 	u->core_fd = -1;
 	u->dwfl = dwfl_begin(&proc_callbacks);
 	if (!u->dwfl) {
-		snprintf(err, cap, "failed to start libdwfl: %s", dwfl_errmsg(-1));
+		snprintf(err, cap, "failed to start libdwfl: %s", dwfl_error("out of memory"));
 		return -ENOMEM;
 	}
 	dwfl_report_begin(u->dwfl);
@@ -363,7 +381,7 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 	dwfl_report_end(u->dwfl, NULL, NULL);
 	if (r != 0) {
 		snprintf(err, cap, "failed to read the modules of %d: %s", (int)c->pid,
-			 r > 0 ? strerror(r) : dwfl_errmsg(-1));
+			 r > 0 ? strerror(r) : dwfl_error("no module found"));
 		return r > 0 ? -r : -EINVAL;
 	}
 	u->proc_modules =
@@ -377,7 +395,8 @@ int cw_unwind_capture(struct cw_unwinder *u, const struct cw_capture *c, char *e
 	}
 	s->c = c;
 	if (!dwfl_attach_state(u->dwfl, NULL, c->pid, &capture_thread_callbacks, s)) {
-		snprintf(err, cap, "failed to attach libdwfl to the capture: %s", dwfl_errmsg(-1));
+		snprintf(err, cap, "failed to attach libdwfl to the capture: %s",
+			 dwfl_error("unknown error"));
 		return -EINVAL;
 	}
 	u->threads = calloc(c->n ? c->n : 1, sizeof(*u->threads));
@@ -475,39 +494,150 @@ static void read_core_notes(struct cw_unwinder *u, Elf *elf)
 	}
 }
 
+/*
+ * What the program headers promise against what the file holds: a core cut
+ * short (a full disk, a dump killed mid-way, a copy cut off) keeps its
+ * headers and loses the end.  Missing notes lose threads; missing segments
+ * lose stack and data.  0, or -EINVAL with err set when the headers
+ * themselves are not there.
+ */
+static int core_extent(Elf *elf, uint64_t size, uint64_t *notes_missing, uint64_t *notes_total,
+		       uint64_t *segs_missing, uint64_t *segs_total, char *err, size_t cap)
+{
+	size_t phnum;
+
+	*notes_missing = *notes_total = *segs_missing = *segs_total = 0;
+	if (elf_getphdrnum(elf, &phnum) != 0 || phnum == 0) {
+		snprintf(err, cap,
+			 "not a readable core file: it is cut short before its program headers "
+			 "(%" PRIu64 " bytes)",
+			 size);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
+		uint64_t have;
+
+		if (!ph) {
+			snprintf(
+				err, cap,
+				"not a readable core file: its program header %zu of %zu cannot be "
+				"read: %s",
+				i + 1, phnum, elf_error("it lies past the end of the file"));
+			return -EINVAL;
+		}
+		if (ph->p_type != PT_NOTE && ph->p_type != PT_LOAD)
+			continue;
+		have = ph->p_offset >= size		    ? 0
+		       : size - ph->p_offset < ph->p_filesz ? size - ph->p_offset
+							    : ph->p_filesz;
+		if (ph->p_type == PT_NOTE) {
+			*notes_total += ph->p_filesz;
+			*notes_missing += ph->p_filesz - have;
+		} else {
+			*segs_total += ph->p_filesz;
+			*segs_missing += ph->p_filesz - have;
+		}
+	}
+	return 0;
+}
+
 int cw_unwind_core(struct cw_unwinder *u, int fd, const char *exe, char *err, size_t cap)
 {
+	uint64_t notes_missing, notes_total, segs_missing, segs_total;
+	struct stat st;
+	GElf_Ehdr eh;
 	Elf *elf;
 
 	u->core_fd = fd;
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, cap, "failed to read the core: %s", strerror(errno));
+		return -errno;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, cap, "not a readable core file: it is a directory");
+		return -EISDIR;
+	}
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
 		elf = elf_begin(fd, ELF_C_READ, NULL); /* a pipe cannot be mapped */
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		snprintf(err, cap, "not an ELF core file: %s", elf_errmsg(-1));
+		if (S_ISREG(st.st_mode) && st.st_size == 0)
+			snprintf(err, cap, "not a readable core file: it is empty");
+		else
+			snprintf(err, cap, "not a readable core file: %s",
+				 elf ? "it does not begin with the ELF magic"
+				     : elf_error("it cannot be read as ELF"));
 		if (elf)
 			elf_end(elf);
 		return -EINVAL;
 	}
 	u->core_elf = elf;
+	if (!gelf_getehdr(elf, &eh)) {
+		snprintf(err, cap, "not a readable core file: its ELF header is cut short: %s",
+			 elf_error("unreadable"));
+		return -EINVAL;
+	}
+	if (eh.e_type != ET_CORE) {
+		snprintf(err, cap,
+			 "not a core file: an ELF %s (e_type %u); give the core the kernel or "
+			 "gcore wrote",
+			 eh.e_type == ET_EXEC  ? "executable"
+			 : eh.e_type == ET_DYN ? "shared object or PIE executable"
+			 : eh.e_type == ET_REL ? "object file"
+					       : "file",
+			 (unsigned)eh.e_type);
+		return -EINVAL;
+	}
+	if (eh.e_machine != EM_X86_64 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		snprintf(err, cap,
+			 "not a core this tool can read: it is of another architecture "
+			 "(e_machine %u); only x86_64 is done",
+			 (unsigned)eh.e_machine);
+		return -EINVAL;
+	}
+	if (core_extent(elf, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX,
+			&notes_missing, &notes_total, &segs_missing, &segs_total, err, cap) < 0)
+		return -EINVAL;
 	u->dwfl = dwfl_begin(&core_callbacks);
-	if (!u->dwfl)
+	if (!u->dwfl) {
+		snprintf(err, cap, "failed to start libdwfl: %s", dwfl_error("out of memory"));
 		return -ENOMEM;
+	}
 	dwfl_report_begin(u->dwfl);
 	if (dwfl_core_file_report(u->dwfl, elf, exe) < 0) {
-		snprintf(err, cap, "failed to read the modules of the core: %s", dwfl_errmsg(-1));
+		snprintf(err, cap, "not a readable core file: failed to list its modules: %s",
+			 dwfl_error(notes_missing ? "its notes are cut short"
+						  : "its program headers and notes name none"));
 		return -EINVAL;
 	}
 	dwfl_report_end(u->dwfl, NULL, NULL);
 	if (dwfl_core_file_attach(u->dwfl, elf) < 0) {
-		snprintf(err, cap, "failed to read the threads of the core: %s", dwfl_errmsg(-1));
+		if (notes_missing)
+			snprintf(err, cap,
+				 "not a readable core file: it is truncated in its notes (%" PRIu64
+				 " of %" PRIu64 " bytes missing), where the threads are",
+				 notes_missing, notes_total);
+		else
+			snprintf(err, cap, "failed to read the threads of the core: %s",
+				 dwfl_error("its notes name no thread (NT_PRSTATUS)"));
 		return -EINVAL;
 	}
 	dwfl_getthreads(u->dwfl, core_thread_cb, u);
 	symbolize_threads(u, NULL);
 	read_core_notes(u, elf);
 	dwfl_getmodules(u->dwfl, module_cb, u, 0);
+	if (notes_missing)
+		snprintf(u->core_note, sizeof(u->core_note),
+			 "the core is truncated: %" PRIu64 " of %" PRIu64
+			 " bytes of its notes are missing; threads may be missing",
+			 notes_missing, notes_total);
+	else if (segs_missing)
+		snprintf(u->core_note, sizeof(u->core_note),
+			 "the core is truncated: %" PRIu64 " of %" PRIu64
+			 " bytes of its segments are missing; stacks may be short",
+			 segs_missing, segs_total);
 	return 0;
 }
 

@@ -88,6 +88,7 @@ struct cw_unwinder {
 	int core_signal;
 	char core_comm[17];
 	char core_args[81];
+	char core_note[160]; /* what a cut-short core lacks, for capture.notes; "" when whole */
 };
 
 /* Unwind every captured thread of a live (now detached) process.  0 or -errno; err set. */

@@ -192,8 +192,8 @@ static void collect_tool(pid_t child, int out_fd, double deadline, int cancel_fd
  */
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
-		pid[16], symbolizer[PATH_MAX + 16], stack[48];
-	char *argv[24 + 2 * CW_REDACT_MAX_PATTERNS];
+		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40];
+	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS];
 };
 
 static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t pid, pid_t tid,
@@ -211,6 +211,9 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 	a->argv[i++] = a->sig;
 	a->argv[i++] = a->out;
 	a->argv[i++] = a->timeout;
+	/* A tool outliving the watcher would stop a process nobody releases any more. */
+	snprintf(a->parent, sizeof(a->parent), "--die-with-parent=%d", (int)getpid());
+	a->argv[i++] = a->parent;
 	if (c->stack_bytes) {
 		snprintf(a->stack, sizeof(a->stack), "--stack-bytes=%u", c->stack_bytes);
 		a->argv[i++] = a->stack;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -609,6 +610,13 @@ int cw_watch_main(int argc, char **argv)
 		return err > 0 ? 0 : 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/*
+	 * The watcher never handles its own crash (a core dump of it would wait
+	 * for itself), and its memory holds the upload token: nobody's to read.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		fprintf(stderr, "crashwatch: failed to set PR_SET_DUMPABLE 0: %s, ignoring\n",
+			strerror(errno));
 	cw_clock_init();
 	w.fmt.json = opts.json;
 	w.fmt.show_stack = opts.show_stack;
