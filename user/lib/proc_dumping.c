@@ -14,19 +14,11 @@
 
 static bool thread_dumps(int dir, pid_t tid)
 {
-	char path[64], state, comm[64];
+	char path[32], state;
 	unsigned flags;
-	uint64_t start;
-	pid_t ppid;
-	char *stat;
-	bool yes;
 
-	snprintf(path, sizeof(path), "task/%d/stat", (int)tid);
-	stat = cw_proc_read_file(dir, path, NULL);
-	yes = stat && cw_parse_stat(stat, &state, &ppid, &flags, &start, comm, sizeof(comm)) == 0 &&
-	      (flags & PF_DUMPCORE);
-	free(stat);
-	return yes;
+	snprintf(path, sizeof(path), "task/%d", (int)tid);
+	return cw_proc_stat_state(dir, path, &state, &flags) == 0 && (flags & PF_DUMPCORE);
 }
 
 pid_t cw_proc_dumping_thread(pid_t pid, pid_t tid)

@@ -243,6 +243,24 @@ int cw_thread_info(int dir, pid_t tid, char *name, size_t cap, char *state)
 	return stat_at(dir, path, state, &start, name, cap);
 }
 
+int cw_proc_stat_state(int dir, const char *path, char *state, unsigned *flags)
+{
+	char file[96], comm[64];
+	uint64_t start;
+	pid_t ppid;
+	char *stat;
+	int r;
+
+	if ((size_t)snprintf(file, sizeof(file), "%s/stat", path) >= sizeof(file))
+		return -ENAMETOOLONG;
+	stat = cw_proc_read_file(dir, file, NULL);
+	if (!stat)
+		return -ENOENT;
+	r = cw_parse_stat(stat, state, &ppid, flags, &start, comm, sizeof(comm));
+	free(stat);
+	return r;
+}
+
 bool cw_proc_is_same(pid_t pid, uint64_t start_boottime)
 {
 	long hz = sysconf(_SC_CLK_TCK);

@@ -51,6 +51,12 @@ char *cw_proc_read_file(int dir, const char *path, size_t *len);
  */
 bool cw_proc_is_same(pid_t pid, uint64_t start_boottime);
 
+/*
+ * The state letter and the kernel's task flags (PF_*) of thread tid, from
+ * PATH/stat under dir ("task/TID", or AT_FDCWD and "/proc/PID").  0 or -errno.
+ */
+int cw_proc_stat_state(int dir, const char *path, char *state, unsigned *flags);
+
 /* A thread's name and state letter; 0 or -errno. */
 int cw_thread_info(int proc_dir, pid_t tid, char *name, size_t cap, char *state);
 

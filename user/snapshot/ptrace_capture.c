@@ -47,20 +47,12 @@ static struct cw_thread_capture *find(struct cw_capture *c, pid_t tid)
  */
 static bool thread_ending(int proc_dir, pid_t tid)
 {
-	char path[48], state = 0, comm[64];
+	char path[32], state = 0;
 	unsigned flags = 0;
-	uint64_t start;
-	pid_t ppid;
-	char *stat;
-	int r;
 
-	snprintf(path, sizeof(path), "task/%d/stat", (int)tid);
-	stat = cw_proc_read_file(proc_dir, path, NULL);
-	if (!stat)
-		return true;
-	r = cw_parse_stat(stat, &state, &ppid, &flags, &start, comm, sizeof(comm));
-	free(stat);
-	return r < 0 || state == 'Z' || state == 'X' || (flags & 0x4 /* PF_EXITING */);
+	snprintf(path, sizeof(path), "task/%d", (int)tid);
+	return cw_proc_stat_state(proc_dir, path, &state, &flags) < 0 || state == 'Z' ||
+	       state == 'X' || (flags & 0x4 /* PF_EXITING */);
 }
 
 /*

@@ -72,19 +72,13 @@ int cw_make_dir(const char *path)
 /* The process is in a group stop (SIGSTOP delivered), within a short bound. */
 static bool wait_stopped(pid_t pid, double until_ms)
 {
-	char path[64], state, comm[64];
+	char path[32], state;
 	unsigned flags;
-	uint64_t start;
-	pid_t ppid;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	while (now_ms() < until_ms) {
-		char *stat = cw_proc_read_file(AT_FDCWD, path, NULL);
-		int r = stat ? cw_parse_stat(stat, &state, &ppid, &flags, &start, comm,
-					     sizeof(comm))
-			     : -ENOENT;
+		int r = cw_proc_stat_state(AT_FDCWD, path, &state, &flags);
 
-		free(stat);
 		if (r < 0 || state == 'Z' || state == 'X')
 			return false;
 		if (state == 'T')
