@@ -52,8 +52,7 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 		else
 			fprintf(stderr,
 				"crashwatch: symbol server on %s (pid %d): symbols and source "
-				"lines "
-				"kept across crashes, by build-id\n",
+				"lines kept across crashes, by build-id\n",
 				CW_SYMBOL_SOCKET, (int)f->symbols.pid);
 	}
 	err = cw_hold_pool_start(&f->pool,
