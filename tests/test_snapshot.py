@@ -312,3 +312,17 @@ def test_core_file_snapshot_matches_the_live_one(tmp_path):
         for tid, names in live_chains.items():
             # Same functions, but for frames in gdb's own stop (the syscall may differ).
             assert names[1:] == chains[tid][1:], (tid, names, chains[tid])
+
+
+def test_every_module_names_its_build_id():
+    """ld.so and libraries no frame falls in have build-ids too (backends match
+    debug files by them)."""
+    proc, _ = start("parked_threads")
+    try:
+        snap = snapshot(proc.pid)
+    finally:
+        stop(proc)
+    paths = {m["path"]: m["build_id"] for m in snap["modules"]}
+    assert any("ld-linux" in p for p in paths), paths
+    for path, build_id in paths.items():
+        assert build_id and len(build_id) == 40, (path, build_id)

@@ -350,6 +350,13 @@ static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_
 	if (!nv)
 		return DWARF_CB_ABORT;
 	u->modules = nv;
+	/*
+	 * A module no frame fell in was never opened, and libdwfl knows its
+	 * build-id only from its ELF: open it (mapped, no DWARF read).
+	 */
+	if (!dwfl_module_getelf(mod, &(GElf_Addr){0})) {
+		/* not found: no build-id, said as null */
+	}
 	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
 	u->modules[u->n_modules++] = (struct cw_module_info){
 		.path = name, .start = start, .end = end, .build_id = module_build_id(u, mod)};
