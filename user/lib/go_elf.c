@@ -46,8 +46,8 @@ static void find_sections(Elf *elf, size_t shstrndx, struct go_sections *s)
 }
 
 /* The named function symbols' addresses, by one pass over the symbol table. */
-static void from_symtab(Elf *elf, const struct go_sections *s, const char *const *names,
-			size_t n, uint64_t *vaddrs)
+static void from_symtab(Elf *elf, const struct go_sections *s, const char *const *names, size_t n,
+			uint64_t *vaddrs)
 {
 	Elf_Data *data = elf_getdata(s->symtab, NULL);
 

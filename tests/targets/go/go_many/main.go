@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"strconv"
@@ -38,5 +39,12 @@ func main() {
 	started.Wait()
 	time.Sleep(50 * time.Millisecond)
 	fmt.Printf("ready=%d\n", n)
+	waitGo()
 	panic(fmt.Sprintf("%d goroutines parked", n))
+}
+
+// waitGo blocks until a line (or EOF) on stdin: a test lets it crash once
+// the watcher has probed it; run with stdin at EOF, it crashes at once.
+func waitGo() {
+	bufio.NewReader(os.Stdin).ReadString('\n')
 }

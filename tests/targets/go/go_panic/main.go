@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"sync"
@@ -54,10 +55,17 @@ func main() {
 	started.Wait()
 	time.Sleep(50 * time.Millisecond) // each is parked by now
 	fmt.Println("ready=1")
+	waitGo()
 	done := make(chan struct{})
 	go func() {
 		chargeOrder(7)
 		close(done)
 	}()
 	<-done
+}
+
+// waitGo blocks until a line (or EOF) on stdin: a test lets it crash once
+// the watcher has probed it; run with stdin at EOF, it crashes at once.
+func waitGo() {
+	bufio.NewReader(os.Stdin).ReadString('\n')
 }

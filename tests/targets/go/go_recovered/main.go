@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"syscall"
@@ -21,5 +22,12 @@ func risky() (err error) {
 
 func main() {
 	fmt.Printf("pid=%d\ntid=%d\nready=1\n", os.Getpid(), syscall.Gettid())
+	waitGo()
 	fmt.Println(risky())
+}
+
+// waitGo blocks until a line (or EOF) on stdin: a test lets it crash once
+// the watcher has probed it; run with stdin at EOF, it crashes at once.
+func waitGo() {
+	bufio.NewReader(os.Stdin).ReadString('\n')
 }
