@@ -24,8 +24,8 @@ enum {
 	KNOWN = 2,
 };
 
-int cw_go_probes_init(struct cw_go_probes *g, struct bpf_program *panic,
-		      struct bpf_program *fatal, int go_exes_fd, unsigned max)
+int cw_go_probes_init(struct cw_go_probes *g, struct bpf_program *panic, struct bpf_program *fatal,
+		      int go_exes_fd, unsigned max)
 {
 	*g = (struct cw_go_probes){.progs = {panic, fatal}, .go_exes_fd = go_exes_fd, .max = max};
 	g->v = calloc(max ? max : 1, sizeof(*g->v));
@@ -152,8 +152,8 @@ void cw_go_probes_on_exec(struct cw_go_probes *g, struct cw_libc_probes *libcs,
 
 void cw_go_probes_print_counters(const struct cw_go_probes *g, FILE *out)
 {
-	fprintf(out, " go_binaries_probed=%zu go_binaries_skipped=%" PRIu64
-		     " go_probes_failed=%" PRIu64,
+	fprintf(out,
+		" go_binaries_probed=%zu go_binaries_skipped=%" PRIu64 " go_probes_failed=%" PRIu64,
 		g->n, g->skipped, g->failed);
 }
 

@@ -41,8 +41,8 @@ struct cw_go_probes {
 };
 
 /* Up to max Go files.  Prints the failure.  0 or -errno. */
-int cw_go_probes_init(struct cw_go_probes *g, struct bpf_program *panic,
-		      struct bpf_program *fatal, int go_exes_fd, unsigned max);
+int cw_go_probes_init(struct cw_go_probes *g, struct bpf_program *panic, struct bpf_program *fatal,
+		      int go_exes_fd, unsigned max);
 
 /*
  * An executable first run in a mount namespace: when it is Go, probe its
