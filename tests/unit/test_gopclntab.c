@@ -29,12 +29,12 @@ static struct table make_table(void)
 	uint8_t *b = t.b;
 
 	put32(b, CW_GOPCLNTAB_MAGIC_118);
-	b[6] = 1; /* minLC */
-	b[7] = 8; /* ptrSize */
-	put64(b + 8, 2);	   /* nfunc */
-	put64(b + 24, 0x401000);   /* textStart */
-	put64(b + 32, 72);	   /* funcnameOffset */
-	put64(b + 64, 128);	   /* pclnOffset */
+	b[6] = 1;		 /* minLC */
+	b[7] = 8;		 /* ptrSize */
+	put64(b + 8, 2);	 /* nfunc */
+	put64(b + 24, 0x401000); /* textStart */
+	put64(b + 32, 72);	 /* funcnameOffset */
+	put64(b + 64, 128);	 /* pclnOffset */
 	memcpy(b + 72, "main.main\0runtime.fatalpanic\0", 30);
 	/* functab: {entryOff, funcOff} x 3, funcOff from pclnOffset */
 	put32(b + 128, 0x10), put32(b + 132, 24);
@@ -52,8 +52,8 @@ static void finds_functions_by_name(void **state)
 	uint64_t entry = 0;
 
 	(void)state;
-	assert_int_equal(cw_gopclntab_find(t.b, sizeof(t.b), 0x401000, "runtime.fatalpanic", &entry),
-			 0);
+	assert_int_equal(
+		cw_gopclntab_find(t.b, sizeof(t.b), 0x401000, "runtime.fatalpanic", &entry), 0);
 	assert_int_equal(entry, 0x401080);
 	assert_int_equal(cw_gopclntab_find(t.b, sizeof(t.b), 0x555000, "main.main", &entry), 0);
 	assert_int_equal(entry, 0x555010);
