@@ -14,7 +14,7 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # Every Debian package the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
-	bc strace gdb elfutils libclang-rt-14-dev
+	bc strace gdb elfutils libclang-rt-14-dev golang-go
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -41,6 +41,16 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
+# Go crash targets (tests/targets/go/NAME/main.go), built by Debian's golang-go; go_panic again
+# without symbols or DWARF (-s -w) and as PIE.
+GO         ?= go
+GO_TARGETS := $(patsubst tests/targets/go/%/main.go,$(BUILD)/tests/targets/%,\
+	$(wildcard tests/targets/go/*/main.go)) $(BUILD)/tests/targets/go_panic_stripped \
+	$(BUILD)/tests/targets/go_panic_pie
+TARGETS    += $(GO_TARGETS)
+# Everything the go command writes stays under $(BUILD), nothing in $HOME; no network, no cgo.
+GO_ENV     := GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path GOENV=off \
+	GOFLAGS= GOPROXY=off GO111MODULE=on CGO_ENABLED=0
 # Small programs the integration tests drive a library module through.
 HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
@@ -230,6 +240,22 @@ $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TARGET_CFLAGS) -MMD -MP -o $@ $<
+
+# One file, no go.mod: built as command-line-arguments, the standard library only.
+$(BUILD)/tests/targets/go_%: tests/targets/go/go_%/main.go
+	$(call msg,GO-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) $(GO) build -o $@ $<
+
+$(BUILD)/tests/targets/go_panic_stripped: tests/targets/go/go_panic/main.go
+	$(call msg,GO-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) $(GO) build -ldflags='-s -w' -o $@ $<
+
+$(BUILD)/tests/targets/go_panic_pie: tests/targets/go/go_panic/main.go
+	$(call msg,GO-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) $(GO) build -buildmode=pie -o $@ $<
 
 $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC-BENCH,$@)

@@ -7,7 +7,9 @@
 # is set for that run and put back).
 # Storms: one executable exec'd again and again (the table answers "seen"),
 # and COPIES distinct copies of it in turn (each new: a record, and the
-# watcher looks for its libc).
+# watcher looks for its libc and whether it is Go); then GO_COPIES copies of
+# a static Go executable that exits at once (each new: a record, recognised
+# as Go, its runtime probed, up to --max-go-binaries).
 # Usage: make bench-exec   (ROUNDS=N default 7, N=execs per storm default 2000,
 #                           COPIES default 200, BASE=path/to/old/crashwatch,
 #                           WATCH_ARGS: more options for both watchers, e.g.
@@ -17,6 +19,7 @@ build=${CW_BUILD:-build}
 rounds=${ROUNDS:-7}
 n=${N:-2000}
 copies=${COPIES:-200}
+go_copies=${GO_COPIES:-50}
 base=${BASE:-}
 tmp=$(mktemp -d)
 pid=
@@ -30,6 +33,8 @@ trap cleanup EXIT
 
 for i in $(seq "$copies"); do cp /bin/true "$tmp/true$i"; done
 copy_list=$(for i in $(seq "$copies"); do echo "$tmp/true$i"; done)
+for i in $(seq "$go_copies"); do cp "$build/tests/targets/go_true" "$tmp/go_true$i"; done
+go_list=$(for i in $(seq "$go_copies"); do echo "$tmp/go_true$i"; done)
 
 attach() { # attach BINARY: start a --hold watcher and wait until it is attached
 	# shellcheck disable=SC2086
@@ -54,6 +59,8 @@ storms() { # storms MODE: one round of both storms
 	runs[same_$1]+="$("$build/bench/exec_storm" "$n") "
 	# shellcheck disable=SC2086
 	runs[copies_$1]+="$("$build/bench/exec_storm" "$n" $copy_list) "
+	# shellcheck disable=SC2086
+	runs[go_$1]+="$("$build/bench/exec_storm" "$n" $go_list) "
 }
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
@@ -102,13 +109,14 @@ stats_before=
 echo
 echo "kernel $(uname -r), $(nproc) CPUs, $rounds rounds, medians, us per fork+exec+exit"
 printf '%-40s %10s %10s %10s %12s\n' storm detached "${base:+base}" crashwatch 'vs detached'
-for s in same copies; do
+for s in same copies go; do
 	d=$(echo "${runs[${s}_detached]}" | median)
 	b=$([ -n "$base" ] && echo "${runs[${s}_base]}" | median || true)
 	c=$(echo "${runs[${s}_crashwatch]}" | median)
 	case $s in
 	same) name="$n execs of /bin/true" ;;
 	copies) name="$n execs over $copies copies of it" ;;
+	go) name="$n execs over $go_copies static Go copies" ;;
 	esac
 	printf '%-40s %10s %10s %10s %11.2f%%\n' "$name" "$d" "$b" "$c" "$(pct "$d" "$c")"
 done
@@ -117,4 +125,4 @@ echo "on_exec (kernel.bpf_stats_enabled):"
 printf '  same executable: %d runs, %.0f ns/run\n' $((c1 - c0)) "$(echo "($t1 - $t0) / ($c1 - $c0)" | bc -l)"
 printf '  %d copies:       %d runs, %.0f ns/run (first runs send a record)\n' "$copies" \
 	$((c2 - c1)) "$(echo "($t2 - $t1) / ($c2 - $c1)" | bc -l)"
-grep -o 'execs_new=[0-9]* .*execs_unread=[0-9]*' "$tmp/log" | tail -1 | sed 's/^/  watcher: /'
+grep -o 'execs_new=[0-9]* .*go_probes_failed=[0-9]*' "$tmp/log" | tail -1 | sed 's/^/  watcher: /'

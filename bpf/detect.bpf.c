@@ -34,6 +34,9 @@ const volatile bool filter_cgroups = false;
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
 				__u64 value) __ksym __weak;
 
+#define SIGBUS		  7
+#define SIGFPE		  8
+#define SIGSEGV		  11
 #define SIGABRT		  6
 #define SIGKILL		  9
 #define SIGSTOP		  19
@@ -117,6 +120,43 @@ struct {
 	__type(key, __u32); /* tgid */
 	__type(value, __u8);
 } oom_victims SEC(".maps");
+
+/*
+ * Go executables whose runtime's fatal paths userspace probed, by the file
+ * exec ran (mm->exe_file): a fault in one is held at its panic, not at the
+ * runtime's signal handler.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CW_MAX_GO_FILES);
+	__type(key, struct cw_file_key);
+	__type(value, __u8);
+} go_exes SEC(".maps");
+
+/* Direct loads (BTF pointers), not bpf_probe_read: this runs at every exec. */
+static __always_inline void file_key(struct cw_file_key *k, struct file *f)
+{
+	struct inode *inode = f->f_inode;
+
+	k->ino = inode->i_ino;
+	k->dev = inode->i_sb->s_dev;
+	k->generation = inode->i_generation;
+}
+
+static __always_inline bool is_go_exe(struct task_struct *task)
+{
+	struct mm_struct *mm = task->mm;
+	struct cw_file_key k;
+	struct file *exe;
+
+	if (!mm)
+		return false;
+	exe = mm->exe_file;
+	if (!exe)
+		return false;
+	file_key(&k, exe);
+	return bpf_map_lookup_elem(&go_exes, &k) != NULL;
+}
 
 static __always_inline void count(__u32 idx)
 {
@@ -490,14 +530,24 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	if (ev->handler > 1) {
 		ev->flags |= CW_SIG_HAS_HANDLER;
 		/*
+		 * A fault in a probed Go executable: its runtime's handler
+		 * turns it into a panic, held at fatalpanic; holding here too
+		 * would make one crash two reports.  If no panic comes (the
+		 * signal kills it), the exit reports the crash.  Only faults:
+		 * the runtime ignores a SIGSEGV another process sends.
+		 */
+		if ((sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE) && ev->si_code > 0 &&
+		    is_go_exe(task))
+			ev->flags |= CW_SIG_GO_RUNTIME;
+		/*
 		 * Hold it where its handler is about to run, the fault context
 		 * intact in the signal frame.  Not a process a debugger holds
 		 * (a SIGSTOP would be that debugger's to see), nor one already
 		 * held at abort().  The signal is sent by irq_work once the
 		 * signal lock is dropped.
 		 */
-		if (hold_handled && !fl.held && !BPF_CORE_READ(task, ptrace) &&
-		    bpf_send_signal_thread(SIGSTOP) == 0)
+		if (hold_handled && !fl.held && !(ev->flags & CW_SIG_GO_RUNTIME) &&
+		    !BPF_CORE_READ(task, ptrace) && bpf_send_signal_thread(SIGSTOP) == 0)
 			ev->flags |= CW_SIG_HELD;
 	}
 	if (info && ev->si_code <= 0) {
@@ -549,6 +599,60 @@ int on_abort(struct pt_regs *ctx)
 }
 
 /*
+ * A Go program's fatal paths, attached by userspace per Go executable:
+ * runtime.fatalpanic (an unrecovered panic) and runtime.fatalthrow (every
+ * fatal error: throw and fatal both end there).  Entered on the goroutine
+ * that failed, before the runtime prints or stops the world; a SIGSTOP from
+ * here holds it before its exit(2), or its SIGABRT with GOTRACEBACK=crash.
+ * Entry probes only: a uretprobe rewrites the return address on a
+ * goroutine stack, which the runtime moves and walks.  No signal: sig 0.
+ */
+static __always_inline int go_hold(struct pt_regs *ctx, __u32 at)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct signal_scratch *s;
+	struct flag fl = {}, *prev;
+	__u32 cpu, tgid = bpf_get_current_pid_tgid() >> 32;
+
+	count(CW_CNT_GO_FATAL);
+	if (!in_scope(task))
+		return 0;
+	if (view_tgid(task) == self_tgid) {
+		count(CW_CNT_FILTERED);
+		return 0;
+	}
+	/* A second fatal path in one crash (a throw while panicking): held once. */
+	prev = bpf_map_lookup_elem(&flagged, &tgid);
+	if (prev && prev->held)
+		return 0;
+	fl.sig = prev ? prev->sig : 0;
+	s = begin_event(0, task, true, &cpu);
+	if (!s)
+		return 0;
+	s->ev.flags = at;
+	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0) {
+		s->ev.flags |= CW_SIG_HELD;
+		fl.held = 1;
+	}
+	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
+		count(CW_CNT_FLAG_TABLE_FULL);
+	capture_and_emit(ctx, s, task, cpu);
+	return 0;
+}
+
+SEC("uprobe")
+int on_go_panic(struct pt_regs *ctx)
+{
+	return go_hold(ctx, CW_SIG_AT_GO_PANIC);
+}
+
+SEC("uprobe")
+int on_go_fatal(struct pt_regs *ctx)
+{
+	return go_hold(ctx, CW_SIG_AT_GO_FATAL);
+}
+
+/*
  * Executables already run in each mount namespace, so that a new one is
  * reported once and userspace can probe abort() in the libc it uses, not
  * only in the host's (uprobes are per inode).  LRU: one forgotten is
@@ -560,16 +664,6 @@ struct {
 	__type(key, struct cw_exec_key);
 	__type(value, __u8);
 } execs_seen SEC(".maps");
-
-/* Direct loads (BTF pointers), not bpf_probe_read: this runs at every exec. */
-static __always_inline void file_key(struct cw_file_key *k, struct file *f)
-{
-	struct inode *inode = f->f_inode;
-
-	k->ino = inode->i_ino;
-	k->dev = inode->i_sb->s_dev;
-	k->generation = inode->i_generation;
-}
 
 struct interp {
 	struct cw_file_key file;
@@ -609,7 +703,7 @@ static long interp_cb(struct task_struct *task, struct vm_area_struct *vma, void
  * Once per exec, the cheapest point that knows both the mount namespace and
  * the interpreter: the new image is mapped and the user registers point at
  * the interpreter's entry (the executable's own for a static one, which has
- * no libc to probe).  A mapping hook (fentry on uprobe_mmap) would see
+ * no libc to probe but may be a Go program).  A mapping hook (fentry on uprobe_mmap) would see
  * every library, but runs at each file mmap and BPF trampolines are refused
  * on some kernels (EPERM on the 6.18 we run on).
  */
@@ -638,8 +732,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		bpf_map_delete_elem(&execs_seen, &key); /* looked at again at its next exec */
 		return 0;
 	}
-	if (in.file.ino == key.exe.ino && in.file.dev == key.exe.dev)
-		return 0; /* static: its abort is its own */
+	/* A static one too (interp is the executable): it may be Go, with its own runtime. */
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		count(CW_CNT_DROPPED_RINGBUF);

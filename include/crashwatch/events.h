@@ -113,7 +113,24 @@ enum cw_signal_flags {
 	CW_SIG_AT_GENERATE =
 		1 << 10,      /* sent by another process, held before delivery: no capture */
 	CW_SIG_HELD = 1 << 8, /* SIGSTOP sent: the thread stops at its handler's entry */
+	/*
+	 * Go: no signal (sig is 0), from an entry uprobe on the runtime's
+	 * fatal path, before anything is printed or the world is stopped.
+	 * regs are the uprobe's: RAX the first argument, R14 the goroutine
+	 * (the register ABI, Go >= 1.17).
+	 */
+	CW_SIG_AT_GO_PANIC = 1 << 11, /* runtime.fatalpanic: RAX is the *_panic */
+	CW_SIG_AT_GO_FATAL = 1 << 12, /* runtime.fatalthrow: a fatal error ("fatal error: ...") */
+	/*
+	 * A SIGSEGV, SIGBUS or SIGFPE delivered to the runtime's handler of a
+	 * Go executable whose fatal paths are probed: not held there, as the
+	 * runtime turns it into a panic, held at fatalpanic.
+	 */
+	CW_SIG_GO_RUNTIME = 1 << 13,
 };
+
+/* A Go crash's record: at a fatal path of its runtime, not at a signal. */
+#define CW_SIG_AT_GO (CW_SIG_AT_GO_PANIC | CW_SIG_AT_GO_FATAL)
 
 /*
  * A watched signal at delivery, with the first capture of the faulting
@@ -184,12 +201,17 @@ struct cw_exec_key {
 };
 _Static_assert(sizeof(struct cw_exec_key) == 24, "cw_exec_key layout");
 
+/* Go executables probed at most (--max-go-binaries): the kernel's table of them. */
+#define CW_MAX_GO_FILES 4096
+
 /*
- * A dynamically linked executable run for the first time in a mount
+ * An executable run for the first time in a mount
  * namespace since the watcher started (or since the table forgot it:
  * userspace deletes the key of one it could not look at, to hear of it
  * again).  Userspace probes abort() in the libc it will use, as uprobes are
- * per inode and a container's libc is another inode than the host's.  Sent
+ * per inode and a container's libc is another inode than the host's, and
+ * the runtime's fatal paths when it is a Go executable.  A static one's
+ * interp is the executable itself (no libc to probe, maybe Go).  Sent
  * at exec, before the interpreter (ld.so) has run: the interpreter is named
  * by its mapping, which /proc/PID/map_files reaches whatever mount namespace
  * it was opened in.
@@ -232,6 +254,7 @@ enum cw_counter {
 	CW_CNT_EXECS_NEW,	/* executables first run in a mount namespace, sent */
 	CW_CNT_OUT_OF_SCOPE,	/* crash records not sent: outside --cgroup or the sidecar's pid
 				   namespace */
+	CW_CNT_GO_FATAL,	/* Go panics and fatal errors at their probed entry */
 	CW_NR_COUNTERS,
 };
 

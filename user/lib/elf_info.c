@@ -49,8 +49,7 @@ int cw_elf_offset_to_vaddr(Elf *elf, uint64_t offset, uint64_t *vaddr)
 	return -ENOENT;
 }
 
-/* The file offset of a link-time address, through the PT_LOAD that holds it. */
-static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *offset)
+int cw_elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *offset)
 {
 	size_t n;
 
@@ -102,7 +101,7 @@ int cw_elf_exported_function(int fd, const char *name, uint64_t *offset)
 				continue;
 			s = elf_strptr(elf, shdr.sh_link, sym.st_name);
 			if (s && strcmp(s, name) == 0) {
-				r = vaddr_to_offset(elf, sym.st_value, offset);
+				r = cw_elf_vaddr_to_offset(elf, sym.st_value, offset);
 				break;
 			}
 		}

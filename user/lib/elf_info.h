@@ -15,6 +15,9 @@ int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap);
 /* The link-time address the file offset is loaded at (via PT_LOAD). 0 or -ENOENT. */
 int cw_elf_offset_to_vaddr(Elf *elf, uint64_t offset, uint64_t *vaddr);
 
+/* The file offset of a link-time address, through the PT_LOAD that holds it.  0 or -errno. */
+int cw_elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *offset);
+
 /*
  * Where the function `name` that the ELF file open on fd defines and exports
  * (its dynamic symbol table) starts, as a file offset: what a uprobe takes.

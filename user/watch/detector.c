@@ -116,6 +116,7 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	if (cw_event_check(data, size) == CW_EVENT_EXEC) {
 		cw_libc_probes_on_exec(&d->libcs, data);
+		cw_go_probes_on_exec(&d->go, &d->libcs, data);
 		return 0;
 	}
 	return d->fn(d->fn_ctx, data, size);
@@ -161,6 +162,8 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	bpf_map__set_max_entries(d->skel->maps.events, o->ringbuf_bytes);
 	if (!o->hold) {
 		bpf_program__set_autoload(d->skel->progs.on_abort, false);
+		bpf_program__set_autoload(d->skel->progs.on_go_panic, false);
+		bpf_program__set_autoload(d->skel->progs.on_go_fatal, false);
 		bpf_program__set_autoload(d->skel->progs.on_exec, false);
 		bpf_program__set_autoload(d->skel->progs.identify_mappings, false);
 	}
@@ -202,6 +205,11 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		if (err)
 			return err;
 		err = cw_libc_probes_add_host(&d->libcs, d->libc, sizeof(d->libc));
+		if (err)
+			return err;
+		err = cw_go_probes_init(&d->go, d->skel->progs.on_go_panic,
+					d->skel->progs.on_go_fatal,
+					bpf_map__fd(d->skel->maps.go_exes), o->max_go_binaries);
 		if (err)
 			return err;
 	}
@@ -268,6 +276,7 @@ void cw_detector_stop(struct cw_detector *d)
 {
 	ring_buffer__free(d->rb);
 	d->rb = NULL;
+	cw_go_probes_free(&d->go);
 	cw_libc_probes_free(&d->libcs);
 	detect_bpf__destroy(d->skel);
 	d->skel = NULL;

@@ -9,6 +9,7 @@
 
 #include <linux/types.h>
 #include "crashwatch/events.h"
+#include "go_probes.h"
 #include "libc_probes.h"
 #include "scope.h"
 #include "watch_options.h"
@@ -22,6 +23,7 @@ struct cw_detector {
 	bool hold_sent;	   /* signals from other processes held at generation (Linux >= 6.13) */
 	char libc[4096];   /* the host's libc, where abort() is probed (with --hold) */
 	struct cw_libc_probes libcs; /* the abort() uprobes: owned here */
+	struct cw_go_probes go;	     /* the Go runtimes' fatal paths: owned here */
 };
 
 /* Root, BPF and BTF present: prints what is missing and how to fix it. 0 or -errno. */
@@ -30,7 +32,7 @@ int cw_check_environment(void);
 /*
  * Open, configure, load and attach; records go to fn, but for new
  * executables (CW_EVENT_EXEC): the detector probes abort() in their libc
- * itself, the links being its own.  Prints the failure.  0 or -errno.
+ * and a Go one's fatal paths itself, the links being its own.  Prints the failure.  0 or -errno.
  */
 int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		      const struct cw_scope *scope, ring_buffer_sample_fn fn, void *ctx);

@@ -71,13 +71,20 @@ static void print_frames_text(FILE *out, const struct cw_frame_view *v, size_t n
 	}
 }
 
-/* abort: at abort()'s entry; kill: sent by another process, at generation; else delivery. */
+/*
+ * abort: at abort()'s entry; kill: sent by another process, at generation;
+ * go-panic, go-fatal: at the Go runtime's fatal paths; else delivery.
+ */
 static const char *signal_record_type(const struct cw_signal_event *ev)
 {
 	if (ev->flags & CW_SIG_AT_ABORT)
 		return "abort";
 	if (ev->flags & CW_SIG_AT_GENERATE)
 		return "kill";
+	if (ev->flags & CW_SIG_AT_GO_PANIC)
+		return "go-panic";
+	if (ev->flags & CW_SIG_AT_GO_FATAL)
+		return "go-fatal";
 	return "signal";
 }
 
@@ -149,7 +156,9 @@ static void signal_json(FILE *out, const struct cw_signal_event *ev, const char 
 
 	json_object_set_new(o, "exe", json_string(exe));
 	json_object_set_new(sig, "number", json_integer(ev->sig));
-	json_object_set_new(sig, "name", json_string(cw_signal_name(ev->sig)));
+	/* A Go panic's record has no signal: number 0, no name. */
+	json_object_set_new(sig, "name",
+			    ev->sig ? json_string(cw_signal_name(ev->sig)) : json_null());
 	json_object_set_new(sig, "code", json_integer(ev->si_code));
 	json_object_set_new(sig, "code_name", code_name ? json_string(code_name) : json_null());
 	json_object_set_new(sig, "errno", json_integer(ev->si_errno));
@@ -208,11 +217,19 @@ void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_sym
 		return;
 	}
 	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
-	fprintf(out, "%s %s pid=%u tid=%u comm=%.*s sig=%s code=%s addr=0x%" PRIx64 " handler=%s",
-		time, signal_record_type(ev), ev->task.pid, ev->task.tid, CW_COMM_LEN,
-		ev->task.comm, name_or_number(cw_signal_name(ev->sig), ev->sig, b1, sizeof(b1)),
-		name_or_number(cw_si_code_name(ev->sig, ev->si_code), ev->si_code, b2, sizeof(b2)),
-		(uint64_t)ev->fault_addr, handler_text(ev->handler, b3, sizeof(b3)));
+	if (ev->flags & CW_SIG_AT_GO) /* no signal: nothing of one to say */
+		fprintf(out, "%s %s pid=%u tid=%u comm=%.*s", time, signal_record_type(ev),
+			ev->task.pid, ev->task.tid, CW_COMM_LEN, ev->task.comm);
+	else
+		fprintf(out,
+			"%s %s pid=%u tid=%u comm=%.*s sig=%s code=%s addr=0x%" PRIx64
+			" handler=%s",
+			time, signal_record_type(ev), ev->task.pid, ev->task.tid, CW_COMM_LEN,
+			ev->task.comm,
+			name_or_number(cw_signal_name(ev->sig), ev->sig, b1, sizeof(b1)),
+			name_or_number(cw_si_code_name(ev->sig, ev->si_code), ev->si_code, b2,
+				       sizeof(b2)),
+			(uint64_t)ev->fault_addr, handler_text(ev->handler, b3, sizeof(b3)));
 	if (ev->flags & (CW_SIG_FROM_PROCESS | CW_SIG_SENDER_SEEN)) {
 		fprintf(out, " sender=%u", ev->sender_pid);
 		if (ev->flags & CW_SIG_SENDER_SEEN)
@@ -235,6 +252,14 @@ void cw_format_first_capture_stack(FILE *out, const struct cw_signal_event *ev,
 	print_frames_text(out, v, cw_first_capture_frames(ev, sym, v));
 }
 
+/* What the kernel saw before the end: a signal, or (0) a Go runtime's fatal path. */
+static const char *seen_name(int sig)
+{
+	const char *name = sig ? cw_signal_name(sig) : "go";
+
+	return name ? name : "?";
+}
+
 void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_format_options *o)
 {
 	const char *sig = ev->term_sig ? cw_signal_name(ev->term_sig) : NULL;
@@ -255,7 +280,7 @@ void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_f
 		json_object_set_new(j, "oom_victim", json_boolean(ev->flags & CW_EXIT_OOM_VICTIM));
 		json_object_set_new(j, "seen_at_delivery",
 				    ev->flags & CW_EXIT_SEEN_AT_DELIVERY
-					    ? json_string(cw_signal_name(ev->flagged_sig))
+					    ? json_string(seen_name(ev->flagged_sig))
 					    : json_null());
 		json_dumpf(j, out, JSON_COMPACT);
 		fputc('\n', out);
@@ -273,7 +298,7 @@ void cw_format_exit(FILE *out, const struct cw_exit_event *ev, const struct cw_f
 	if (ev->flags & CW_EXIT_OOM_VICTIM)
 		fprintf(out, " oom-victim");
 	if (ev->flags & CW_EXIT_SEEN_AT_DELIVERY)
-		fprintf(out, " seen=%s", cw_signal_name(ev->flagged_sig));
+		fprintf(out, " seen=%s", seen_name(ev->flagged_sig));
 	fprintf(out, " ppid=%u uid=%u\n", ev->task.ppid, ev->task.uid);
 }
 

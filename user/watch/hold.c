@@ -186,7 +186,7 @@ static void collect_tool(pid_t child, int out_fd, double deadline, int cancel_fd
  */
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
-		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40];
+		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40], classifier[40];
 	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS];
 };
 
@@ -202,7 +202,14 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 	snprintf(a->pid, sizeof(a->pid), "%d", (int)pid);
 	a->argv[i++] = (char *)c->tool;
 	a->argv[i++] = a->fault;
-	a->argv[i++] = a->sig;
+	/* A Go panic or fatal error has no signal: the classifier says what it is. */
+	if (sig)
+		a->argv[i++] = a->sig;
+	if (known && (known->flags & CW_SIG_AT_GO)) {
+		snprintf(a->classifier, sizeof(a->classifier), "--classifier=%s",
+			 (known->flags & CW_SIG_AT_GO_PANIC) ? "go-panic" : "go-fatal-error");
+		a->argv[i++] = a->classifier;
+	}
 	a->argv[i++] = a->out;
 	a->argv[i++] = a->timeout;
 	/* A tool outliving the watcher would stop a process nobody releases any more. */
@@ -236,9 +243,9 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 			 (uint64_t)known->fault_addr);
 		snprintf(a->sender, sizeof(a->sender), "--sender=%d", (int)known->sender_pid);
 		/* At abort()'s entry SIGABRT is not raised yet: there is no siginfo. */
-		if (!(known->flags & CW_SIG_AT_ABORT))
+		if (!(known->flags & (CW_SIG_AT_ABORT | CW_SIG_AT_GO)))
 			a->argv[i++] = a->code;
-		if (!(known->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT)))
+		if (!(known->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT | CW_SIG_AT_GO)))
 			a->argv[i++] = a->addr;
 		if (known->sender_pid)
 			a->argv[i++] = a->sender;

@@ -59,7 +59,7 @@ int cw_libc_probes_init(struct cw_libc_probes *p, struct bpf_program *prog,
  * container of one image, while the uprobe goes to the file below, which
  * they share.  Mapped here, the file behind the mapping is that one.
  */
-static int real_file(struct cw_libc_probes *p, int fd, struct cw_file_key *key)
+int cw_libc_probes_real_file(struct cw_libc_probes *p, int fd, struct cw_file_key *key)
 {
 	struct cw_mapped_file buf[64];
 	void *addr = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -110,7 +110,7 @@ static int probe(struct cw_libc_probes *p, int fd)
 		return NOT_LIBC;
 	if (r < 0)
 		return r;
-	r = real_file(p, fd, &key);
+	r = cw_libc_probes_real_file(p, fd, &key);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n; i++)
@@ -353,6 +353,10 @@ void cw_libc_probes_on_exec(struct cw_libc_probes *p, const struct cw_exec_event
 	char link[96], interp_path[PATH_MAX];
 	ssize_t n;
 	int fd;
+
+	/* Static: no interpreter, no libc but its own (go_probes looks at it). */
+	if (memcmp(&ev->interp, &ev->key.exe, sizeof(ev->interp)) == 0)
+		return;
 
 	fd = open_mapping((pid_t)ev->task.pid, ev->interp_start, ev->interp_end, ev->interp_pgoff,
 			  link, sizeof(link));

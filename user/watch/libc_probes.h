@@ -37,6 +37,12 @@ struct cw_libc_probes {
 int cw_libc_probes_init(struct cw_libc_probes *p, struct bpf_program *prog,
 			struct bpf_program *identify, int execs_fd, unsigned max);
 
+/*
+ * The inode a uprobe on the file open on fd attaches to (overlayfs: the
+ * file below), through the iterator.  0 or -errno.
+ */
+int cw_libc_probes_real_file(struct cw_libc_probes *p, int fd, struct cw_file_key *key);
+
 /* Probe abort() in the libc this watcher runs on, the host's; its path to path.  Prints
  * the failure.  0 or -errno. */
 int cw_libc_probes_add_host(struct cw_libc_probes *p, char *path, size_t cap);

@@ -170,6 +170,12 @@ static void fill_classifiers(struct cw_partial_doc *p, const struct cw_signal_ev
 	const char *cause;
 	uint64_t sp;
 
+	/* A Go panic or fatal error: no signal (the go-snap reader names its cause). */
+	if (ev->flags & CW_SIG_AT_GO) {
+		p->classifiers[d->n_classifiers++] =
+			(ev->flags & CW_SIG_AT_GO_PANIC) ? "go-panic" : "go-fatal-error";
+		return;
+	}
 	p->classifiers[d->n_classifiers++] = cw_signal_name(ev->sig);
 	if (!(ev->flags & CW_SIG_AT_ABORT) && cw_si_code_name(ev->sig, ev->si_code))
 		p->classifiers[d->n_classifiers++] = cw_si_code_name(ev->sig, ev->si_code);
@@ -228,7 +234,7 @@ void cw_partial_doc_fill(struct cw_partial_doc *p, const struct cw_signal_event 
 	fill_notes(p, ev, why, repeated);
 	p->doc.uuid = uuid;
 	p->doc.container = &p->container;
-	p->doc.has_signal = true;
+	p->doc.has_signal = !(ev->flags & CW_SIG_AT_GO);
 	fill_signal(&p->doc.signal, ev);
 	p->doc.classifiers = p->classifiers;
 	p->doc.threads = &p->thread;

@@ -113,6 +113,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 		[CW_CNT_OOM_VICTIMS] = "oom_victims",
 		[CW_CNT_EXECS_NEW] = "execs_new",
 		[CW_CNT_OUT_OF_SCOPE] = "out_of_scope",
+		[CW_CNT_GO_FATAL] = "go_fatal_seen",
 	};
 	uint64_t c[CW_NR_COUNTERS];
 
@@ -124,6 +125,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 	for (int i = 0; i < CW_NR_COUNTERS; i++)
 		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
 	cw_libc_probes_print_counters(&d->libcs, stderr);
+	cw_go_probes_print_counters(&d->go, stderr);
 	fprintf(stderr, " malformed=%" PRIu64 " core_calls_refused=%" PRIu64, w->malformed,
 		w->core_calls_refused);
 	if (w->up.target)
@@ -527,8 +529,10 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 	}
 	snprintf(out, cap,
 		 "handled signals (SIGSTOP at the handler), abort() in %s and in the libcs of "
-		 "other mount namespaces (containers) as their programs start, %s, %s",
-		 d->libc,
+		 "other mount namespaces (containers) as their programs start, Go panics and "
+		 "fatal errors (runtime.fatalpanic, runtime.fatalthrow) in Go executables as "
+		 "they start (at most %u), %s, %s",
+		 d->libc, o->max_go_binaries,
 		 !w->core_installed ? "not default-action faults (partial snapshots: see above)"
 		 : w->core_by_socket
 			 ? "default-action faults (core dump: the kernel's coredump socket)"

@@ -73,6 +73,11 @@ static const char usage[] =
 	"                       host's, and those of programs started in other mount\n"
 	"                       namespaces (containers); default 256, at most 1024; past\n"
 	"                       it, aborts are held in their core dump\n"
+	"  --max-go-binaries=N  with --hold, the most Go executable files whose panics and\n"
+	"                       fatal errors are probed (found as they start, in any\n"
+	"                       mount namespace); default 256, at most 4096; past it, a\n"
+	"                       Go program's faults are held at its signal handler and\n"
+	"                       its panics are reported at its exit\n"
 	"  --cgroup=PATH        watch only the processes in this cgroup v2 cgroup and below\n"
 	"                       it, including cgroups made later; PATH as /proc/PID/cgroup\n"
 	"                       shows it or under the cgroup2 mount; repeat for more (at\n"
@@ -119,6 +124,7 @@ enum {
 	OPT_SPOOL,
 	OPT_SNAPSHOT_TOOL,
 	OPT_MAX_LIBCS,
+	OPT_MAX_GO,
 	OPT_CGROUP,
 	OPT_HOST_CORE_HANDLER,
 	OPT_REDACT,
@@ -153,6 +159,7 @@ static const struct option long_options[] = {
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"max-libcs", required_argument, NULL, OPT_MAX_LIBCS},
+	{"max-go-binaries", required_argument, NULL, OPT_MAX_GO},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"host-core-handler", required_argument, NULL, OPT_HOST_CORE_HANDLER},
 	{"redact", required_argument, NULL, OPT_REDACT},
@@ -205,6 +212,7 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.hold_queue = CW_DEFAULT_HOLD_QUEUE,
 		.spool = CW_DEFAULT_SPOOL,
 		.max_libcs = CW_DEFAULT_MAX_LIBCS,
+		.max_go_binaries = CW_DEFAULT_MAX_GO,
 	};
 	cw_parse_signal_list(CW_DEFAULT_SIGNALS, &o->signals, &bad);
 	optind = 1;
@@ -416,6 +424,17 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->max_libcs = (unsigned)v;
+			break;
+		case OPT_MAX_GO:
+			if (cw_parse_u64(optarg, 1, CW_MAX_GO_LIMIT, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --max-go-binaries '%s': give a number "
+					"from 1 "
+					"to %d\n",
+					optarg, CW_MAX_GO_LIMIT);
+				return -EINVAL;
+			}
+			o->max_go_binaries = (unsigned)v;
 			break;
 		case OPT_CGROUP:
 			if (!optarg[0] || o->n_cgroups == CW_MAX_SCOPE_CGROUPS) {

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+#include "go_elf.h"
+
+#include <errno.h>
+#include <gelf.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "elf_info.h"
+#include "gopclntab.h"
+
+struct go_sections {
+	Elf_Scn *symtab, *pclntab;
+	GElf_Shdr symtab_hdr;
+	uint64_t text;
+	bool go;
+};
+
+static void find_sections(Elf *elf, size_t shstrndx, struct go_sections *s)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		if (shdr.sh_type == SHT_SYMTAB) {
+			s->symtab = scn;
+			s->symtab_hdr = shdr;
+			continue;
+		}
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name)
+			continue;
+		if (strcmp(name, ".go.buildinfo") == 0)
+			s->go = true;
+		else if (strcmp(name, ".text") == 0)
+			s->text = shdr.sh_addr;
+		/* A PIE's table is relocated data: it moves to .data.rel.ro. */
+		else if (strcmp(name, ".gopclntab") == 0 ||
+			 strcmp(name, ".data.rel.ro.gopclntab") == 0)
+			s->pclntab = scn;
+	}
+}
+
+/* The named function symbols' addresses, by one pass over the symbol table. */
+static void from_symtab(Elf *elf, const struct go_sections *s, const char *const *names, size_t n,
+			uint64_t *vaddrs)
+{
+	Elf_Data *data = elf_getdata(s->symtab, NULL);
+
+	if (!data || !s->symtab_hdr.sh_entsize)
+		return;
+	for (size_t i = 0; i < s->symtab_hdr.sh_size / s->symtab_hdr.sh_entsize; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			continue;
+		name = elf_strptr(elf, s->symtab_hdr.sh_link, sym.st_name);
+		for (size_t k = 0; name && k < n; k++)
+			if (!vaddrs[k] && strcmp(name, names[k]) == 0)
+				vaddrs[k] = sym.st_value;
+	}
+}
+
+int cw_go_elf_functions(int fd, const char *const *names, size_t n, uint64_t *offsets)
+{
+	struct go_sections s = {0};
+	uint64_t vaddrs[8] = {0};
+	size_t shstrndx;
+	int r = 0;
+	Elf *elf;
+
+	if (n > sizeof(vaddrs) / sizeof(vaddrs[0]))
+		return -EINVAL;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) != 0) {
+		elf_end(elf);
+		return -ENOEXEC;
+	}
+	find_sections(elf, shstrndx, &s);
+	if (!s.go) {
+		elf_end(elf);
+		return -ENOENT;
+	}
+	if (s.symtab)
+		from_symtab(elf, &s, names, n, vaddrs);
+	for (size_t k = 0; k < n && r == 0; k++) {
+		Elf_Data *d;
+
+		if (vaddrs[k])
+			continue;
+		if (!s.pclntab || !s.text || !(d = elf_getdata(s.pclntab, NULL)) || !d->d_buf) {
+			r = -ENOENT;
+			break;
+		}
+		r = cw_gopclntab_find(d->d_buf, d->d_size, s.text, names[k], &vaddrs[k]);
+		if (r == -ENOENT) /* this runtime has no such function: another is probed */
+			r = 0;
+	}
+	for (size_t k = 0; k < n && r == 0; k++) {
+		offsets[k] = 0;
+		if (vaddrs[k] && cw_elf_vaddr_to_offset(elf, vaddrs[k], &offsets[k]) < 0)
+			offsets[k] = 0;
+	}
+	elf_end(elf);
+	return r;
+}
