@@ -14,7 +14,7 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # Every Debian package the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
-	bc strace gdb elfutils libclang-rt-14-dev
+	bc strace gdb elfutils libclang-rt-14-dev golang-go
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -43,6 +43,12 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
 # Small programs the integration tests drive a library module through.
 HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
+# Go targets of the snapshot tool's goroutine tests (Debian's golang-go), plain, -s -w and PIE.
+GO         ?= go
+GOSNAP_DIR := $(BUILD)/tests/targets/go_snap
+GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked-pie
+GOSNAP_ENV := GOCACHE=$(abspath $(BUILD))/go-cache GOPATH=$(abspath $(BUILD))/go-path \
+	CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
 # libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
@@ -85,6 +91,7 @@ test: deps
 check: test
 
 test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) $(HELPERS) \
+	$(GOSNAP_BINS) \
 	format-check
 
 bench: deps
@@ -230,6 +237,20 @@ $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TARGET_CFLAGS) -MMD -MP -o $@ $<
+
+$(GOSNAP_DIR)/parked: $(wildcard tests/targets/go_snap/parked/*)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd tests/targets/go_snap/parked && $(GOSNAP_ENV) $(GO) build -o $(abspath $@) .
+
+$(GOSNAP_DIR)/parked-sw: $(wildcard tests/targets/go_snap/parked/*)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd tests/targets/go_snap/parked && $(GOSNAP_ENV) $(GO) build -ldflags='-s -w' \
+		-o $(abspath $@) .
+
+$(GOSNAP_DIR)/parked-pie: $(wildcard tests/targets/go_snap/parked/*)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd tests/targets/go_snap/parked && $(GOSNAP_ENV) $(GO) build -buildmode=pie \
+		-o $(abspath $@) .
 
 $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC-BENCH,$@)

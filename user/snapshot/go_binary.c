@@ -264,8 +264,7 @@ static uint64_t allgs_from_code(struct cw_go_binary *b, Elf *e)
 
 	if (!cw_gopclntab_find(&b->pcln, "runtime.allgadd", &f) || !section(e, ".text", &text) ||
 	    !section(e, ".bss", &bss) || !(code = section_bytes(b, &text)) ||
-	    f.entry < text.sh_addr || f.end - text.sh_addr > text.sh_size ||
-	    f.end - f.entry > 4096)
+	    f.entry < text.sh_addr || f.end - text.sh_addr > text.sh_size || f.end - f.entry > 4096)
 		return 0;
 	code += f.entry - text.sh_addr;
 	for (uint64_t i = 0; i + 4 <= f.end - f.entry; i++) {
@@ -328,8 +327,9 @@ static int find_pclntab(struct cw_go_binary *b, Elf *e, uint64_t *file_addr)
 	while ((s = elf_nextscn(e, s))) {
 		long at;
 
-		if (!gelf_getshdr(s, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_ALLOC) ||
-		    (sh.sh_flags & SHF_EXECINSTR) || !(p = section_bytes(b, &sh)))
+		if (!gelf_getshdr(s, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_ALLOC) || (sh.sh_flags & SHF_EXECINSTR) ||
+		    !(p = section_bytes(b, &sh)))
 			continue;
 		if (sym) {
 			if (sym < sh.sh_addr || sym >= sh.sh_addr + sh.sh_size)
@@ -344,8 +344,8 @@ static int find_pclntab(struct cw_go_binary *b, Elf *e, uint64_t *file_addr)
 	return -ENOEXEC;
 }
 
-int cw_go_binary_open(int proc_dir, pid_t pid, const struct cw_maps *maps,
-		      struct cw_go_binary *b, char *err, size_t cap)
+int cw_go_binary_open(int proc_dir, pid_t pid, const struct cw_maps *maps, struct cw_go_binary *b,
+		      char *err, size_t cap)
 {
 	struct stat st;
 	Elf *e = NULL;

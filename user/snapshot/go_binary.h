@@ -37,10 +37,10 @@ struct cw_go_binary {
 	struct cw_go_layout layout;
 	const char *layout_from; /* "dwarf", "table" */
 	struct cw_gopclntab pcln;
-	uint64_t bias;	    /* runtime address - file address */
-	uint64_t allgs;	    /* runtime address of the []*g; 0: not found */
-	uint64_t types;	    /* moduledata.types: the base of type names; 0: not found */
-	uint64_t fatalpanic; /* runtime address of runtime.fatalpanic's entry; 0: none */
+	uint64_t bias;		/* runtime address - file address */
+	uint64_t allgs;		/* runtime address of the []*g; 0: not found */
+	uint64_t types;		/* moduledata.types: the base of type names; 0: not found */
+	uint64_t fatalpanic;	/* runtime address of runtime.fatalpanic's entry; 0: none */
 	const char *allgs_from; /* "symtab", "code" */
 };
 
@@ -49,8 +49,8 @@ struct cw_go_binary {
  * 0; -ENOEXEC when it is no Go program (or one older than Go 1.18); other
  * -errno with err set (a Go program this tool cannot read).
  */
-int cw_go_binary_open(int proc_dir, pid_t pid, const struct cw_maps *maps,
-		      struct cw_go_binary *b, char *err, size_t cap);
+int cw_go_binary_open(int proc_dir, pid_t pid, const struct cw_maps *maps, struct cw_go_binary *b,
+		      char *err, size_t cap);
 void cw_go_binary_free(struct cw_go_binary *b);
 
 /* Function, file and line of a runtime address (file, line: NULL/0 when unknown). */

@@ -9,21 +9,20 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#define IOVS	  1024 /* IOV_MAX */
-#define G_STATUS_MASK 0xfff /* without _Gscan */
-#define G_DEAD	      6
-#define G_RUNNING     2
-#define G_SYSCALL     3
-#define MAX_STACK     (1ULL << 30) /* the runtime's maximum goroutine stack */
+#define IOVS		 1024  /* IOV_MAX */
+#define G_STATUS_MASK	 0xfff /* without _Gscan */
+#define G_DEAD		 6
+#define G_RUNNING	 2
+#define G_SYSCALL	 3
+#define MAX_STACK	 (1ULL << 30) /* the runtime's maximum goroutine stack */
 #define TFLAG_EXTRA_STAR 2
 #define KIND_MASK	 31
 #define KIND_INT	 2
 #define KIND_INT64	 6
 #define KIND_STRING	 24
 
-static const char *const statuses[] = {"idle",	  "runnable", "running", "syscall", "waiting",
-				       "moribund", "dead",    "enqueue", "copystack",
-				       "preempted"};
+static const char *const statuses[] = {"idle",	   "runnable", "running", "syscall",   "waiting",
+				       "moribund", "dead",     "enqueue", "copystack", "preempted"};
 
 /* runtime/runtime2.go's waitReasonStrings of Go 1.19 (they change with versions). */
 static const char *const wait_reasons_119[] = {
@@ -194,7 +193,8 @@ static void read_panic(const struct cw_go_binary *b, uint64_t p, struct cw_go_ca
 		out->has_message = go_string(b->pid, eface[1], m, cap);
 	} else if (strcmp(out->panic_type, "*errors.errorString") == 0 ||
 		   strcmp(out->panic_type, "*fmt.wrapError") == 0) {
-		/* A pointer is the interface's data word itself; the struct starts with the text. */
+		/* A pointer is the interface's data word itself; the struct starts with the text.
+		 */
 		out->has_message = go_string(b->pid, eface[1], m, cap);
 	} else if (strcmp(out->panic_type, "runtime.boundsError") == 0) {
 		static const char *const fmt[] = {
@@ -291,7 +291,8 @@ static void read_stacks(const struct cw_go_binary *b, struct cw_go_capture *out,
 		uint64_t lo = word(p, l->g_stack_lo), hi = word(p, l->g_stack_hi), want;
 
 		if (hi <= lo || hi - lo > MAX_STACK || g->sp < lo || g->sp >= hi)
-			continue; /* on another stack (the thread's own): the thread's copy serves */
+			continue; /* on another stack (the thread's own): the thread's copy serves
+				   */
 		want = hi - g->sp;
 		if (want > CW_GO_STACK_BYTES || want > budget) {
 			want = want > CW_GO_STACK_BYTES ? CW_GO_STACK_BYTES : want;
@@ -330,9 +331,9 @@ void cw_go_capture_stopped(const struct cw_go_binary *b, const struct cw_capture
 	uint8_t *gbuf = NULL, **buf = NULL;
 	bool *ok = NULL;
 	pid_t panic_tid = 0;
-	uint32_t offs[] = {l->g_stack_lo, l->g_stack_hi,     l->g_sched_sp,   l->g_sched_pc,
-			   l->g_sched_bp, l->g_syscallsp,    l->g_syscallpc,  l->g_m,
-			   l->g_goid,	  l->g_gopc,	     l->g_startpc,    l->g_atomicstatus,
+	uint32_t offs[] = {l->g_stack_lo,  l->g_stack_hi,  l->g_sched_sp,  l->g_sched_pc,
+			   l->g_sched_bp,  l->g_syscallsp, l->g_syscallpc, l->g_m,
+			   l->g_goid,	   l->g_gopc,	   l->g_startpc,   l->g_atomicstatus,
 			   l->g_waitreason};
 
 	memset(out, 0, sizeof(*out));
@@ -465,8 +466,8 @@ static void unwind_one(const struct cw_go_binary *b, const struct cw_capture *c,
 		fr->file = file;
 		fr->line = line;
 		/* The goroutine's first frame: nothing called it. */
-		if (strcmp(f.name, "runtime.goexit") == 0 || strcmp(f.name, "runtime.mstart") == 0 ||
-		    strcmp(f.name, "runtime.rt0_go") == 0)
+		if (strcmp(f.name, "runtime.goexit") == 0 ||
+		    strcmp(f.name, "runtime.mstart") == 0 || strcmp(f.name, "runtime.rt0_go") == 0)
 			break;
 		if (!cw_gopclntab_spdelta(&b->pcln, &f, at - b->bias, &delta) ||
 		    !stack_word(c, g, sp + (uint64_t)delta, &ret))

@@ -23,7 +23,7 @@
 
 struct cw_go_frame {
 	uint64_t pc;
-	bool exact; /* not a return address */
+	bool exact;		     /* not a return address */
 	const char *function, *file; /* inside the binary's mapped table */
 	uint64_t function_offset;
 	int line;
@@ -33,7 +33,7 @@ struct cw_goroutine {
 	uint64_t addr, goid, gopc, startpc, m;
 	uint32_t status;
 	uint8_t waitreason;
-	pid_t tid; /* the thread it runs on (its registers used), 0: none */
+	pid_t tid;	 /* the thread it runs on (its registers used), 0: none */
 	uint64_t pc, sp; /* where the unwinding starts */
 	bool pc_exact;
 	uint8_t *stack; /* [stack_start, stack_start + stack_len) */
@@ -51,14 +51,14 @@ struct cw_goroutine {
 struct cw_go_capture {
 	struct cw_goroutine *g;
 	size_t n;
-	uint64_t total; /* len(allgs), dead ones included */
-	bool capped;	/* more than CW_GO_MAX_GOROUTINES */
+	uint64_t total;	   /* len(allgs), dead ones included */
+	bool capped;	   /* more than CW_GO_MAX_GOROUTINES */
 	const char *error; /* why no goroutine could be read */
 	uint64_t bytes_read;
 	/* At a hold at runtime.fatalpanic's entry: RAX is the *_panic. */
 	bool panicking;
 	uint64_t panic_addr;
-	char panic_type[256];  /* "" when its type could not be read */
+	char panic_type[256]; /* "" when its type could not be read */
 	char panic_message[4096];
 	bool has_message; /* false: only the type is known (Error() cannot be called) */
 };

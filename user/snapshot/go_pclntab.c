@@ -37,8 +37,7 @@ static const char *cstr(const struct cw_gopclntab *t, size_t base, uint64_t off)
 	return (const char *)t->data + base + off;
 }
 
-int cw_gopclntab_init(struct cw_gopclntab *t, const uint8_t *data, size_t len,
-		      uint64_t text_start)
+int cw_gopclntab_init(struct cw_gopclntab *t, const uint8_t *data, size_t len, uint64_t text_start)
 {
 	uint32_t magic;
 	uint64_t nfunc, off[5];

@@ -35,8 +35,7 @@ struct cw_gofunc {
  * text_start: the .text section's address, used when the header's (a
  * relocated field in a PIE) is 0.  0 or -EINVAL (not a table we can read).
  */
-int cw_gopclntab_init(struct cw_gopclntab *t, const uint8_t *data, size_t len,
-		      uint64_t text_start);
+int cw_gopclntab_init(struct cw_gopclntab *t, const uint8_t *data, size_t len, uint64_t text_start);
 
 /* The function holding pc (a file address); false when none does. */
 bool cw_gopclntab_func(const struct cw_gopclntab *t, uint64_t pc, struct cw_gofunc *f);

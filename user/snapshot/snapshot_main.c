@@ -464,7 +464,12 @@ int main(int argc, char **argv)
 	if (go_cap.panicking) {
 		/* The seed's ErrClassification: the panic value's dynamic type. */
 		classifiers[n_cls++] = "go-panic";
-		if (go_cap.panic_type[0])
+		/*
+		 * Not "string": at runtime.fatalpanic the runtime has already
+		 * replaced an error or Stringer value by its text (preprintpanics),
+		 * so a string there may have been any type.
+		 */
+		if (go_cap.panic_type[0] && strcmp(go_cap.panic_type, "string") != 0)
 			classifiers[n_cls++] = go_cap.panic_type;
 	}
 	if (!u.n && n_notes < MAX_NOTES)
