@@ -53,6 +53,10 @@ GO_ENV     := GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go
 	GOFLAGS= GOPROXY=off GO111MODULE=on CGO_ENABLED=0
 # Small programs the integration tests drive a library module through.
 HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
+# Go targets of the snapshot tool's goroutine tests (a module of their own), plain, -s -w, PIE.
+GOSNAP_DIR := $(BUILD)/tests/targets/go_snap
+GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked-pie
+GOSNAP_ENV := $(GO_ENV)
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
 # libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
@@ -95,6 +99,7 @@ test: deps
 check: test
 
 test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) $(HELPERS) \
+	$(GOSNAP_BINS) \
 	format-check
 
 bench: deps
@@ -256,6 +261,20 @@ $(BUILD)/tests/targets/go_panic_pie: tests/targets/go/go_panic/main.go
 	$(call msg,GO-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(GO_ENV) $(GO) build -buildmode=pie -o $@ $<
+
+$(GOSNAP_DIR)/parked: $(wildcard tests/targets/go_snap/parked/*)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd tests/targets/go_snap/parked && $(GOSNAP_ENV) $(GO) build -o $(abspath $@) .
+
+$(GOSNAP_DIR)/parked-sw: $(wildcard tests/targets/go_snap/parked/*)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd tests/targets/go_snap/parked && $(GOSNAP_ENV) $(GO) build -ldflags='-s -w' \
+		-o $(abspath $@) .
+
+$(GOSNAP_DIR)/parked-pie: $(wildcard tests/targets/go_snap/parked/*)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd tests/targets/go_snap/parked && $(GOSNAP_ENV) $(GO) build -buildmode=pie \
+		-o $(abspath $@) .
 
 $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC-BENCH,$@)

@@ -156,6 +156,53 @@ static json_t *thread_json(const struct cw_doc_thread *t)
 	return o;
 }
 
+static json_t *goroutine_json(const struct cw_doc_goroutine *g)
+{
+	json_t *o = json_object(), *frames = json_array(), *by = json_null();
+
+	if (g->created_function) {
+		by = json_object();
+		json_object_set_new(by, "function", text_or_null(g->created_function));
+		json_object_set_new(by, "file", text_or_null(g->created_file));
+		json_object_set_new(by, "line",
+				    g->created_file ? json_integer(g->created_line) : json_null());
+	}
+	json_object_set_new(o, "id", json_integer((json_int_t)g->id));
+	json_object_set_new(o, "status", text_or_null(g->status));
+	json_object_set_new(o, "wait_reason", text_or_null(g->wait_reason));
+	json_object_set_new(o, "thread", g->thread ? json_integer(g->thread) : json_null());
+	json_object_set_new(o, "created_by", by);
+	for (size_t i = 0; i < g->n_frames; i++)
+		json_array_append_new(frames, frame_json(i, &g->frames[i]));
+	json_object_set_new(o, "frames", frames);
+	json_object_set_new(o, "frames_truncated", json_boolean(g->frames_truncated));
+	json_object_set_new(o, "stack_truncated", json_boolean(g->stack_truncated));
+	json_object_set_new(o, "faulted", json_boolean(g->faulted));
+	json_object_set_new(o, "system", json_boolean(g->system));
+	return o;
+}
+
+static json_t *go_json(const struct cw_doc_go *g)
+{
+	json_t *o = json_object(), *panic = json_null();
+
+	if (g->panicking) {
+		panic = json_object();
+		json_object_set_new(panic, "type", text_or_null(g->panic_type));
+		json_object_set_new(panic, "message", text_or_null(g->panic_message));
+		json_object_set_new(panic, "address", cw_json_hex(g->panic_address));
+	}
+	json_object_set_new(o, "version", text_or_null(g->version));
+	json_object_set_new(o, "layouts", text_or_null(g->layouts));
+	json_object_set_new(o, "goroutines_total", json_integer((json_int_t)g->goroutines_total));
+	json_object_set_new(o, "system_goroutines_left_out",
+			    json_integer((json_int_t)g->system_left_out));
+	json_object_set_new(o, "goroutines_capped", json_boolean(g->capped));
+	json_object_set_new(o, "error", text_or_null(g->error));
+	json_object_set_new(o, "panic", panic);
+	return o;
+}
+
 static json_t *module_json(const struct cw_doc_module *m)
 {
 	json_t *o = json_object();
@@ -231,6 +278,14 @@ json_t *cw_snapshot_doc_json(const struct cw_snapshot_doc *d)
 	for (size_t i = 0; i < d->n_threads; i++)
 		json_array_append_new(threads, thread_json(&d->threads[i]));
 	json_object_set_new(o, "threads", threads);
+	if (d->go) {
+		json_t *gs = json_array();
+
+		for (size_t i = 0; i < d->go->n_goroutines; i++)
+			json_array_append_new(gs, goroutine_json(&d->go->goroutines[i]));
+		json_object_set_new(o, "goroutines", gs);
+		json_object_set_new(o, "go", go_json(d->go));
+	}
 	for (size_t i = 0; i < d->n_modules; i++)
 		json_array_append_new(mods, module_json(&d->modules[i]));
 	json_object_set_new(o, "modules", mods);

@@ -111,6 +111,35 @@ struct cw_doc_aggregate {
 	struct timespec first, last;	   /* CLOCK_REALTIME */
 };
 
+/* A Go program's goroutine (docs/snapshot.md "Go programs"). */
+struct cw_doc_goroutine {
+	uint64_t id;
+	const char *status;	 /* "waiting", "running", … */
+	const char *wait_reason; /* "chan receive", …; NULL: none or not known */
+	pid_t thread;		 /* the thread it runs on; 0: none */
+	const char *created_function, *created_file; /* NULL function: created_by null */
+	int created_line;
+	const struct cw_doc_frame *frames; /* innermost first */
+	size_t n_frames;
+	bool frames_truncated, stack_truncated;
+	bool faulted, system;
+};
+
+struct cw_doc_go {
+	const char *version;	   /* "go1.19.8" */
+	const char *layouts;	   /* "dwarf", "table" */
+	uint64_t goroutines_total; /* len(runtime.allgs), dead ones included */
+	size_t system_left_out;	   /* without --go-system-goroutines */
+	bool capped;		   /* more than could be listed */
+	const char *error;	   /* why no goroutine could be read */
+	bool panicking;		   /* held at runtime.fatalpanic */
+	const char *panic_type;	   /* NULL: not known */
+	const char *panic_message; /* NULL: not known (an Error() method would say it) */
+	uint64_t panic_address;	   /* the *runtime._panic */
+	const struct cw_doc_goroutine *goroutines;
+	size_t n_goroutines;
+};
+
 struct cw_snapshot_doc {
 	const char *uuid;
 	struct cw_doc_process process;
@@ -127,6 +156,7 @@ struct cw_snapshot_doc {
 	size_t n_modules;
 	struct cw_doc_capture capture;
 	const struct cw_doc_aggregate *aggregate; /* NULL: "aggregate" left out */
+	const struct cw_doc_go *go; /* NULL (not a Go program): "go", "goroutines" left out */
 };
 
 /* The document, timestamped now.  NULL on ENOMEM. */

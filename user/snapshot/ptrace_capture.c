@@ -271,6 +271,8 @@ int cw_capture_process(int proc_dir, pid_t pid, const struct cw_capture_options 
 		alive++;
 		copy_stack(pid, t, &maps, o->stack_bytes);
 	}
+	if (o->stopped && alive)
+		o->stopped(o->stopped_arg, out);
 	detach_all(out, o->fault_tid);
 	out->pause_ns = now_ns() - t0;
 	cw_maps_free(&maps);

@@ -52,6 +52,13 @@ struct cw_capture_options {
 	size_t n_only;
 	pid_t fault_tid; /* detached last */
 	int seized_fd;	 /* -1, or written to (one byte) and closed once all are seized */
+	/*
+	 * Called with every thread stopped and its registers read, before any
+	 * is let go: the place for reads that must see the process still (a Go
+	 * program's goroutines).  The pause lasts as long as it does.
+	 */
+	void (*stopped)(void *arg, const struct cw_capture *c);
+	void *stopped_arg;
 };
 
 /*

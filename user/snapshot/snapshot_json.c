@@ -14,6 +14,9 @@ struct full_parts {
 	struct cw_doc_module *modules;
 	struct cw_doc_attribute *attributes;
 	pid_t *vanished;
+	struct cw_doc_goroutine *goroutines;
+	struct cw_doc_frame *go_frames;
+	struct cw_doc_go go;
 };
 
 static void parts_free(struct full_parts *p)
@@ -23,6 +26,8 @@ static void parts_free(struct full_parts *p)
 	free(p->modules);
 	free(p->attributes);
 	free(p->vanished);
+	free(p->goroutines);
+	free(p->go_frames);
 }
 
 /* /proc/PID/stat's start time is in clock ticks since boot. */
@@ -137,9 +142,94 @@ static bool parts_alloc(const struct cw_snapshot *s, struct full_parts *p)
 	p->threads = calloc(s->unwound->n + 1, sizeof(*p->threads));
 	p->frames = calloc(n_frames + 1, sizeof(*p->frames));
 	p->modules = calloc(s->unwound->n_modules + 1, sizeof(*p->modules));
-	p->attributes = calloc(s->opts->n_kv + 1, sizeof(*p->attributes));
+	p->attributes = calloc(s->opts->n_kv + 2, sizeof(*p->attributes)); /* + Go's "error" */
 	p->vanished = calloc(n_threads + 1, sizeof(*p->vanished));
+	if (s->go) {
+		size_t n_go_frames = 0;
+
+		for (size_t i = 0; i < s->go->n; i++)
+			n_go_frames += s->go->g[i].n_frames;
+		p->goroutines = calloc(s->go->n + 1, sizeof(*p->goroutines));
+		p->go_frames = calloc(n_go_frames + 1, sizeof(*p->go_frames));
+		if (!p->goroutines || !p->go_frames)
+			return false;
+	}
 	return p->threads && p->frames && p->modules && p->attributes && p->vanished;
+}
+
+/* A goroutine's frame, with the module libdwfl mapped at its pc. */
+static void fill_go_frame(const struct cw_unwinder *u, const struct cw_go_frame *f,
+			  struct cw_doc_frame *d)
+{
+	*d = (struct cw_doc_frame){
+		.pc = f->pc,
+		.pc_exact = f->exact,
+		.function = f->function,
+		.function_offset = f->function_offset,
+		.file = f->file,
+		.line = f->line,
+	};
+	for (size_t i = 0; i < u->n_modules; i++)
+		if (f->pc >= u->modules[i].start && f->pc < u->modules[i].end) {
+			d->module = u->modules[i].path;
+			d->has_module_offset = true;
+			d->module_offset = f->pc - u->modules[i].start;
+			d->build_id = u->modules[i].build_id;
+		}
+}
+
+/* The goroutines part: the runtime's own left out unless asked for. */
+static void fill_go(const struct cw_snapshot *s, struct full_parts *p, struct cw_snapshot_doc *d)
+{
+	const struct cw_go_capture *gc = s->go;
+	struct cw_doc_frame *frames = p->go_frames;
+	struct cw_doc_go *go = &p->go;
+	struct cw_doc_goroutine *out = p->goroutines;
+
+	*go = (struct cw_doc_go){
+		.version = s->go_binary->version,
+		.layouts = s->go_binary->layout_from,
+		.goroutines_total = gc->total,
+		.capped = gc->capped,
+		.error = gc->error,
+		.panicking = gc->panicking,
+		.panic_type = gc->panic_type,
+		.panic_message = gc->has_message ? gc->panic_message : NULL,
+		.panic_address = gc->panic_addr,
+		.goroutines = out,
+	};
+	for (size_t i = 0; i < gc->n; i++) {
+		const struct cw_goroutine *g = &gc->g[i];
+		struct cw_doc_goroutine *o = &out[go->n_goroutines];
+
+		if (g->system && !g->faulted && !s->opts->go_system) {
+			go->system_left_out++;
+			continue;
+		}
+		*o = (struct cw_doc_goroutine){
+			.id = g->goid,
+			.status = cw_go_status_name(g->status),
+			.wait_reason = cw_go_wait_reason(s->go_binary, g->waitreason),
+			.thread = g->tid,
+			.created_function = g->created_function,
+			.created_file = g->created_file,
+			.created_line = g->created_line,
+			.frames = frames,
+			.n_frames = g->n_frames,
+			.frames_truncated = g->frames_truncated,
+			.stack_truncated = g->stack_truncated,
+			.faulted = g->faulted,
+			.system = g->system,
+		};
+		for (size_t f = 0; f < g->n_frames; f++)
+			fill_go_frame(s->unwound, &g->frames[f], frames++);
+		go->n_goroutines++;
+	}
+	d->go = go;
+	/* The seed's bt.Trace: the panic's message as the "error" attribute. */
+	if (gc->panicking && (go->panic_message || gc->panic_type[0]))
+		p->attributes[d->n_attributes++] = (struct cw_doc_attribute){
+			"error", go->panic_message ? go->panic_message : go->panic_type};
 }
 
 static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_snapshot_doc *d)
@@ -180,6 +270,8 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 	for (size_t i = 0; s->capture && i < s->capture->n; i++)
 		if (!s->capture->threads[i].captured)
 			p->vanished[n_vanished++] = s->capture->threads[i].tid;
+	if (s->go)
+		fill_go(s, p, d);
 	d->capture = (struct cw_doc_capture){
 		.method = s->method,
 		.pause_ms = s->pause_ms,

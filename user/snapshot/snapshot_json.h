@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "container_read.h"
+#include "go_capture.h"
 #include "proc_info.h"
 #include "ptrace_capture.h"
 #include "snapshot_doc.h"
@@ -29,6 +30,9 @@ struct cw_snapshot {
 	const char *uuid;
 	const char *const *notes; /* what went wrong on the way, for a person */
 	size_t n_notes;
+	/* A Go program (NULL otherwise): its goroutines and panic, read at the capture. */
+	const struct cw_go_binary *go_binary;
+	const struct cw_go_capture *go;
 };
 
 /* Fills the document's description from s and writes it (snapshot_doc.h).  NULL on ENOMEM. */

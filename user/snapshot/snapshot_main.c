@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "go_binary.h"
+#include "go_capture.h"
 #include "container_read.h"
 #include "proc_info.h"
 #include "proc_maps.h"
@@ -32,7 +34,7 @@
 #include "symbol_server.h"
 #include "unwind.h"
 
-#define MAX_CLASSIFIERS (CW_SNAP_MAX_LIST + 3)
+#define MAX_CLASSIFIERS (CW_SNAP_MAX_LIST + 5)
 #define MAX_NOTES	8
 
 static void on_timeout(int sig)
@@ -251,6 +253,20 @@ static int refused(int proc_dir, pid_t pid, int *rc)
 	return -EPERM;
 }
 
+/* What the capture reads of a Go program while it is stopped. */
+struct go_stop {
+	const struct cw_go_binary *binary;
+	struct cw_go_capture *out;
+	pid_t fault_tid;
+};
+
+static void go_stopped(void *arg, const struct cw_capture *c)
+{
+	struct go_stop *g = arg;
+
+	cw_go_capture_stopped(g->binary, c, g->fault_tid, g->out);
+}
+
 int main(int argc, char **argv)
 {
 	struct cw_snapshot_options o;
@@ -261,6 +277,11 @@ int main(int argc, char **argv)
 	struct cw_unwinder u = {0};
 	struct cw_maps maps = {0};
 	struct cw_snapshot snap = {0};
+	struct cw_go_binary go_bin = {.fd = -1};
+	struct cw_go_capture go_cap = {0};
+	struct go_stop go_stop = {0};
+	bool is_go = false;
+	char go_err[256] = "", go_note[320];
 	struct sigaction sa = {0};
 	struct timespec t0;
 	const char *classifiers[MAX_CLASSIFIERS], *notes[MAX_NOTES];
@@ -352,6 +373,16 @@ int main(int argc, char **argv)
 		}
 		if (o.env)
 			env = read_environ(proc_dir, &redact, &env_len);
+		/* A Go program: its runtime's facts now, while it runs, not in the pause. */
+		r = cw_go_binary_open(proc_dir, o.pid, &maps, &go_bin, go_err, sizeof(go_err));
+		if (r == 0) {
+			is_go = true;
+			go_stop = (struct go_stop){&go_bin, &go_cap, o.fault_tid};
+		} else if (r != -ENOEXEC && n_notes < MAX_NOTES) {
+			snprintf(go_note, sizeof(go_note), "the goroutines could not be read: %s",
+				 go_err);
+			notes[n_notes++] = go_note;
+		}
 		r = cw_capture_process(
 			proc_dir, o.pid,
 			&(struct cw_capture_options){
@@ -361,6 +392,8 @@ int main(int argc, char **argv)
 				.n_only = o.n_threads,
 				.fault_tid = o.fault_tid,
 				.seized_fd = o.seized_fd,
+				.stopped = is_go ? go_stopped : NULL,
+				.stopped_arg = &go_stop,
 			},
 			&cap);
 		tell_captured(&o.captured_fd);
@@ -384,6 +417,11 @@ int main(int argc, char **argv)
 		if (cw_unwind_capture(&u, &cap, err, sizeof(err)) < 0) {
 			fprintf(stderr, "crashwatch-snapshot: %s\n", err);
 			goto cleanup;
+		}
+		if (is_go) {
+			cw_go_unwind(&go_bin, &cap, &go_cap);
+			snap.go_binary = &go_bin;
+			snap.go = &go_cap;
 		}
 		snap.method = o.at_exit ? "ptrace-at-exit" : "ptrace";
 		snap.capture = &cap;
@@ -423,6 +461,17 @@ int main(int argc, char **argv)
 		if (cause)
 			classifiers[n_cls++] = cause;
 	}
+	if (go_cap.panicking) {
+		/* The seed's ErrClassification: the panic value's dynamic type. */
+		classifiers[n_cls++] = "go-panic";
+		/*
+		 * Not "string": at runtime.fatalpanic the runtime has already
+		 * replaced an error or Stringer value by its text (preprintpanics),
+		 * so a string there may have been any type.
+		 */
+		if (go_cap.panic_type[0] && strcmp(go_cap.panic_type, "string") != 0)
+			classifiers[n_cls++] = go_cap.panic_type;
+	}
 	if (!u.n && n_notes < MAX_NOTES)
 		notes[n_notes++] = "no thread could be unwound";
 
@@ -450,7 +499,9 @@ int main(int argc, char **argv)
 cleanup:
 	json_decref(doc);
 	cw_unwinder_free(&u);
+	cw_go_capture_free(&go_cap);
 	cw_capture_free(&cap);
+	cw_go_binary_free(&go_bin);
 	cw_maps_free(&maps);
 	cw_proc_info_free(&proc);
 	cw_container_info_free(&container);

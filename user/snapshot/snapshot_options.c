@@ -41,6 +41,8 @@ static const char usage[] =
 	"  --stack-bytes=SIZE   stack copied per thread while it is stopped (default 256K)\n"
 	"  --no-source          no source file:line (skips reading DWARF: much faster\n"
 	"                       where debug info is large or compressed)\n"
+	"  --go-system-goroutines\n"
+	"                       a Go program: list the runtime's own goroutines too\n"
 	"  --env                also record the environment (it can hold secrets)\n"
 	"  --redact=PATTERN     also redact the values of options and variables whose\n"
 	"                       name matches this glob (repeatable; case, '-', '_' and\n"
@@ -80,6 +82,7 @@ enum {
 	OPT_REDACT,
 	OPT_NO_REDACT,
 	OPT_NO_SOURCE,
+	OPT_GO_SYSTEM,
 	OPT_CAPTURED_FD,
 	OPT_SEIZED_FD,
 	OPT_SYMBOLIZER,
@@ -107,6 +110,7 @@ static const struct option long_options[] = {
 	{"redact", required_argument, NULL, OPT_REDACT},
 	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	{"no-source", no_argument, NULL, OPT_NO_SOURCE},
+	{"go-system-goroutines", no_argument, NULL, OPT_GO_SYSTEM},
 	{"seized-fd", required_argument, NULL, OPT_SEIZED_FD},
 	{"captured-fd", required_argument, NULL, OPT_CAPTURED_FD},
 	{"symbolizer", required_argument, NULL, OPT_SYMBOLIZER},
@@ -243,6 +247,9 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			break;
 		case OPT_NO_SOURCE:
 			o->source_lines = false;
+			break;
+		case OPT_GO_SYSTEM:
+			o->go_system = true;
 			break;
 		case OPT_SEIZED_FD:
 			if (cw_parse_u64(optarg, 3, 1023, &v) < 0)

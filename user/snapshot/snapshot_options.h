@@ -54,6 +54,7 @@ struct cw_snapshot_options {
 	const char *redact[CW_REDACT_MAX_PATTERNS]; /* --redact: more secret names */
 	size_t n_redact;
 	bool source_lines;
+	bool go_system;	  /* --go-system-goroutines: the runtime's own goroutines too */
 	const char *core; /* a core file, "-" for stdin, or NULL */
 	const char *exe;  /* with --core: the executable, when the core's notes lack it */
 	size_t stack_bytes;
