@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "elf_info.h"
-#include "gopclntab.h"
+#include "go_pclntab.h"
 
 struct go_sections {
 	Elf_Scn *symtab, *pclntab;
@@ -15,6 +15,21 @@ struct go_sections {
 	uint64_t text;
 	bool go;
 };
+
+/* The entry of function name in Go's own table: 0, -ENOENT (no such function), -EBADMSG. */
+static int pclntab_entry(const uint8_t *tab, size_t len, uint64_t text, const char *name,
+			 uint64_t *entry)
+{
+	struct cw_gopclntab t;
+	struct cw_gofunc f;
+
+	if (cw_gopclntab_init(&t, tab, len, text) < 0)
+		return -EBADMSG;
+	if (!cw_gopclntab_find(&t, name, &f))
+		return -ENOENT;
+	*entry = f.entry;
+	return 0;
+}
 
 static void find_sections(Elf *elf, size_t shstrndx, struct go_sections *s)
 {
@@ -101,7 +116,7 @@ int cw_go_elf_functions(int fd, const char *const *names, size_t n, uint64_t *of
 			r = -ENOENT;
 			break;
 		}
-		r = cw_gopclntab_find(d->d_buf, d->d_size, s.text, names[k], &vaddrs[k]);
+		r = pclntab_entry(d->d_buf, d->d_size, s.text, names[k], &vaddrs[k]);
 		if (r == -ENOENT) /* this runtime has no such function: another is probed */
 			r = 0;
 	}
