@@ -150,3 +150,44 @@ def test_panic_value(kind, message):
     names = [f["function"] for f in faulted[0]["frames"]]
     assert names[:2] == ["runtime.fatalpanic", "runtime.gopanic"] and "main.worker" in names
     assert faulted[0]["status"] == "running" and faulted[0]["thread"]
+
+
+@pytest.mark.parametrize("kind", ["sentry", "backtrace"])
+def test_a_go_panic_reaches_backends_with_its_goroutines(tmp_path, kind):
+    """Sentry and Backtrace get every goroutine as a thread, named as Go prints it,
+    and the panic as the crash: checked by the local backend's validators."""
+    from receiver import Receiver
+    proc = held_at_fatalpanic("panic-custom")
+    try:
+        doc = snapshot(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        proc.communicate(timeout=30)
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    path = spool / f"{doc['uuid']}.json"
+    path.write_text(json.dumps(doc))
+    path.chmod(0o600)
+    with Receiver(mode=kind) as rx:
+        where = rx.sentry_dsn if kind == "sentry" else rx.backtrace_endpoint
+        out = subprocess.run([os.path.join(BUILD, "crashwatch"), "upload",
+                              f"--upload={kind}:{where}", f"--upload-token={rx.token}",
+                              str(spool)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        (req,) = rx.wait_for(1)
+    faulted = [g for g in doc["goroutines"] if g["faulted"]][0]
+    if kind == "sentry":
+        event = req.parsed["event"]
+        names = [t.get("name", "") for t in event["threads"]["values"]]
+        assert f"goroutine {faulted['id']} [running]" in names, names
+        assert any(n.startswith("goroutine ") and "[" in n for n in names if n != names[0])
+        (ex,) = event["exception"]["values"]
+        assert ex["value"] == "panic: order 7 failed" and ex["mechanism"]["type"] == "go-panic"
+        crashed = [t for t in event["threads"]["values"] if t.get("crashed")]
+        assert any(t["name"].startswith(f"goroutine {faulted['id']} ") for t in crashed)
+    else:
+        report = req.parsed
+        assert report["mainThread"] == f"goroutine {faulted['id']} [running]"
+        assert report["threads"][report["mainThread"]]["fault"] is True
+        assert "go-panic" in report["classifiers"]
+        assert report["attributes"]["error"] == "order 7 failed"

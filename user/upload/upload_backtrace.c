@@ -201,7 +201,7 @@ int cw_backtrace_report(const json_t *snap, json_t **report, char *err, size_t c
 {
 	const json_t *main, *t;
 	json_t *threads, *source_code, *ids, *r, *classifiers;
-	char main_id[32] = "";
+	char main_id[96] = "";
 	time_t when;
 	size_t i;
 	int rc = cw_upload_check(snap, err, cap);
@@ -236,6 +236,18 @@ int cw_backtrace_report(const json_t *snap, json_t **report, char *err, size_t c
 				    thread(t, name ? name : key,
 					   json_is_true(json_object_get(t, "faulted")), source_code,
 					   ids));
+	}
+	/* Goroutines beside the threads; a Go panic's goroutine is the main one. */
+	json_array_foreach(json_object_get(snap, "goroutines"), i, t)
+	{
+		char name[96];
+		bool fault = json_is_true(json_object_get(t, "faulted"));
+
+		if (!cw_upload_goroutine_name(t, name, sizeof(name)))
+			continue;
+		if (fault && cw_upload_go_panic(snap))
+			snprintf(main_id, sizeof(main_id), "%s", name);
+		json_object_set_new(threads, name, thread(t, name, fault, source_code, ids));
 	}
 	if (!main_id[0]) {
 		/*

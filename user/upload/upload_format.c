@@ -139,6 +139,43 @@ const json_t *cw_upload_main_thread(const json_t *snap)
 	return json_is_object(t) ? t : NULL;
 }
 
+const json_t *cw_upload_go_panic(const json_t *snap)
+{
+	const json_t *p = json_object_get(json_object_get(snap, "go"), "panic");
+
+	return json_is_object(p) ? p : NULL;
+}
+
+const json_t *cw_upload_faulted_goroutine(const json_t *snap)
+{
+	const json_t *g;
+	size_t i;
+
+	json_array_foreach(json_object_get(snap, "goroutines"), i, g)
+	{
+		if (json_is_true(json_object_get(g, "faulted")))
+			return g;
+	}
+	return NULL;
+}
+
+const char *cw_upload_goroutine_name(const json_t *g, char *buf, size_t cap)
+{
+	const json_t *id = json_object_get(g, "id");
+	const char *why = cw_upload_str(g, "wait_reason");
+
+	if (!json_is_integer(id))
+		return NULL;
+	if (!why)
+		why = cw_upload_str(g, "status");
+	if (why)
+		snprintf(buf, cap, "goroutine %" JSON_INTEGER_FORMAT " [%.64s]",
+			 json_integer_value(id), why);
+	else
+		snprintf(buf, cap, "goroutine %" JSON_INTEGER_FORMAT, json_integer_value(id));
+	return buf;
+}
+
 const char *cw_upload_cause(const json_t *snap)
 {
 	const json_t *sig = json_object_get(snap, "signal"),
@@ -167,8 +204,18 @@ char *cw_upload_description(const json_t *snap)
 	const json_t *sender;
 	const char *cause = cw_upload_cause(snap), *what, *addr;
 	char number[32] = "", from[48] = "";
+	const json_t *panic = cw_upload_go_panic(snap);
 	char *s = NULL;
 
+	/* A Go panic says why in Go's own words (the message Go prints after "panic: "). */
+	if (panic) {
+		const char *msg = cw_upload_str(panic, "message"),
+			   *type = cw_upload_str(panic, "type");
+
+		if (asprintf(&s, "panic: %s", msg ? msg : type ? type : "(unknown value)") < 0)
+			return NULL;
+		return s;
+	}
 	if (!json_is_object(sig)) {
 		const char *comm = cw_upload_str(proc, "comm");
 		json_t *pid = json_object_get(proc, "pid");

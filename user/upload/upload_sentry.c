@@ -257,12 +257,34 @@ static json_t *stacktrace(const json_t *thread)
 	return st;
 }
 
+/*
+ * Goroutines listed beside the OS threads: their ids are offset so that
+ * they never meet a thread id (tids are below 2^22, pid_max's bound).
+ */
+#define GOROUTINE_ID_BASE (1LL << 32)
+
+static json_t *goroutine_thread_id(const json_t *g)
+{
+	return json_integer(GOROUTINE_ID_BASE + json_integer_value(json_object_get(g, "id")));
+}
+
 static json_t *exception(const json_t *snap, const json_t *main, const char *description)
 {
-	const json_t *sig = json_object_get(snap, "signal");
-	json_t *ex = json_object(), *mech = json_object(), *st = main ? stacktrace(main) : NULL;
+	const json_t *sig = json_object_get(snap, "signal"), *panic = cw_upload_go_panic(snap),
+		     *g = cw_upload_faulted_goroutine(snap);
+	json_t *ex = json_object(), *mech = json_object(), *st;
 
-	if (json_is_object(sig)) {
+	/* A Go panic: the panicking goroutine's stack, not the OS thread's. */
+	if (panic && g)
+		main = g;
+	st = main ? stacktrace(main) : NULL;
+	if (panic) {
+		const char *type = cw_upload_str(panic, "type");
+
+		json_object_set_new(ex, "type", json_string(type ? type : "panic"));
+		json_object_set_new(mech, "type", json_string("go-panic"));
+		json_object_set_new(mech, "handled", json_false());
+	} else if (json_is_object(sig)) {
 		static const char *const keys[] = {"number", "code", "name", "code_name"};
 		json_t *meta_sig = json_object(), *data = json_object();
 		const char *name = cw_upload_str(sig, "name");
@@ -297,9 +319,36 @@ static json_t *exception(const json_t *snap, const json_t *main, const char *des
 	json_object_set_new(ex, "mechanism", mech);
 	if (main && json_is_integer(json_object_get(main, "tid")))
 		json_object_set(ex, "thread_id", json_object_get(main, "tid"));
+	else if (main && json_is_integer(json_object_get(main, "id")))
+		json_object_set_new(ex, "thread_id", goroutine_thread_id(main));
 	if (st)
 		json_object_set_new(ex, "stacktrace", st);
 	return json_pack("{s:[o]}", "values", ex);
+}
+
+static void goroutines(const json_t *snap, const json_t *main, json_t *values)
+{
+	const json_t *g;
+	char name[96];
+	size_t i;
+
+	json_array_foreach(json_object_get(snap, "goroutines"), i, g)
+	{
+		json_t *o, *st;
+
+		if (!cw_upload_goroutine_name(g, name, sizeof(name)))
+			continue;
+		o = json_object();
+		json_object_set_new(o, "id", goroutine_thread_id(g));
+		json_object_set_new(o, "name", json_string(name));
+		json_object_set_new(o, "crashed",
+				    json_boolean(json_is_true(json_object_get(g, "faulted"))));
+		json_object_set_new(o, "current", json_boolean(g == main));
+		st = stacktrace(g);
+		if (st)
+			json_object_set_new(o, "stacktrace", st);
+		json_array_append_new(values, o);
+	}
 }
 
 static json_t *threads(const json_t *snap, const json_t *main)
@@ -325,6 +374,7 @@ static json_t *threads(const json_t *snap, const json_t *main)
 			json_object_set_new(o, "stacktrace", st);
 		json_array_append_new(values, o);
 	}
+	goroutines(snap, main, values);
 	return json_pack("{s:o}", "values", values);
 }
 
@@ -450,7 +500,11 @@ int cw_sentry_event(const json_t *snap, json_t **event, char *err, size_t cap)
 	tags_and_extra(e, snap);
 	json_object_set_new(e, "contexts", contexts(snap));
 	json_object_set_new(e, "exception", exception(snap, main, description));
-	json_object_set_new(e, "threads", threads(snap, main));
+	json_object_set_new(
+		e, "threads",
+		threads(snap, cw_upload_go_panic(snap) && cw_upload_faulted_goroutine(snap)
+				      ? cw_upload_faulted_goroutine(snap)
+				      : main));
 	json_object_set_new(e, "debug_meta", images(snap));
 	free(description);
 	*event = e;

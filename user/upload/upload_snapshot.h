@@ -31,6 +31,18 @@ bool cw_upload_uuid_hex(const char *uuid, char out[33]);
 /* The faulted thread, else the first one (an on-demand snapshot), else NULL. */
 const json_t *cw_upload_main_thread(const json_t *snap);
 
+/* A Go program's panic ({type, message, address}) as read at its hold, or NULL. */
+const json_t *cw_upload_go_panic(const json_t *snap);
+
+/* The goroutine that panicked, or NULL. */
+const json_t *cw_upload_faulted_goroutine(const json_t *snap);
+
+/*
+ * A goroutine as backends show a thread: "goroutine 17 [chan receive]".
+ * Into buf; NULL when g has no id.
+ */
+const char *cw_upload_goroutine_name(const json_t *g, char *buf, size_t cap);
+
 /* The crash cause classifier ("null-pointer-dereference", ...), or NULL. */
 const char *cw_upload_cause(const json_t *snap);
 
