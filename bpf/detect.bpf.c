@@ -607,6 +607,35 @@ int on_abort(struct pt_regs *ctx)
  * Entry probes only: a uretprobe rewrites the return address on a
  * goroutine stack, which the runtime moves and walks.  No signal: sig 0.
  */
+/*
+ * The type of the value a Go program panicked with, by process: taken at
+ * runtime.preprintpanics, where the runtime is about to replace an error or
+ * Stringer by its text (which is all runtime.fatalpanic then sees).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} go_panic_types SEC(".maps");
+
+/* runtime._panic: argp, then arg (an eface: type, data), in Go 1.18 to 1.25. */
+#define GO_PANIC_ARG_TYPE 8
+
+SEC("uprobe")
+int on_go_preprint(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 type = 0;
+
+	/* The register ABI: the *_panic argument in RAX. */
+	if (bpf_probe_read_user(&type, sizeof(type), (void *)(ctx->ax + GO_PANIC_ARG_TYPE)) ||
+	    !type)
+		return 0;
+	bpf_map_update_elem(&go_panic_types, &tgid, &type, BPF_ANY);
+	return 0;
+}
+
 static __always_inline int go_hold(struct pt_regs *ctx, __u32 at)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -630,6 +659,14 @@ static __always_inline int go_hold(struct pt_regs *ctx, __u32 at)
 	if (!s)
 		return 0;
 	s->ev.flags = at;
+	if (at & CW_SIG_AT_GO_PANIC) {
+		__u64 *type = bpf_map_lookup_elem(&go_panic_types, &tgid);
+
+		if (type) {
+			s->ev.fault_addr = *type;
+			bpf_map_delete_elem(&go_panic_types, &tgid);
+		}
+	}
 	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0) {
 		s->ev.flags |= CW_SIG_HELD;
 		fl.held = 1;

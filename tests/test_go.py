@@ -131,6 +131,14 @@ def test_a_panic_is_held_at_fatalpanic_once(w, unwatched, name):
         names = [f.get("function") for f in t["frames"]]
         assert names[:3] == ["runtime.fatalpanic", "runtime.gopanic", "main.chargeOrder"]
     assert len(snap["threads"]) >= 2
+    # Why, in Go's words: the message Go prints, and the type the value had.
+    assert snap.get("go") and snap["go"]["panic"], (snap.get("go"), snap["capture"]["notes"])
+    assert snap["go"]["panic"]["message"] == "payment 7 declined", snap["go"]["panic"]
+    assert snap["go"]["panic"]["type"] == "*main.OrderError", snap["go"]["panic"]
+    assert "*main.OrderError" in snap["classifiers"]
+    assert snap["attributes"]["error"] == "payment 7 declined"
+    panicking = [g for g in snap["goroutines"] if g["faulted"]]
+    assert len(panicking) == 1
     ex = w.records_for(ran.pid, "exit")
     assert ex["status"] == ran.status and ex["seen_at_delivery"] == "go"
 

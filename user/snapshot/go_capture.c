@@ -136,6 +136,9 @@ static bool go_string(pid_t pid, uint64_t addr, char *out, size_t cap)
 	return true;
 }
 
+/* How far into runtime.fatalpanic a hold may find it: before any call there. */
+#define FATALPANIC_FIRST_BYTES 16
+
 /* The name of a runtime._type: its nameOff resolved against moduledata.types. */
 static bool type_name(const struct cw_go_binary *b, uint64_t type, char *out, size_t cap,
 		      uint8_t *kind)
@@ -164,6 +167,19 @@ static bool type_name(const struct cw_go_binary *b, uint64_t type, char *out, si
 	if ((tflag & TFLAG_EXTRA_STAR) && len > 1)
 		memmove(out, out + 1, len);
 	return true;
+}
+
+/*
+ * An error or Stringer panic value reaches fatalpanic as its text: the
+ * type it had, taken by the watcher at preprintpanics, names it again.
+ */
+static void original_type(const struct cw_go_binary *b, struct cw_go_capture *out)
+{
+	char name[sizeof(out->panic_type)];
+	uint8_t kind;
+
+	if (out->original_type && type_name(b, out->original_type, name, sizeof(name), &kind))
+		memcpy(out->panic_type, name, sizeof(name));
 }
 
 /*
@@ -335,17 +351,26 @@ void cw_go_capture_stopped(const struct cw_go_binary *b, const struct cw_capture
 			   l->g_sched_bp,  l->g_syscallsp, l->g_syscallpc, l->g_m,
 			   l->g_goid,	   l->g_gopc,	   l->g_startpc,   l->g_atomicstatus,
 			   l->g_waitreason};
+	uint64_t original = out->original_type;
 
 	memset(out, 0, sizeof(*out));
+	out->original_type = original;
 	/* At runtime.fatalpanic's entry: RAX the *_panic, R14 the g (the register ABI). */
 	for (size_t i = 0; b->fatalpanic && i < c->n; i++) {
 		const struct cw_thread_capture *t = &c->threads[i];
 
-		if (t->captured && t->regs.rip == b->fatalpanic &&
+		/*
+		 * At its entry (a debugger's breakpoint), or one instruction in:
+		 * a uprobe single-steps the instruction it replaced before the
+		 * SIGSTOP it sent is taken (the stack check, RAX still the arg).
+		 */
+		if (t->captured && t->regs.rip >= b->fatalpanic &&
+		    t->regs.rip < b->fatalpanic + FATALPANIC_FIRST_BYTES &&
 		    (!fault_tid || t->tid == fault_tid)) {
 			panic_g = t->regs.r14;
 			panic_tid = t->tid;
 			read_panic(b, t->regs.rax, out);
+			original_type(b, out);
 			break;
 		}
 	}

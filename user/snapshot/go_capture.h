@@ -58,7 +58,8 @@ struct cw_go_capture {
 	/* At a hold at runtime.fatalpanic's entry: RAX is the *_panic. */
 	bool panicking;
 	uint64_t panic_addr;
-	char panic_type[256]; /* "" when its type could not be read */
+	uint64_t original_type; /* in: the value's type as passed to panic(), 0 unknown */
+	char panic_type[256];	/* "" when its type could not be read */
 	char panic_message[4096];
 	bool has_message; /* false: only the type is known (Error() cannot be called) */
 };

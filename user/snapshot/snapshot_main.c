@@ -378,6 +378,7 @@ int main(int argc, char **argv)
 		if (r == 0) {
 			is_go = true;
 			go_stop = (struct go_stop){&go_bin, &go_cap, o.fault_tid};
+			go_cap.original_type = o.go_panic_type;
 		} else if (r != -ENOEXEC && n_notes < MAX_NOTES) {
 			snprintf(go_note, sizeof(go_note), "the goroutines could not be read: %s",
 				 go_err);
@@ -462,12 +463,19 @@ int main(int argc, char **argv)
 			classifiers[n_cls++] = cause;
 	}
 	if (go_cap.panicking) {
-		/* The seed's ErrClassification: the panic value's dynamic type. */
-		classifiers[n_cls++] = "go-panic";
+		bool said = false;
+
+		/* The watcher says it already (--classifier=go-panic): once is enough. */
+		for (size_t i = 0; i < n_cls; i++)
+			said |= strcmp(classifiers[i], "go-panic") == 0;
+		if (!said)
+			classifiers[n_cls++] = "go-panic";
 		/*
-		 * Not "string": at runtime.fatalpanic the runtime has already
-		 * replaced an error or Stringer value by its text (preprintpanics),
-		 * so a string there may have been any type.
+		 * The seed's ErrClassification: the panic value's dynamic type.  Not
+		 * "string" alone: at runtime.fatalpanic the runtime has replaced an
+		 * error or Stringer by its text (preprintpanics), so a string there
+		 * may have been any type; the watcher gives the type it had
+		 * (--go-panic-type).
 		 */
 		if (go_cap.panic_type[0] && strcmp(go_cap.panic_type, "string") != 0)
 			classifiers[n_cls++] = go_cap.panic_type;

@@ -41,6 +41,9 @@ static const char usage[] =
 	"  --stack-bytes=SIZE   stack copied per thread while it is stopped (default 256K)\n"
 	"  --no-source          no source file:line (skips reading DWARF: much faster\n"
 	"                       where debug info is large or compressed)\n"
+	"  --go-panic-type=ADDR the panic value's runtime._type, as passed to panic()\n"
+	"                       (the watcher reads it before the runtime turns an error\n"
+	"                       into its text, which is all a hold at fatalpanic sees)\n"
 	"  --go-system-goroutines\n"
 	"                       a Go program: list the runtime's own goroutines too\n"
 	"  --env                also record the environment (it can hold secrets)\n"
@@ -83,6 +86,7 @@ enum {
 	OPT_NO_REDACT,
 	OPT_NO_SOURCE,
 	OPT_GO_SYSTEM,
+	OPT_GO_PANIC_TYPE,
 	OPT_CAPTURED_FD,
 	OPT_SEIZED_FD,
 	OPT_SYMBOLIZER,
@@ -111,6 +115,7 @@ static const struct option long_options[] = {
 	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	{"no-source", no_argument, NULL, OPT_NO_SOURCE},
 	{"go-system-goroutines", no_argument, NULL, OPT_GO_SYSTEM},
+	{"go-panic-type", required_argument, NULL, OPT_GO_PANIC_TYPE},
 	{"seized-fd", required_argument, NULL, OPT_SEIZED_FD},
 	{"captured-fd", required_argument, NULL, OPT_CAPTURED_FD},
 	{"symbolizer", required_argument, NULL, OPT_SYMBOLIZER},
@@ -247,6 +252,11 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			break;
 		case OPT_NO_SOURCE:
 			o->source_lines = false;
+			break;
+		case OPT_GO_PANIC_TYPE:
+			if (cw_parse_u64(optarg, 1, UINT64_MAX, &o->go_panic_type) < 0)
+				return bad(err, "--go-panic-type", optarg,
+					   "give the address of a runtime._type");
 			break;
 		case OPT_GO_SYSTEM:
 			o->go_system = true;

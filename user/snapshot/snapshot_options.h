@@ -54,9 +54,10 @@ struct cw_snapshot_options {
 	const char *redact[CW_REDACT_MAX_PATTERNS]; /* --redact: more secret names */
 	size_t n_redact;
 	bool source_lines;
-	bool go_system;	  /* --go-system-goroutines: the runtime's own goroutines too */
-	const char *core; /* a core file, "-" for stdin, or NULL */
-	const char *exe;  /* with --core: the executable, when the core's notes lack it */
+	bool go_system;		/* --go-system-goroutines: the runtime's own goroutines too */
+	uint64_t go_panic_type; /* the panic value's runtime._type, 0 unknown */
+	const char *core;	/* a core file, "-" for stdin, or NULL */
+	const char *exe;	/* with --core: the executable, when the core's notes lack it */
 	size_t stack_bytes;
 	/* What the caller knows of the crash (the daemon has it from the kernel). */
 	int sig;

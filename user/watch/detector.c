@@ -164,6 +164,7 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		bpf_program__set_autoload(d->skel->progs.on_abort, false);
 		bpf_program__set_autoload(d->skel->progs.on_go_panic, false);
 		bpf_program__set_autoload(d->skel->progs.on_go_fatal, false);
+		bpf_program__set_autoload(d->skel->progs.on_go_preprint, false);
 		bpf_program__set_autoload(d->skel->progs.on_exec, false);
 		bpf_program__set_autoload(d->skel->progs.identify_mappings, false);
 	}
@@ -208,7 +209,7 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		if (err)
 			return err;
 		err = cw_go_probes_init(&d->go, d->skel->progs.on_go_panic,
-					d->skel->progs.on_go_fatal,
+					d->skel->progs.on_go_fatal, d->skel->progs.on_go_preprint,
 					bpf_map__fd(d->skel->maps.go_exes), o->max_go_binaries);
 		if (err)
 			return err;

@@ -22,6 +22,7 @@
 enum cw_go_fn {
 	CW_GO_FATALPANIC, /* an unrecovered panic */
 	CW_GO_FATALTHROW, /* a fatal error: throw and fatal both end there */
+	CW_GO_PREPRINT,	  /* runtime.preprintpanics: the panic value's type, before its text */
 	CW_GO_NR_FNS,
 };
 
@@ -31,7 +32,7 @@ struct cw_go_probe {
 };
 
 struct cw_go_probes {
-	struct bpf_program *progs[CW_GO_NR_FNS]; /* on_go_panic, on_go_fatal */
+	struct bpf_program *progs[CW_GO_NR_FNS]; /* on_go_panic, on_go_fatal, on_go_preprint */
 	int go_exes_fd;				 /* the kernel's go_exes table */
 	unsigned max;
 	struct cw_go_probe *v;
@@ -42,7 +43,7 @@ struct cw_go_probes {
 
 /* Up to max Go files.  Prints the failure.  0 or -errno. */
 int cw_go_probes_init(struct cw_go_probes *g, struct bpf_program *panic, struct bpf_program *fatal,
-		      int go_exes_fd, unsigned max);
+		      struct bpf_program *preprint, int go_exes_fd, unsigned max);
 
 /*
  * An executable first run in a mount namespace: when it is Go, probe its

@@ -186,7 +186,8 @@ static void collect_tool(pid_t child, int out_fd, double deadline, int cancel_fd
  */
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
-		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40], classifier[40];
+		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40], classifier[40],
+		go_type[48];
 	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS];
 };
 
@@ -209,6 +210,12 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 		snprintf(a->classifier, sizeof(a->classifier), "--classifier=%s",
 			 (known->flags & CW_SIG_AT_GO_PANIC) ? "go-panic" : "go-fatal-error");
 		a->argv[i++] = a->classifier;
+		/* The panic value's own type, before the runtime turned it into text. */
+		if ((known->flags & CW_SIG_AT_GO_PANIC) && known->fault_addr) {
+			snprintf(a->go_type, sizeof(a->go_type), "--go-panic-type=0x%" PRIx64,
+				 (uint64_t)known->fault_addr);
+			a->argv[i++] = a->go_type;
+		}
 	}
 	a->argv[i++] = a->out;
 	a->argv[i++] = a->timeout;
