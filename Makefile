@@ -65,7 +65,7 @@ FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-build \
+.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
 	fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -117,6 +117,10 @@ bench-storm: deps
 bench-hold: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/hold.py
+
+bench-go: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/go_hold.py
 
 bench-concurrent: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
