@@ -636,6 +636,31 @@ int on_go_preprint(struct pt_regs *ctx)
 	return 0;
 }
 
+/* The message of a Go fatal error, by process: throw(s) and fatal(s) print it, then fatalthrow. */
+struct go_string {
+	__u64 ptr;
+	__u64 len;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct go_string);
+} go_throw_msgs SEC(".maps");
+
+SEC("uprobe")
+int on_go_throw(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	/* The register ABI: a string argument in RAX (data) and RBX (length). */
+	struct go_string s = {.ptr = ctx->ax, .len = ctx->bx};
+
+	if (s.ptr && s.len)
+		bpf_map_update_elem(&go_throw_msgs, &tgid, &s, BPF_ANY);
+	return 0;
+}
+
 static __always_inline int go_hold(struct pt_regs *ctx, __u32 at)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -665,6 +690,14 @@ static __always_inline int go_hold(struct pt_regs *ctx, __u32 at)
 		if (type) {
 			s->ev.fault_addr = *type;
 			bpf_map_delete_elem(&go_panic_types, &tgid);
+		}
+	} else {
+		struct go_string *msg = bpf_map_lookup_elem(&go_throw_msgs, &tgid);
+
+		if (msg) {
+			s->ev.fault_addr = msg->ptr;
+			s->ev.handler = msg->len;
+			bpf_map_delete_elem(&go_throw_msgs, &tgid);
 		}
 	}
 	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0) {

@@ -183,6 +183,9 @@ def test_a_fatal_error_is_held_at_fatalthrow(w, unwatched):
     drain(w, 0.5)
     snap = load(only(w, ran.pid, "snapshot"))
     assert "go-fatal-error" in snap["classifiers"]
+    # Why, in the runtime's words: what it printed after "fatal error: ".
+    assert snap["go"]["fatal_error"] == "concurrent map writes", snap["go"]
+    assert snap["attributes"]["error"] == "concurrent map writes"
     t = faulted(snap)
     assert t["tid"] == rec["tid"]
     names = [f.get("function") for f in t["frames"]]

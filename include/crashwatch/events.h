@@ -143,9 +143,13 @@ struct cw_signal_event {
 	__s32 sig;
 	__s32 si_code;
 	__s32 si_errno;
-	__u32 flags;	  /* enum cw_signal_flags */
-	__u64 fault_addr; /* si_addr; at a Go panic: the panic value's type (runtime._type), 0
-			     unknown */
+	__u32 flags; /* enum cw_signal_flags */
+	/*
+	 * si_addr.  At a Go panic: the panic value's type (runtime._type), 0
+	 * unknown.  At a Go fatal error: the address of its message, whose
+	 * length is in handler.
+	 */
+	__u64 fault_addr;
 	__u64 handler;	  /* sa_handler: 0 SIG_DFL, 1 SIG_IGN, else the handler */
 	__u32 sender_pid; /* si_pid for process-sent signals */
 	__u32 sender_uid;

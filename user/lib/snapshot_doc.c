@@ -200,6 +200,7 @@ static json_t *go_json(const struct cw_doc_go *g)
 	json_object_set_new(o, "goroutines_capped", json_boolean(g->capped));
 	json_object_set_new(o, "error", text_or_null(g->error));
 	json_object_set_new(o, "panic", panic);
+	json_object_set_new(o, "fatal_error", text_or_null(g->fatal_error));
 	return o;
 }
 

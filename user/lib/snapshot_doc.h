@@ -136,6 +136,7 @@ struct cw_doc_go {
 	const char *panic_type;	   /* NULL: not known */
 	const char *panic_message; /* NULL: not known (an Error() method would say it) */
 	uint64_t panic_address;	   /* the *runtime._panic */
+	const char *fatal_error;   /* a fatal error's message (after "fatal error: "), or NULL */
 	const struct cw_doc_goroutine *goroutines;
 	size_t n_goroutines;
 };

@@ -351,10 +351,22 @@ void cw_go_capture_stopped(const struct cw_go_binary *b, const struct cw_capture
 			   l->g_sched_bp,  l->g_syscallsp, l->g_syscallpc, l->g_m,
 			   l->g_goid,	   l->g_gopc,	   l->g_startpc,   l->g_atomicstatus,
 			   l->g_waitreason};
-	uint64_t original = out->original_type;
+	uint64_t original = out->original_type, msg_addr = out->fatal_msg_addr,
+		 msg_len = out->fatal_msg_len;
 
 	memset(out, 0, sizeof(*out));
 	out->original_type = original;
+	/* What throw() or fatal() printed: read while it is stopped, bounded. */
+	if (msg_addr && msg_len) {
+		size_t n = msg_len < sizeof(out->fatal_message) - 1
+				   ? (size_t)msg_len
+				   : sizeof(out->fatal_message) - 1;
+
+		if (cw_go_peek(b->pid, msg_addr, out->fatal_message, n))
+			out->fatal_message[n] = '\0';
+		else
+			out->fatal_message[0] = '\0';
+	}
 	/* At runtime.fatalpanic's entry: RAX the *_panic, R14 the g (the register ABI). */
 	for (size_t i = 0; b->fatalpanic && i < c->n; i++) {
 		const struct cw_thread_capture *t = &c->threads[i];

@@ -195,6 +195,7 @@ static void fill_go(const struct cw_snapshot *s, struct full_parts *p, struct cw
 		.panicking = gc->panicking,
 		.panic_type = gc->panic_type,
 		.panic_message = gc->has_message ? gc->panic_message : NULL,
+		.fatal_error = gc->fatal_message[0] ? gc->fatal_message : NULL,
 		.panic_address = gc->panic_addr,
 		.goroutines = out,
 	};
@@ -230,6 +231,9 @@ static void fill_go(const struct cw_snapshot *s, struct full_parts *p, struct cw
 	if (gc->panicking && (go->panic_message || gc->panic_type[0]))
 		p->attributes[d->n_attributes++] = (struct cw_doc_attribute){
 			"error", go->panic_message ? go->panic_message : go->panic_type};
+	else if (go->fatal_error)
+		p->attributes[d->n_attributes++] =
+			(struct cw_doc_attribute){"error", go->fatal_error};
 }
 
 static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_snapshot_doc *d)

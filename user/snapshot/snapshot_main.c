@@ -379,6 +379,8 @@ int main(int argc, char **argv)
 			is_go = true;
 			go_stop = (struct go_stop){&go_bin, &go_cap, o.fault_tid};
 			go_cap.original_type = o.go_panic_type;
+			go_cap.fatal_msg_addr = o.go_fatal_addr;
+			go_cap.fatal_msg_len = o.go_fatal_len;
 		} else if (r != -ENOEXEC && n_notes < MAX_NOTES) {
 			snprintf(go_note, sizeof(go_note), "the goroutines could not be read: %s",
 				 go_err);

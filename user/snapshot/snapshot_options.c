@@ -44,6 +44,8 @@ static const char usage[] =
 	"  --go-panic-type=ADDR the panic value's runtime._type, as passed to panic()\n"
 	"                       (the watcher reads it before the runtime turns an error\n"
 	"                       into its text, which is all a hold at fatalpanic sees)\n"
+	"  --go-fatal-message=ADDR:LEN  where a Go fatal error's message is (what throw()\n"
+	"                       printed; the watcher reads it at runtime.throw/fatal)\n"
 	"  --go-system-goroutines\n"
 	"                       a Go program: list the runtime's own goroutines too\n"
 	"  --env                also record the environment (it can hold secrets)\n"
@@ -87,6 +89,7 @@ enum {
 	OPT_NO_SOURCE,
 	OPT_GO_SYSTEM,
 	OPT_GO_PANIC_TYPE,
+	OPT_GO_FATAL_MESSAGE,
 	OPT_CAPTURED_FD,
 	OPT_SEIZED_FD,
 	OPT_SYMBOLIZER,
@@ -116,6 +119,7 @@ static const struct option long_options[] = {
 	{"no-source", no_argument, NULL, OPT_NO_SOURCE},
 	{"go-system-goroutines", no_argument, NULL, OPT_GO_SYSTEM},
 	{"go-panic-type", required_argument, NULL, OPT_GO_PANIC_TYPE},
+	{"go-fatal-message", required_argument, NULL, OPT_GO_FATAL_MESSAGE},
 	{"seized-fd", required_argument, NULL, OPT_SEIZED_FD},
 	{"captured-fd", required_argument, NULL, OPT_CAPTURED_FD},
 	{"symbolizer", required_argument, NULL, OPT_SYMBOLIZER},
@@ -257,6 +261,19 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			if (cw_parse_u64(optarg, 1, UINT64_MAX, &o->go_panic_type) < 0)
 				return bad(err, "--go-panic-type", optarg,
 					   "give the address of a runtime._type");
+			break;
+		case OPT_GO_FATAL_MESSAGE:
+			colon = strchr(optarg, ':');
+			if (!colon ||
+			    (*colon = '\0',
+			     cw_parse_u64(optarg, 1, UINT64_MAX, &o->go_fatal_addr) < 0) ||
+			    cw_parse_u64(colon + 1, 1, 1 << 20, &o->go_fatal_len) < 0) {
+				if (colon)
+					*colon = ':';
+				return bad(err, "--go-fatal-message", optarg,
+					   "give ADDR:LEN, where the message is in the process");
+			}
+			*colon = ':';
 			break;
 		case OPT_GO_SYSTEM:
 			o->go_system = true;

@@ -56,8 +56,9 @@ struct cw_snapshot_options {
 	bool source_lines;
 	bool go_system;		/* --go-system-goroutines: the runtime's own goroutines too */
 	uint64_t go_panic_type; /* the panic value's runtime._type, 0 unknown */
-	const char *core;	/* a core file, "-" for stdin, or NULL */
-	const char *exe;	/* with --core: the executable, when the core's notes lack it */
+	uint64_t go_fatal_addr, go_fatal_len; /* a Go fatal error's message, 0 unknown */
+	const char *core;		      /* a core file, "-" for stdin, or NULL */
+	const char *exe; /* with --core: the executable, when the core's notes lack it */
 	size_t stack_bytes;
 	/* What the caller knows of the crash (the daemon has it from the kernel). */
 	int sig;

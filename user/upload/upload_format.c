@@ -205,8 +205,15 @@ char *cw_upload_description(const json_t *snap)
 	const char *cause = cw_upload_cause(snap), *what, *addr;
 	char number[32] = "", from[48] = "";
 	const json_t *panic = cw_upload_go_panic(snap);
+	const char *fatal = cw_upload_str(json_object_get(snap, "go"), "fatal_error");
 	char *s = NULL;
 
+	/* A Go fatal error, in the runtime's words. */
+	if (fatal) {
+		if (asprintf(&s, "fatal error: %s", fatal) < 0)
+			return NULL;
+		return s;
+	}
 	/* A Go panic says why in Go's own words (the message Go prints after "panic: "). */
 	if (panic) {
 		const char *msg = cw_upload_str(panic, "message"),

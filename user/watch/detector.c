@@ -165,6 +165,7 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		bpf_program__set_autoload(d->skel->progs.on_go_panic, false);
 		bpf_program__set_autoload(d->skel->progs.on_go_fatal, false);
 		bpf_program__set_autoload(d->skel->progs.on_go_preprint, false);
+		bpf_program__set_autoload(d->skel->progs.on_go_throw, false);
 		bpf_program__set_autoload(d->skel->progs.on_exec, false);
 		bpf_program__set_autoload(d->skel->progs.identify_mappings, false);
 	}
@@ -210,6 +211,7 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 			return err;
 		err = cw_go_probes_init(&d->go, d->skel->progs.on_go_panic,
 					d->skel->progs.on_go_fatal, d->skel->progs.on_go_preprint,
+					d->skel->progs.on_go_throw,
 					bpf_map__fd(d->skel->maps.go_exes), o->max_go_binaries);
 		if (err)
 			return err;

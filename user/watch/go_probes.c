@@ -16,6 +16,8 @@ static const char *const fn_names[CW_GO_NR_FNS] = {
 	[CW_GO_FATALPANIC] = "runtime.fatalpanic",
 	[CW_GO_FATALTHROW] = "runtime.fatalthrow",
 	[CW_GO_PREPRINT] = "runtime.preprintpanics",
+	[CW_GO_THROW] = "runtime.throw",
+	[CW_GO_FATAL] = "runtime.fatal",
 };
 
 /* What probe() found, besides -errno. */
@@ -26,10 +28,12 @@ enum {
 };
 
 int cw_go_probes_init(struct cw_go_probes *g, struct bpf_program *panic, struct bpf_program *fatal,
-		      struct bpf_program *preprint, int go_exes_fd, unsigned max)
+		      struct bpf_program *preprint, struct bpf_program *throw, int go_exes_fd,
+		      unsigned max)
 {
-	*g = (struct cw_go_probes){
-		.progs = {panic, fatal, preprint}, .go_exes_fd = go_exes_fd, .max = max};
+	*g = (struct cw_go_probes){.progs = {panic, fatal, preprint, throw, throw},
+				   .go_exes_fd = go_exes_fd,
+				   .max = max};
 	g->v = calloc(max ? max : 1, sizeof(*g->v));
 	if (!g->v) {
 		fprintf(stderr, "crashwatch: failed to allocate the Go probes: %s\n",

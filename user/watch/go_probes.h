@@ -23,6 +23,8 @@ enum cw_go_fn {
 	CW_GO_FATALPANIC, /* an unrecovered panic */
 	CW_GO_FATALTHROW, /* a fatal error: throw and fatal both end there */
 	CW_GO_PREPRINT,	  /* runtime.preprintpanics: the panic value's type, before its text */
+	CW_GO_THROW,	  /* runtime.throw and runtime.fatal: a fatal error's message */
+	CW_GO_FATAL,
 	CW_GO_NR_FNS,
 };
 
@@ -32,8 +34,9 @@ struct cw_go_probe {
 };
 
 struct cw_go_probes {
-	struct bpf_program *progs[CW_GO_NR_FNS]; /* on_go_panic, on_go_fatal, on_go_preprint */
-	int go_exes_fd;				 /* the kernel's go_exes table */
+	/* on_go_panic, on_go_fatal, on_go_preprint, on_go_throw (twice) */
+	struct bpf_program *progs[CW_GO_NR_FNS];
+	int go_exes_fd; /* the kernel's go_exes table */
 	unsigned max;
 	struct cw_go_probe *v;
 	size_t n;
@@ -43,7 +46,8 @@ struct cw_go_probes {
 
 /* Up to max Go files.  Prints the failure.  0 or -errno. */
 int cw_go_probes_init(struct cw_go_probes *g, struct bpf_program *panic, struct bpf_program *fatal,
-		      struct bpf_program *preprint, int go_exes_fd, unsigned max);
+		      struct bpf_program *preprint, struct bpf_program *throw, int go_exes_fd,
+		      unsigned max);
 
 /*
  * An executable first run in a mount namespace: when it is Go, probe its

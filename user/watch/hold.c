@@ -187,7 +187,7 @@ static void collect_tool(pid_t child, int out_fd, double deadline, int cancel_fd
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
 		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40], classifier[40],
-		go_type[48];
+		go_type[64];
 	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS];
 };
 
@@ -214,6 +214,13 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 		if ((known->flags & CW_SIG_AT_GO_PANIC) && known->fault_addr) {
 			snprintf(a->go_type, sizeof(a->go_type), "--go-panic-type=0x%" PRIx64,
 				 (uint64_t)known->fault_addr);
+			a->argv[i++] = a->go_type;
+		} else if ((known->flags & CW_SIG_AT_GO_FATAL) && known->fault_addr &&
+			   known->go_message_len) {
+			/* What throw() or fatal() printed after "fatal error: ". */
+			snprintf(a->go_type, sizeof(a->go_type),
+				 "--go-fatal-message=0x%" PRIx64 ":%" PRIu64,
+				 (uint64_t)known->fault_addr, (uint64_t)known->go_message_len);
 			a->argv[i++] = a->go_type;
 		}
 	}
@@ -270,6 +277,7 @@ void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal
 		.flags = ev->flags,
 		.fault_addr = ev->fault_addr,
 		.sender_pid = (pid_t)ev->sender_pid,
+		.go_message_len = (ev->flags & CW_SIG_AT_GO_FATAL) ? ev->handler : 0,
 	};
 }
 

@@ -44,6 +44,7 @@ struct cw_crash_signal {
 	__u32 flags; /* enum cw_signal_flags: AT_ABORT, FROM_PROCESS */
 	__u64 fault_addr;
 	pid_t sender_pid;
+	__u64 go_message_len; /* a Go fatal error's message length (at fault_addr) */
 };
 
 void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal *out);
