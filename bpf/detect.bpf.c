@@ -569,6 +569,23 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 }
 
 /*
+ * A uprobe's hold (abort(), a Go runtime's fatal path): SIGSTOP to the
+ * current thread, not if a debugger traces it; written down so the same
+ * crash is not held again; then the first capture goes out.
+ */
+static __always_inline void hold_here(void *ctx, struct signal_scratch *s, struct task_struct *task,
+				      __u32 cpu, __u32 tgid, struct flag *fl)
+{
+	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0) {
+		s->ev.flags |= CW_SIG_HELD;
+		fl->held = 1;
+	}
+	if (bpf_map_update_elem(&flagged, &tgid, fl, BPF_ANY))
+		count(CW_CNT_FLAG_TABLE_FULL);
+	capture_and_emit(ctx, s, task, cpu);
+}
+
+/*
  * abort(), and so a failed assert(): attached by userspace to the entry of
  * abort in each libc.  SIGSTOP from here stops the thread before abort
  * raises SIGABRT, which a SIGSTOP could not overtake later.
@@ -588,13 +605,7 @@ int on_abort(struct pt_regs *ctx)
 	if (!s)
 		return 0;
 	s->ev.flags = CW_SIG_AT_ABORT;
-	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0) {
-		s->ev.flags |= CW_SIG_HELD;
-		fl.held = 1;
-	}
-	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
-		count(CW_CNT_FLAG_TABLE_FULL);
-	capture_and_emit(ctx, s, task, cpu);
+	hold_here(ctx, s, task, cpu, tgid, &fl);
 	return 0;
 }
 
@@ -700,13 +711,7 @@ static __always_inline int go_hold(struct pt_regs *ctx, __u32 at)
 			bpf_map_delete_elem(&go_throw_msgs, &tgid);
 		}
 	}
-	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0) {
-		s->ev.flags |= CW_SIG_HELD;
-		fl.held = 1;
-	}
-	if (bpf_map_update_elem(&flagged, &tgid, &fl, BPF_ANY))
-		count(CW_CNT_FLAG_TABLE_FULL);
-	capture_and_emit(ctx, s, task, cpu);
+	hold_here(ctx, s, task, cpu, tgid, &fl);
 	return 0;
 }
 

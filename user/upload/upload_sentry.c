@@ -326,6 +326,22 @@ static json_t *exception(const json_t *snap, const json_t *main, const char *des
 	return json_pack("{s:[o]}", "values", ex);
 }
 
+/* One entry of the event's threads: a thread, or a goroutine as one. */
+static json_t *thread_value(json_t *id, const char *name, const json_t *t, const json_t *main)
+{
+	json_t *o = json_object(), *st;
+
+	json_object_set_new(o, "id", id);
+	set_str(o, "name", name);
+	json_object_set_new(o, "crashed",
+			    json_boolean(json_is_true(json_object_get(t, "faulted"))));
+	json_object_set_new(o, "current", json_boolean(t == main));
+	st = stacktrace(t);
+	if (st)
+		json_object_set_new(o, "stacktrace", st);
+	return o;
+}
+
 static void goroutines(const json_t *snap, const json_t *main, json_t *values)
 {
 	const json_t *g;
@@ -334,20 +350,9 @@ static void goroutines(const json_t *snap, const json_t *main, json_t *values)
 
 	json_array_foreach(json_object_get(snap, "goroutines"), i, g)
 	{
-		json_t *o, *st;
-
-		if (!cw_upload_goroutine_name(g, name, sizeof(name)))
-			continue;
-		o = json_object();
-		json_object_set_new(o, "id", goroutine_thread_id(g));
-		json_object_set_new(o, "name", json_string(name));
-		json_object_set_new(o, "crashed",
-				    json_boolean(json_is_true(json_object_get(g, "faulted"))));
-		json_object_set_new(o, "current", json_boolean(g == main));
-		st = stacktrace(g);
-		if (st)
-			json_object_set_new(o, "stacktrace", st);
-		json_array_append_new(values, o);
+		if (cw_upload_goroutine_name(g, name, sizeof(name)))
+			json_array_append_new(values,
+					      thread_value(goroutine_thread_id(g), name, g, main));
 	}
 }
 
@@ -359,20 +364,12 @@ static json_t *threads(const json_t *snap, const json_t *main)
 
 	json_array_foreach(json_object_get(snap, "threads"), i, t)
 	{
-		json_t *tid = json_object_get(t, "tid"), *o, *st;
+		json_t *tid = json_object_get(t, "tid");
 
-		if (!json_is_integer(tid))
-			continue;
-		o = json_object();
-		json_object_set(o, "id", tid);
-		set_str(o, "name", cw_upload_str(t, "name"));
-		json_object_set_new(o, "crashed",
-				    json_boolean(json_is_true(json_object_get(t, "faulted"))));
-		json_object_set_new(o, "current", json_boolean(t == main));
-		st = stacktrace(t);
-		if (st)
-			json_object_set_new(o, "stacktrace", st);
-		json_array_append_new(values, o);
+		if (json_is_integer(tid))
+			json_array_append_new(
+				values,
+				thread_value(json_incref(tid), cw_upload_str(t, "name"), t, main));
 	}
 	goroutines(snap, main, values);
 	return json_pack("{s:o}", "values", values);

@@ -742,13 +742,17 @@ cleanup:
 	/* Holds end (their outcomes written); suppressed crashes reach the spool. */
 	if (w.flow)
 		cw_crash_flow_stop(w.flow);
+	/*
+	 * What is not uploaded yet stays in the spool for the next start.  The
+	 * uploader's thread ends before its counters are read: one that had
+	 * just uploaded a file would otherwise be counted late, or not at all.
+	 */
+	upload_abort = NULL; /* w is gone after the return */
+	cw_uploader_stop(&w.up);
 	if (det.skel)
 		print_counters(&det, &w);
 	cw_detector_stop(&det);
 	cw_scope_close(&scope);
-	/* What is not uploaded yet stays in the spool for the next start. */
-	upload_abort = NULL; /* w is gone after the return */
-	cw_uploader_stop(&w.up);
 	cw_upload_target_free(&w.target);
 	curl_global_cleanup();
 	if (w.flow)
