@@ -37,8 +37,8 @@ static const char *const thread_keys[] = {
 	"error",
 };
 static const char *const frame_keys[] = {
-	"index",    "pc",   "function", "function_offset", "module", "module_offset",
-	"build_id", "file", "line",	"signal_frame",
+	"index",	 "pc",	     "function", "symbol", "function_offset", "module",
+	"module_offset", "build_id", "file",	 "line",   "signal_frame",
 };
 static const char *const module_keys[] = {"path", "start", "end", "build_id"};
 static const char *const capture_keys[] = {

@@ -115,6 +115,10 @@ static json_t *frame_json(size_t i, const struct cw_doc_frame *f)
 	json_object_set_new(o, "index", json_integer((json_int_t)i));
 	json_object_set_new(o, "pc", cw_json_hex(f->pc));
 	json_object_set_new(o, "function", text_or_null(f->function));
+	json_object_set_new(o, "symbol",
+			    f->symbol && function && strcmp(f->symbol, f->function) != 0
+				    ? text(f->symbol)
+				    : json_null());
 	json_object_set_new(o, "function_offset",
 			    function ? json_integer((json_int_t)f->function_offset) : json_null());
 	json_object_set_new(o, "module", text_or_null(f->module));

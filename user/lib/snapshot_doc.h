@@ -53,7 +53,8 @@ struct cw_doc_signal {
 struct cw_doc_frame {
 	uint64_t pc;
 	bool pc_exact;		  /* not a return address: past frame 0, a signal frame */
-	const char *function;	  /* unknown: function_offset null too */
+	const char *function;	  /* demangled; unknown: function_offset null too */
+	const char *symbol;	  /* the raw (mangled) name; NULL: null, as function or unknown */
 	uint64_t function_offset; /* pc - the function's start */
 	const char *module;
 	bool has_module_offset; /* known even without the path: a build-id frame */

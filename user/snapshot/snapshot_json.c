@@ -87,6 +87,7 @@ static void fill_frame(const struct cw_frame_info *f, struct cw_doc_frame *d)
 		.pc = f->pc,
 		.pc_exact = f->activation,
 		.function = f->function,
+		.symbol = f->symbol,
 		.function_offset = f->function_offset,
 		.module = f->module,
 		/* Relative to the module libdwfl found at pc: none, no offset. */

@@ -15,6 +15,7 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include "demangle.h"
 #include "dwfl_lookup.h"
 #include "elf_info.h"
 
@@ -218,7 +219,12 @@ static void lookup_symbol(struct cw_unwinder *u, Dwarf_Addr at, struct cw_frame_
 						.line = a->line};
 	else
 		cw_dwfl_lookup(mod, at, u->source_lines, &loc);
-	f->function = loc.function;
+	/* The one place the tool's names (its own libdwfl's or the server's) are demangled. */
+	f->function = loc.function ? keep(u, cw_demangle(loc.function)) : NULL;
+	if (f->function)
+		f->symbol = loc.function;
+	else
+		f->function = loc.function;
 	f->function_offset = loc.function_offset;
 	f->file = loc.file;
 	f->line = loc.line;

@@ -20,7 +20,8 @@
 struct cw_frame_info {
 	uint64_t pc;
 	bool activation;      /* pc is exact (first frame, or interrupted by a signal) */
-	const char *function; /* strings live as long as the Dwfl */
+	const char *function; /* demangled; strings live as long as the unwinder */
+	const char *symbol;   /* the raw (mangled) name; NULL when function is it */
 	uint64_t function_offset;
 	const char *module;
 	uint64_t module_offset; /* pc - module load address */

@@ -182,11 +182,17 @@ static const struct field thread[] = {
 	{"error", STR_NULL},
 };
 static const struct field frame[] = {
-	{"index", INT},		{"pc", HEX},
-	{"function", STR_NULL}, {"function_offset", INT_NULL},
-	{"module", STR_NULL},	{"module_offset", HEX_NULL},
-	{"build_id", STR_NULL}, {"file", STR_NULL},
-	{"line", INT_NULL},	{"signal_frame", BOOL},
+	{"index", INT},
+	{"pc", HEX},
+	{"function", STR_NULL},
+	{"symbol", STR_NULL},
+	{"function_offset", INT_NULL},
+	{"module", STR_NULL},
+	{"module_offset", HEX_NULL},
+	{"build_id", STR_NULL},
+	{"file", STR_NULL},
+	{"line", INT_NULL},
+	{"signal_frame", BOOL},
 };
 static const struct field module[] = {
 	{"path", STR_NULL}, {"start", HEX_NULL}, {"end", HEX_NULL}, {"build_id", STR_NULL}};

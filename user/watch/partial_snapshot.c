@@ -129,6 +129,7 @@ static bool fill_frames(struct cw_partial_doc *p, const struct cw_signal_event *
 			.pc = v[i].ip,
 			.pc_exact = t->n_frames == 0, /* then return addresses */
 			.function = v[i].sym.function,
+			.symbol = v[i].sym.symbol,
 			.function_offset = v[i].sym.function_offset,
 			.module = v[i].sym.module,
 			.has_module_offset = v[i].sym.has_offset,

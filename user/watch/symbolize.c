@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "demangle.h"
 #include "dwfl_lookup.h"
 #include "elf_info.h"
 #include "proc_info.h"
@@ -24,7 +25,8 @@ struct module {
 	int fd;	    /* the file, kept open: /proc/PID/root goes away with the process */
 	Dwfl *dwfl; /* NULL until first used */
 	Dwfl_Module *mod;
-	bool broken; /* could not be opened by libdwfl: do not retry */
+	bool broken;			/* could not be opened by libdwfl: do not retry */
+	struct cw_demangle_cache names; /* keyed by this Dwfl's strings */
 };
 
 struct indexed_file {
@@ -76,6 +78,7 @@ void cw_symbolizer_free(struct cw_symbolizer *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nmods; i++) {
+		cw_demangle_cache_free(&s->mods[i].names);
 		if (s->mods[i].dwfl)
 			dwfl_end(s->mods[i].dwfl);
 		if (s->mods[i].fd >= 0)
@@ -351,7 +354,8 @@ static void lookup(struct module *m, uint64_t offset, bool return_address, bool 
 		return;
 	at = vaddr + bias - (return_address && vaddr > 0 ? 1 : 0);
 	cw_dwfl_lookup(m->mod, at, source_lines, &loc);
-	out->function = loc.function;
+	/* The one place the watcher's names are demangled. */
+	out->function = cw_demangle_cached(&m->names, loc.function, &out->symbol);
 	if (loc.function)
 		out->function_offset = loc.function_offset + (vaddr + bias - at);
 	out->file = loc.file;

@@ -23,7 +23,8 @@ struct cw_symbol {
 	const char *module;	  /* path of the file, NULL if not found */
 	uint64_t module_offset;	  /* file offset of the address */
 	bool has_offset;	  /* module_offset known (build-id frame or live mapping) */
-	const char *function;	  /* NULL when no symbol covers it */
+	const char *function;	  /* demangled; NULL when no symbol covers it */
+	const char *symbol;	  /* the raw (mangled) name; NULL when function is it */
 	uint64_t function_offset; /* address - function start */
 	const char *file;	  /* source file, NULL without debug info */
 	int line;
