@@ -48,6 +48,9 @@ GO_TARGETS := $(patsubst tests/targets/go/%/main.go,$(BUILD)/tests/targets/%,\
 	$(wildcard tests/targets/go/*/main.go)) $(BUILD)/tests/targets/go_panic_stripped \
 	$(BUILD)/tests/targets/go_panic_pie
 TARGETS    += $(GO_TARGETS)
+# C++ targets (tests/targets/cpp/NAME.cpp), for demangled names: built as cpp_NAME.
+CXX        ?= g++
+TARGETS    += $(patsubst tests/targets/cpp/%.cpp,$(BUILD)/tests/targets/cpp_%,$(wildcard tests/targets/cpp/*.cpp))
 # Everything the go command writes stays under $(BUILD), nothing in $HOME; no network, no cgo.
 GO_ENV     := GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path GOENV=off \
 	GOFLAGS= GOPROXY=off GO111MODULE=on CGO_ENABLED=0
@@ -249,6 +252,11 @@ $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TARGET_CFLAGS) -MMD -MP -o $@ $<
+
+$(BUILD)/tests/targets/cpp_%: tests/targets/cpp/%.cpp
+	$(call msg,CXX-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -MMD -MP -o $@ $<
 
 # One file, no go.mod: built as command-line-arguments, the standard library only.
 $(BUILD)/tests/targets/go_%: tests/targets/go/go_%/main.go

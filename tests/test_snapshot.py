@@ -326,3 +326,24 @@ def test_every_module_names_its_build_id():
     assert any("ld-linux" in p for p in paths), paths
     for path, build_id in paths.items():
         assert build_id and len(build_id) == 40, (path, build_id)
+
+
+def test_cpp_frames_are_demangled_and_keep_the_raw_symbol():
+    """A C++ target parked in ns::Parked::park(int) under ns::hold<int>(int): frames
+    name the demangled function, `symbol` the mangled one, null for C names."""
+    proc, _ = start("cpp_parked")
+    try:
+        snap = snapshot(proc.pid)
+    finally:
+        stop(proc)
+    frames = snap["threads"][0]["frames"]
+    by_function = {f["function"]: f for f in frames if f["function"]}
+    park = by_function["ns::Parked::park(int)"]
+    assert park["symbol"] == "_ZN2ns6Parked4parkEi"
+    hold = by_function["void ns::hold<int>(int)"]
+    assert hold["symbol"] == "_ZN2ns4holdIiEEvT_"
+    assert by_function["main"]["symbol"] is None
+    assert all(f["symbol"] is None or f["symbol"].startswith("_Z") for f in frames)
+    assert all(f["symbol"] is None for f in frames if not f["function"])
+    assert [f["function"] for f in frames].index("ns::Parked::park(int)") < \
+        [f["function"] for f in frames].index("void ns::hold<int>(int)")
