@@ -113,7 +113,7 @@ def snapshot(*args):
     return json.loads(r.stdout), r.stderr
 
 
-FIELDS = ("pc", "function", "function_offset", "file", "line", "module", "module_offset",
+FIELDS = ("pc", "function", "symbol", "function_offset", "file", "line", "module", "module_offset",
           "build_id", "signal_frame")
 
 
@@ -133,7 +133,7 @@ def crash_args(proc, said):
 
 
 @pytest.mark.parametrize("target", [("parked_threads", "8"), ("crash_and_park", "null"),
-                                    ("crash_and_park", "abort")])
+                                    ("crash_and_park", "abort"), ("cpp_parked",)])
 def test_same_frames_with_and_without_the_server(server, target):
     proc, said = start(*target)
     try:
@@ -148,6 +148,9 @@ def test_same_frames_with_and_without_the_server(server, target):
         stop(proc)
     assert frames(local) == frames(cold) == frames(warm)
     assert local["classifiers"] == warm["classifiers"]
+    if target[0] == "cpp_parked":  # demangled through the server too, the raw name kept
+        assert ("ns::Parked::park(int)", "_ZN2ns6Parked4parkEi") in {
+            (f["function"], f["symbol"]) for t in warm["threads"] for f in t["frames"]}
     # Source lines from libc6-dbg's DWARF came through the server too.
     assert any(f["file"] and f["line"] for t in warm["threads"] for f in t["frames"]
                if "libc.so" in (f["module"] or ""))
