@@ -95,10 +95,8 @@ static void test_cache(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cplusplus),
-		cmocka_unit_test(test_rust_legacy),
-		cmocka_unit_test(test_rust_v0),
-		cmocka_unit_test(test_c_names_untouched),
+		cmocka_unit_test(test_cplusplus), cmocka_unit_test(test_rust_legacy),
+		cmocka_unit_test(test_rust_v0),	  cmocka_unit_test(test_c_names_untouched),
 		cmocka_unit_test(test_cache),
 	};
 
