@@ -51,6 +51,9 @@ def test_a_crash_is_uploaded_and_leaves_the_spool(tmp_path):
             rec = w.records_for(ran.pid, "snapshot")
             wait_until(lambda: of_pid(rx, ran.pid), what="the upload")
             (req,) = of_pid(rx, ran.pid)
+            # The backend has it once it answered: the file leaves the spool then (a
+            # stop before the answer keeps it for the next start, by design).
+            wait_until(lambda: spooled(tmp_path) == [], what="the file to leave the spool")
         finally:
             assert w.stop() == 0
     assert req.parsed["uuid"] == os.path.basename(rec["path"])[:-len(".json")]
