@@ -15,10 +15,9 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include "debug_dirs.h"
 #include "dwfl_lookup.h"
 #include "elf_info.h"
-
-static char *debuginfo_path;
 
 /* libelf's and libdwfl's last error, or what to say when they set none. */
 static const char *elf_error(const char *none)
@@ -85,13 +84,13 @@ static int proc_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mo
 static const Dwfl_Callbacks proc_callbacks = {
 	.find_elf = proc_find_elf,
 	.find_debuginfo = proc_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+	.debuginfo_path = &cw_debuginfo_path,
 };
 
 static const Dwfl_Callbacks core_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+	.debuginfo_path = &cw_debuginfo_path,
 };
 
 struct capture_state {

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where libdwfl looks for debug files (--debug-dir): the Dwfl_Callbacks.debuginfo_path string
+ * of every Dwfl the snapshot tool and its symbol server begin.
+ */
+#ifndef CW_DEBUG_DIRS_H
+#define CW_DEBUG_DIRS_H
+
+#include <stddef.h>
+
+#define CW_MAX_DEBUG_DIRS 16
+
+/* libdwfl's own search, after the given directories. */
+#define CW_DEFAULT_DEBUGINFO_PATH ":.debug:/usr/lib/debug"
+
+/*
+ * NULL until cw_debug_dirs_set: libdwfl's default.  Dwfl_Callbacks.debuginfo_path points here.
+ */
+extern char *cw_debuginfo_path;
+
+/* Why dir cannot be one (absolute, no ':'), or NULL when it can. */
+const char *cw_debug_dir_invalid(const char *dir);
+
+/*
+ * The directories first, each searched by build-id (.build-id/xx/yyyy.debug) and by
+ * .gnu_debuglink as /usr/lib/debug is, then libdwfl's default.  0 or -errno.
+ */
+int cw_debug_dirs_set(const char *const *dirs, size_t n);
+
+/*
+ * debuginfod (DEBUGINFOD_URLS, libdw's client) never waits longer than this without progress
+ * unless DEBUGINFOD_TIMEOUT says otherwise, nor downloads longer than CW_DEBUGINFOD_MAXTIME.
+ */
+#define CW_DEBUGINFOD_TIMEOUT "5"
+#define CW_DEBUGINFOD_MAXTIME "30"
+void cw_debuginfod_bound(void);
+
+#endif
