@@ -280,3 +280,12 @@ def test_silent_debuginfod_is_bounded_and_never_holds_the_target(stripped, tmp_p
     assert took < 30, took
     assert seen_released, "the target was held while the tool waited on the network"
     assert_unsymbolized(json.loads(out))
+
+
+def test_watch_debug_dir_is_checked():
+    watch = [os.path.join(os.path.dirname(SNAPSHOT), "crashwatch"), "watch", "--config="]
+    r = subprocess.run([*watch, "--debug-dir=rel"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "bad --debug-dir 'rel': give an absolute directory" in r.stderr
+    r = subprocess.run([*watch, *[f"--debug-dir=/d{i}" for i in range(17)]],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "give at most 16" in r.stderr, r.stderr
