@@ -289,3 +289,35 @@ def test_watch_debug_dir_is_checked():
     r = subprocess.run([*watch, *[f"--debug-dir=/d{i}" for i in range(17)]],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "give at most 16" in r.stderr, r.stderr
+
+
+def test_the_watchers_snapshot_of_a_stripped_crash_has_names(tmp_path):
+    """crashwatch watch --debug-dir: its snapshot tool (and symbol server) find the debug
+    file; the crash ends as it does without the watcher."""
+    from conftest import Watcher, run_target
+
+    exe = tmp_path / "null_deref"
+    shutil.copy(os.path.join(TARGETS, "null_deref"), exe)
+    bid = build_id(str(exe))
+    tree = tmp_path / "debug"
+    debug = tree / ".build-id" / bid[:2] / f"{bid[2:]}.debug"
+    debug.parent.mkdir(parents=True)
+    subprocess.run(["objcopy", "--only-keep-debug", str(exe), str(debug)], check=True)
+    subprocess.run(["strip", str(exe)], check=True)
+    bare = run_target(str(exe))
+    spool = tmp_path / "spool"
+    w = Watcher("--hold", f"--spool={spool}", f"--debug-dir={tree}")
+    try:
+        w.wait_stderr("hold points: handled signals")
+        ran = run_target(str(exe))
+        rec = w.records_for(ran.pid, "snapshot")
+        assert rec["tool_status"] == 0
+    finally:
+        assert w.stop() == 0
+    assert ran.status == bare.status
+    with open(rec["path"]) as f:
+        snap = json.load(f)
+    got = names(snap)
+    assert "crash_null_deref" in got and "caller" in got, got
+    line = [f for f in frames(snap) if f.get("function") == "crash_null_deref"][0]
+    assert line.get("file", "").endswith("null_deref.c") and line.get("line"), line
