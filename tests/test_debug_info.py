@@ -277,7 +277,9 @@ def test_silent_debuginfod_is_bounded_and_never_holds_the_target(stripped, tmp_p
         silent.close()
     assert tool.returncode == 0, errs
     assert took > 1, "the silent server was never asked"
-    assert took < 30, took
+    # One query (DEBUGINFOD_TIMEOUT=3, no retry): the server is not asked again in this run.
+    assert took < 8, took
+    assert "debuginfod is slow" in errs, errs
     assert seen_released, "the target was held while the tool waited on the network"
     assert_unsymbolized(json.loads(out))
 

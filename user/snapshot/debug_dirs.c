@@ -2,8 +2,10 @@
 #include "debug_dirs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 char *cw_debuginfo_path;
 
@@ -46,6 +48,41 @@ int cw_debug_dirs_set(const char *const *dirs, size_t n)
 	return 0;
 }
 
+static double spent_ms;
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+int cw_find_debuginfo_bounded(Dwfl_Module *mod, void **userdata, const char *modname,
+			      GElf_Addr base, const char *file_name, const char *debuglink_file,
+			      GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	double t0 = now_ms(), took;
+	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+					      debuglink_file, debuglink_crc, debuginfo_file_name);
+
+	took = now_ms() - t0;
+	spent_ms += took;
+	/*
+	 * libdebuginfod reads DEBUGINFOD_URLS at each query: without it, no more are made.
+	 * A server that made us wait for nothing is not asked again in this run.
+	 */
+	if (getenv("DEBUGINFOD_URLS") &&
+	    (spent_ms > CW_DEBUGINFOD_BUDGET_MS || (fd < 0 && took > CW_DEBUGINFOD_SLOW_MS))) {
+		fprintf(stderr,
+			"crashwatch-snapshot: debuginfod is slow (%.0f ms for %s, %.0f ms in "
+			"all): the rest locally only\n",
+			took, modname ? modname : "a module", spent_ms);
+		unsetenv("DEBUGINFOD_URLS");
+	}
+	return fd;
+}
+
 void cw_debuginfod_bound(void)
 {
 	/* Only when DEBUGINFOD_URLS asks for a server; the caller's own values win. */
@@ -53,4 +90,5 @@ void cw_debuginfod_bound(void)
 		return;
 	setenv("DEBUGINFOD_TIMEOUT", CW_DEBUGINFOD_TIMEOUT, 0);
 	setenv("DEBUGINFOD_MAXTIME", CW_DEBUGINFOD_MAXTIME, 0);
+	setenv("DEBUGINFOD_RETRY_LIMIT", CW_DEBUGINFOD_RETRY_LIMIT, 0);
 }

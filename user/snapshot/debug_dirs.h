@@ -6,6 +6,7 @@
 #ifndef CW_DEBUG_DIRS_H
 #define CW_DEBUG_DIRS_H
 
+#include <elfutils/libdwfl.h>
 #include <stddef.h>
 
 #define CW_MAX_DEBUG_DIRS 16
@@ -31,8 +32,22 @@ int cw_debug_dirs_set(const char *const *dirs, size_t n);
  * debuginfod (DEBUGINFOD_URLS, libdw's client) never waits longer than this without progress
  * unless DEBUGINFOD_TIMEOUT says otherwise, nor downloads longer than CW_DEBUGINFOD_MAXTIME.
  */
-#define CW_DEBUGINFOD_TIMEOUT "5"
-#define CW_DEBUGINFOD_MAXTIME "30"
+#define CW_DEBUGINFOD_TIMEOUT	  "5"
+#define CW_DEBUGINFOD_MAXTIME	  "10"
+#define CW_DEBUGINFOD_RETRY_LIMIT "0" /* a server that timed out is not asked again at once */
 void cw_debuginfod_bound(void);
+
+/*
+ * What one snapshot spends finding debug files, debuginfod included: past this many
+ * milliseconds the rest is looked for locally only (DEBUGINFOD_URLS is unset), so that a
+ * slow server asked for module after module stays within the tool's --timeout.
+ */
+#define CW_DEBUGINFOD_BUDGET_MS 10000
+#define CW_DEBUGINFOD_SLOW_MS	1000 /* one lookup that found nothing in longer than this */
+
+/* dwfl_standard_find_debuginfo within CW_DEBUGINFOD_BUDGET_MS. */
+int cw_find_debuginfo_bounded(Dwfl_Module *mod, void **userdata, const char *modname,
+			      GElf_Addr base, const char *file_name, const char *debuglink_file,
+			      GElf_Word debuglink_crc, char **debuginfo_file_name);
 
 #endif

@@ -77,8 +77,8 @@ static int proc_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mo
 
 	if (pm && pm->cfi_only && dwfl_module_eh_cfi(mod, &bias))
 		return -1;
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-					    debuglink_crc, debuginfo_file_name);
+	return cw_find_debuginfo_bounded(mod, userdata, modname, base, file_name, debuglink_file,
+					 debuglink_crc, debuginfo_file_name);
 }
 
 static const Dwfl_Callbacks proc_callbacks = {
@@ -89,7 +89,7 @@ static const Dwfl_Callbacks proc_callbacks = {
 
 static const Dwfl_Callbacks core_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = cw_find_debuginfo_bounded,
 	.debuginfo_path = &cw_debuginfo_path,
 };
 
