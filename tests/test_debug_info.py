@@ -323,3 +323,60 @@ def test_the_watchers_snapshot_of_a_stripped_crash_has_names(tmp_path):
     assert "crash_null_deref" in got and "caller" in got, got
     line = [f for f in frames(snap) if f.get("function") == "crash_null_deref"][0]
     assert line.get("file", "").endswith("null_deref.c") and line.get("line"), line
+
+
+def start_symbol_server(sock, env, prefix=()):
+    server = subprocess.Popen([*prefix, SNAPSHOT, f"--symbol-server={sock}"],
+                              stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 10
+    while not sock.exists():
+        assert time.monotonic() < deadline, "the symbol server never listened"
+        time.sleep(0.05)
+    return server
+
+
+def stop_symbol_server(server):
+    server.stdin.close()
+    server.wait(timeout=10)
+    return server.stderr.read()
+
+
+def test_debuginfod_through_the_symbol_server(stripped, debuginfod, netns, tmp_path):
+    exe, _, _, _ = stripped
+    sock = tmp_path / "sym.sock"
+    server = start_symbol_server(sock, clean_env(DEBUGINFOD_URLS=debuginfod,
+                                                 DEBUGINFOD_CACHE_PATH=str(tmp_path / "c")),
+                                 prefix=("nsenter", f"--net={netns}"))
+    proc = start(str(exe), "2")
+    try:
+        # The client knows no server: the names come from the symbol server's fetch.
+        snap = snapshot(f"--symbolizer={sock}", proc.pid, env=clean_env())
+    finally:
+        stop(proc)
+        stop_symbol_server(server)
+    assert_symbolized(snap)
+
+
+def test_a_silent_debuginfod_is_left_alone_by_the_symbol_server(stripped, tmp_path):
+    exe, _, _, _ = stripped
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    env = clean_env(DEBUGINFOD_URLS=f"http://127.0.0.1:{silent.getsockname()[1]}",
+                    DEBUGINFOD_TIMEOUT="2", DEBUGINFOD_CACHE_PATH=str(tmp_path / "c"))
+    sock = tmp_path / "sym.sock"
+    server = start_symbol_server(sock, env)
+    proc = start(str(exe), "2")
+    took = []
+    try:
+        for _ in range(2):
+            t0 = time.monotonic()
+            snap = snapshot(f"--symbolizer={sock}", proc.pid, env=clean_env())
+            took.append(time.monotonic() - t0)
+            assert_unsymbolized(snap)
+    finally:
+        stop(proc)
+        errs = stop_symbol_server(server)
+        silent.close()
+    assert "not asked again for a minute" in errs, errs
+    assert took[0] < 8 and took[1] < 1.5, took

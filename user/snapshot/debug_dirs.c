@@ -2,6 +2,7 @@
 #include "debug_dirs.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ int cw_debug_dirs_set(const char *const *dirs, size_t n)
 }
 
 static double spent_ms;
+static bool long_lived;	  /* the symbol server: a pause, not an end */
+static char *paused_urls; /* DEBUGINFOD_URLS while it is unset */
+static double paused_at;
 
 static double now_ms(void)
 {
@@ -63,28 +67,44 @@ int cw_find_debuginfo_bounded(Dwfl_Module *mod, void **userdata, const char *mod
 			      GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
 	double t0 = now_ms(), took;
-	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
-					      debuglink_file, debuglink_crc, debuginfo_file_name);
+	int fd;
+
+	if (paused_urls && t0 - paused_at > CW_DEBUGINFOD_PAUSE_MS) {
+		setenv("DEBUGINFOD_URLS", paused_urls, 1);
+		free(paused_urls);
+		paused_urls = NULL;
+	}
+	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					  debuglink_crc, debuginfo_file_name);
 
 	took = now_ms() - t0;
-	spent_ms += took;
+	if (!long_lived)
+		spent_ms += took;
 	/*
 	 * libdebuginfod reads DEBUGINFOD_URLS at each query: without it, no more are made.
-	 * A server that made us wait for nothing is not asked again in this run.
+	 * A server that made us wait for nothing is not asked again in this run (the symbol
+	 * server: for CW_DEBUGINFOD_PAUSE_MS).
 	 */
 	if (getenv("DEBUGINFOD_URLS") &&
 	    (spent_ms > CW_DEBUGINFOD_BUDGET_MS || (fd < 0 && took > CW_DEBUGINFOD_SLOW_MS))) {
 		fprintf(stderr,
 			"crashwatch-snapshot: debuginfod is slow (%.0f ms for %s, %.0f ms in "
-			"all): the rest locally only\n",
-			took, modname ? modname : "a module", spent_ms);
+			"all): %s\n",
+			took, modname ? modname : "a module", spent_ms,
+			long_lived ? "not asked again for a minute" : "the rest locally only");
+		if (long_lived) {
+			free(paused_urls);
+			paused_urls = strdup(getenv("DEBUGINFOD_URLS"));
+			paused_at = now_ms();
+		}
 		unsetenv("DEBUGINFOD_URLS");
 	}
 	return fd;
 }
 
-void cw_debuginfod_bound(void)
+void cw_debuginfod_bound(bool symbol_server)
 {
+	long_lived = symbol_server;
 	/* Only when DEBUGINFOD_URLS asks for a server; the caller's own values win. */
 	if (!getenv("DEBUGINFOD_URLS"))
 		return;

@@ -7,6 +7,7 @@
 #define CW_DEBUG_DIRS_H
 
 #include <elfutils/libdwfl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CW_MAX_DEBUG_DIRS 16
@@ -35,7 +36,7 @@ int cw_debug_dirs_set(const char *const *dirs, size_t n);
 #define CW_DEBUGINFOD_TIMEOUT	  "5"
 #define CW_DEBUGINFOD_MAXTIME	  "10"
 #define CW_DEBUGINFOD_RETRY_LIMIT "0" /* a server that timed out is not asked again at once */
-void cw_debuginfod_bound(void);
+void cw_debuginfod_bound(bool symbol_server);
 
 /*
  * What one snapshot spends finding debug files, debuginfod included: past this many
@@ -43,9 +44,13 @@ void cw_debuginfod_bound(void);
  * slow server asked for module after module stays within the tool's --timeout.
  */
 #define CW_DEBUGINFOD_BUDGET_MS 10000
-#define CW_DEBUGINFOD_SLOW_MS	1000 /* one lookup that found nothing in longer than this */
+#define CW_DEBUGINFOD_SLOW_MS	1000  /* one lookup that found nothing in longer than this */
+#define CW_DEBUGINFOD_PAUSE_MS	60000 /* the symbol server: how long a slow server is left */
 
-/* dwfl_standard_find_debuginfo within CW_DEBUGINFOD_BUDGET_MS. */
+/*
+ * dwfl_standard_find_debuginfo within CW_DEBUGINFOD_BUDGET_MS (the tool), or leaving a slow
+ * server alone for CW_DEBUGINFOD_PAUSE_MS (the symbol server, no budget in all).
+ */
 int cw_find_debuginfo_bounded(Dwfl_Module *mod, void **userdata, const char *modname,
 			      GElf_Addr base, const char *file_name, const char *debuglink_file,
 			      GElf_Word debuglink_crc, char **debuginfo_file_name);

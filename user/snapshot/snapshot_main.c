@@ -303,7 +303,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crashwatch-snapshot: %s\n", strerror(ENOMEM));
 		return CW_SNAP_FAILED;
 	}
-	cw_debuginfod_bound();
+	cw_debuginfod_bound(o.symbol_server != NULL);
 	if (o.symbol_server) {
 		prctl(PR_SET_DUMPABLE, 0);
 		return cw_symbol_server_run(o.symbol_server, o.symbol_cache_bytes) == 0

@@ -14,7 +14,7 @@
 /* As the snapshot tool finds debug files (unwind.c): build-id, then debuglink. */
 static const Dwfl_Callbacks callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = cw_find_debuginfo_bounded,
 	.debuginfo_path = &cw_debuginfo_path,
 };
 
