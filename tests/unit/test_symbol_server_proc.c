@@ -60,7 +60,7 @@ static void starts_answers_and_stops(void **state)
 
 	(void)state;
 	paths(&p);
-	assert_int_equal(cw_symbol_server_start(&s, p.tool, p.sock, 64 << 20), 0);
+	assert_int_equal(cw_symbol_server_start(&s, p.tool, p.sock, 64 << 20, NULL, 0), 0);
 	assert_true(s.pid > 0);
 	assert_true(cw_symbol_server_alive(&s));
 	assert_true(answers(p.sock));
@@ -83,7 +83,7 @@ static void a_killed_server_is_started_again_but_not_at_once(void **state)
 
 	(void)state;
 	paths(&p);
-	assert_int_equal(cw_symbol_server_start(&s, p.tool, p.sock, 0), 0);
+	assert_int_equal(cw_symbol_server_start(&s, p.tool, p.sock, 0, NULL, 0), 0);
 	first = s.pid;
 	assert_int_equal(kill(first, SIGKILL), 0);
 	/* A moment for the kernel to make it a zombie, which alive() reaps. */
@@ -105,7 +105,7 @@ static void a_tool_that_is_not_there_fails_cleanly(void **state)
 
 	(void)state;
 	assert_true(cw_symbol_server_start(&s, "/nonexistent/crashwatch-snapshot",
-					   "/tmp/cw-symproc-none.sock", 0) < 0);
+					   "/tmp/cw-symproc-none.sock", 0, NULL, 0) < 0);
 	assert_int_equal(s.pid, 0);
 	assert_int_equal(s.lifeline, -1);
 	assert_null(s.tool_path);

@@ -31,6 +31,7 @@
 #include "snapshot_json.h"
 #include "snapshot_options.h"
 #include "spool_write.h"
+#include "debug_dirs.h"
 #include "symbol_server.h"
 #include "unwind.h"
 
@@ -297,6 +298,12 @@ int main(int argc, char **argv)
 	if (r)
 		return r > 0 ? CW_SNAP_OK : CW_SNAP_USAGE;
 	die_with_parent(&o);
+	/* Used only after the capture, never while the target is stopped: see docs/snapshot.md. */
+	if (cw_debug_dirs_set(o.debug_dirs, o.n_debug_dirs) < 0) {
+		fprintf(stderr, "crashwatch-snapshot: %s\n", strerror(ENOMEM));
+		return CW_SNAP_FAILED;
+	}
+	cw_debuginfod_bound(o.symbol_server != NULL);
 	if (o.symbol_server) {
 		prctl(PR_SET_DUMPABLE, 0);
 		return cw_symbol_server_run(o.symbol_server, o.symbol_cache_bytes) == 0

@@ -8,12 +8,14 @@
 
 #include "parse.h"
 #include "signals.h"
+#include "debug_dirs.h"
 #include "symbol_server.h"
 
 static const char usage[] =
 	"Usage: crashwatch-snapshot [OPTIONS] PID\n"
 	"       crashwatch-snapshot [OPTIONS] --core=FILE|-\n"
 	"       crashwatch-snapshot --symbol-server=SOCKPATH [--symbol-cache-bytes=SIZE]\n"
+	"                           [--debug-dir=DIR]...\n"
 	"\n"
 	"Stop every thread of PID for a moment, copy its registers and stack, let it go,\n"
 	"then unwind and symbolize every thread and write one JSON snapshot; its path is\n"
@@ -60,6 +62,13 @@ static const char usage[] =
 	"                       stdin reaches EOF or SIGTERM\n"
 	"  --symbol-cache-bytes=SIZE  the server's memory bound: least recently used\n"
 	"                       modules are forgotten above this RSS (default 256M)\n"
+	"  --debug-dir=DIR      also look for debug files here, before /usr/lib/debug:\n"
+	"                       DIR/.build-id/xx/yyyy.debug, or the /usr/lib/debug\n"
+	"                       layout (repeatable, at most 16; absolute).  With\n"
+	"                       DEBUGINFOD_URLS set, libdw's debuginfod client fetches\n"
+	"                       what is found nowhere, after the target is let go\n"
+	"                       (DEBUGINFOD_TIMEOUT default 5, DEBUGINFOD_MAXTIME 10,\n"
+	"                       no retry; a server slow for nothing is not asked again)\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"Exit status: 0 written; 1 failed; 2 bad usage; 3 no such process; 4 kernel thread;\n"
@@ -96,6 +105,7 @@ enum {
 	OPT_SYMBOL_SERVER,
 	OPT_SYMBOL_CACHE_BYTES,
 	OPT_DIE_WITH_PARENT,
+	OPT_DEBUG_DIR,
 };
 
 static const struct option long_options[] = {
@@ -126,6 +136,7 @@ static const struct option long_options[] = {
 	{"symbol-server", required_argument, NULL, OPT_SYMBOL_SERVER},
 	{"symbol-cache-bytes", required_argument, NULL, OPT_SYMBOL_CACHE_BYTES},
 	{"die-with-parent", required_argument, NULL, OPT_DIE_WITH_PARENT},
+	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -311,6 +322,16 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 				return bad(err, "--die-with-parent", optarg,
 					   "give the pid of the process that started the tool");
 			break;
+		case OPT_DEBUG_DIR: {
+			const char *why = cw_debug_dir_invalid(optarg);
+
+			if (why)
+				return bad(err, "--debug-dir", optarg, why);
+			if (o->n_debug_dirs >= CW_MAX_DEBUG_DIRS)
+				return bad(err, "--debug-dir", optarg, "give at most 16");
+			o->debug_dirs[o->n_debug_dirs++] = optarg;
+			break;
+		}
 		case 'h':
 			fputs(usage, out);
 			return 1;

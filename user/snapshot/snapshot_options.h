@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "debug_dirs.h"
 #include "redact.h"
 
 /* Exit codes, one per kind of failure (also in --help). */
@@ -71,7 +72,9 @@ struct cw_snapshot_options {
 	const char *symbolizer;
 	const char *symbol_server;
 	uint64_t symbol_cache_bytes;
-	pid_t parent_pid; /* --die-with-parent: 0 when not given */
+	pid_t parent_pid;			   /* --die-with-parent: 0 when not given */
+	const char *debug_dirs[CW_MAX_DEBUG_DIRS]; /* --debug-dir, searched first */
+	size_t n_debug_dirs;
 };
 
 /* 0 to run; 1 when --help/--version was printed to out; -EINVAL after one line on err. */

@@ -9,13 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *debuginfo_path;
+#include "debug_dirs.h"
 
 /* As the snapshot tool finds debug files (unwind.c): build-id, then debuglink. */
 static const Dwfl_Callbacks callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+	.find_debuginfo = cw_find_debuginfo_bounded,
+	.debuginfo_path = &cw_debuginfo_path,
 };
 
 void cw_symbol_cache_init(struct cw_symbol_cache *c, uint64_t bound)

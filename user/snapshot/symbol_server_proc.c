@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "debug_dirs.h"
+
 extern char **environ;
 
 static int64_t ms_since(const struct timespec *t0)
@@ -76,7 +78,8 @@ static void close_lifeline(struct cw_symbol_server *s)
 static int spawn(struct cw_symbol_server *s)
 {
 	char server_arg[4200], cache_arg[64];
-	char *argv[] = {s->tool_path, server_arg, s->cache_bytes ? cache_arg : NULL, NULL};
+	char *argv[4 + 2 * CW_MAX_DEBUG_DIRS] = {s->tool_path, server_arg};
+	int argc = 2;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, defaults;
@@ -90,6 +93,12 @@ static int spawn(struct cw_symbol_server *s)
 		return -ENAMETOOLONG;
 	}
 	snprintf(cache_arg, sizeof(cache_arg), "--symbol-cache-bytes=%" PRIu64, s->cache_bytes);
+	if (s->cache_bytes)
+		argv[argc++] = cache_arg;
+	for (unsigned k = 0; k < s->n_debug_dirs && k < CW_MAX_DEBUG_DIRS; k++) {
+		argv[argc++] = "--debug-dir";
+		argv[argc++] = (char *)s->debug_dirs[k];
+	}
 	clock_gettime(CLOCK_MONOTONIC, &s->last_start); /* a failed start counts for the rate */
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -150,11 +159,15 @@ static int spawn(struct cw_symbol_server *s)
 }
 
 int cw_symbol_server_start(struct cw_symbol_server *s, const char *tool_path, const char *sock_path,
-			   uint64_t cache_bytes)
+			   uint64_t cache_bytes, const char *const *debug_dirs,
+			   unsigned n_debug_dirs)
 {
 	int r;
 
-	*s = (struct cw_symbol_server){.lifeline = -1, .cache_bytes = cache_bytes};
+	*s = (struct cw_symbol_server){.lifeline = -1,
+				       .cache_bytes = cache_bytes,
+				       .debug_dirs = debug_dirs,
+				       .n_debug_dirs = n_debug_dirs};
 	s->tool_path = strdup(tool_path);
 	s->sock_path = strdup(sock_path);
 	if (!s->tool_path || !s->sock_path) {

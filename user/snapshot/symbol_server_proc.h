@@ -23,7 +23,10 @@ struct cw_symbol_server {
 	int lifeline; /* the write end of the server's stdin; -1 when closed */
 	char *tool_path;
 	char *sock_path;
-	uint64_t cache_bytes;	    /* 0: the tool's default */
+	uint64_t cache_bytes; /* 0: the tool's default */
+	/* Its --debug-dir directories (not copied: they outlive it). */
+	const char *const *debug_dirs;
+	unsigned n_debug_dirs;
 	struct timespec last_start; /* CLOCK_MONOTONIC */
 	unsigned restarts;
 };
@@ -34,7 +37,8 @@ struct cw_symbol_server {
  * <object>: <reason>"); nothing is left running on failure.
  */
 int cw_symbol_server_start(struct cw_symbol_server *s, const char *tool_path, const char *sock_path,
-			   uint64_t cache_bytes);
+			   uint64_t cache_bytes, const char *const *debug_dirs,
+			   unsigned n_debug_dirs);
 
 /*
  * Is it running?  Reaps it when it died (said on stderr) and starts it

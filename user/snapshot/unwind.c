@@ -15,11 +15,10 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include "debug_dirs.h"
 #include "demangle.h"
 #include "dwfl_lookup.h"
 #include "elf_info.h"
-
-static char *debuginfo_path;
 
 /* libelf's and libdwfl's last error, or what to say when they set none. */
 static const char *elf_error(const char *none)
@@ -79,20 +78,20 @@ static int proc_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mo
 
 	if (pm && pm->cfi_only && dwfl_module_eh_cfi(mod, &bias))
 		return -1;
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-					    debuglink_crc, debuginfo_file_name);
+	return cw_find_debuginfo_bounded(mod, userdata, modname, base, file_name, debuglink_file,
+					 debuglink_crc, debuginfo_file_name);
 }
 
 static const Dwfl_Callbacks proc_callbacks = {
 	.find_elf = proc_find_elf,
 	.find_debuginfo = proc_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+	.debuginfo_path = &cw_debuginfo_path,
 };
 
 static const Dwfl_Callbacks core_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+	.find_debuginfo = cw_find_debuginfo_bounded,
+	.debuginfo_path = &cw_debuginfo_path,
 };
 
 struct capture_state {

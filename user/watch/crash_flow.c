@@ -43,7 +43,8 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 	if (c->symbol_server) {
 		err = cw_make_dir(CW_STATE_DIR);
 		if (err == 0)
-			err = cw_symbol_server_start(&f->symbols, c->tool, CW_SYMBOL_SOCKET, 0);
+			err = cw_symbol_server_start(&f->symbols, c->tool, CW_SYMBOL_SOCKET, 0,
+						     c->o->debug_dirs, c->o->n_debug_dirs);
 		if (err < 0)
 			fprintf(stderr,
 				"crashwatch: no symbol server (%s): each snapshot tool symbolizes "
@@ -67,6 +68,8 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 					 .redact = c->o->redact,
 					 .n_redact = c->o->n_redact,
 					 .no_redact = c->o->no_redact,
+					 .debug_dirs = c->o->debug_dirs,
+					 .n_debug_dirs = c->o->n_debug_dirs,
 				 },
 				 c->o->max_holds, c->o->hold_queue);
 	f->started = true;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core_call_protocol.h"
+#include "debug_dirs.h"
 #include "proc_info.h"
 
 extern char **environ;
@@ -188,7 +189,7 @@ struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
 		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40], classifier[40],
 		go_type[64];
-	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS];
+	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS + 2 * CW_MAX_DEBUG_DIRS];
 };
 
 static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t pid, pid_t tid,
@@ -243,6 +244,10 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 	for (unsigned k = 0; k < c->n_redact && k < CW_REDACT_MAX_PATTERNS; k++) {
 		a->argv[i++] = "--redact";
 		a->argv[i++] = (char *)c->redact[k];
+	}
+	for (unsigned k = 0; k < c->n_debug_dirs && k < CW_MAX_DEBUG_DIRS; k++) {
+		a->argv[i++] = "--debug-dir";
+		a->argv[i++] = (char *)c->debug_dirs[k];
 	}
 	if (at_exit) {
 		a->argv[i++] = "--at-exit";

@@ -34,6 +34,9 @@ struct cw_hold_config {
 	const char *const *redact;
 	unsigned n_redact;
 	bool no_redact;
+	/* The tool's --debug-dir directories (the watch option of the same name). */
+	const char *const *debug_dirs;
+	unsigned n_debug_dirs;
 };
 
 /* What the kernel said of a crash's signal, as the snapshot tool is told it. */

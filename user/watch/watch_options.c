@@ -87,6 +87,11 @@ static const char usage[] =
 	"                       variables whose name matches this glob (repeatable, at\n"
 	"                       most 64; docs/snapshot.md says what is redacted)\n"
 	"  --no-redact          snapshots keep command lines as they are\n"
+	"  --debug-dir=DIR      the snapshot tool and the symbol server also look for\n"
+	"                       debug files here (DIR/.build-id/xx/yyyy.debug, or the\n"
+	"                       /usr/lib/debug layout; repeatable, at most 16).\n"
+	"                       DEBUGINFOD_URLS in the watcher's environment lets them\n"
+	"                       fetch the rest, after the hold (docs/snapshot.md)\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -129,6 +134,7 @@ enum {
 	OPT_HOST_CORE_HANDLER,
 	OPT_REDACT,
 	OPT_NO_REDACT,
+	OPT_DEBUG_DIR,
 };
 
 static const struct option long_options[] = {
@@ -164,6 +170,7 @@ static const struct option long_options[] = {
 	{"host-core-handler", required_argument, NULL, OPT_HOST_CORE_HANDLER},
 	{"redact", required_argument, NULL, OPT_REDACT},
 	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
+	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -469,6 +476,16 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			break;
 		case OPT_NO_REDACT:
 			o->no_redact = true;
+			break;
+		case OPT_DEBUG_DIR:
+			bad = cw_debug_dir_invalid(optarg);
+			if (!bad && o->n_debug_dirs == CW_MAX_DEBUG_DIRS)
+				bad = "give at most 16";
+			if (bad) {
+				fprintf(err, "crashwatch: bad --debug-dir '%s': %s\n", optarg, bad);
+				return -EINVAL;
+			}
+			o->debug_dirs[o->n_debug_dirs++] = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

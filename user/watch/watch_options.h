@@ -9,6 +9,7 @@
 
 #include <linux/types.h>
 #include "crashwatch/events.h"
+#include "debug_dirs.h"
 #include "redact.h"
 
 enum cw_core_hold {
@@ -53,6 +54,9 @@ struct cw_watch_options {
 	const char *redact[CW_REDACT_MAX_PATTERNS];
 	unsigned n_redact;
 	bool no_redact;
+	/* --debug-dir: passed to the snapshot tool and the symbol server it starts. */
+	const char *debug_dirs[CW_MAX_DEBUG_DIRS];
+	unsigned n_debug_dirs;
 };
 
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"
