@@ -19,7 +19,7 @@
 #define CW_ABORT_MESSAGE_MAX 4096
 
 struct cw_abort_message {
-	uint64_t addr;	/* of __abort_msg in the process; 0: no glibc there */
+	uint64_t addr; /* of __abort_msg in the process; 0: no glibc there */
 	bool has_message;
 	char message[CW_ABORT_MESSAGE_MAX + 1]; /* as glibc wrote it, NUL-terminated */
 };
