@@ -364,7 +364,9 @@ static json_t *cause_json(const struct cw_snapshot_doc *d)
 					   ? cw_si_code_name(d->signal.number, d->signal.code)
 					   : NULL;
 
-		snprintf(line, sizeof(line), "%s%s%s%s%s", cw_signal_name(d->signal.number),
+		const char *name = cw_signal_name(d->signal.number);
+
+		snprintf(line, sizeof(line), "%s%s%s%s%s", name ? name : "a signal",
 			 code ? " (" : "", code ? code : "", code ? ")" : "", addr);
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", at);
 	}
