@@ -96,3 +96,5 @@ def test_the_readable_snapshot_line_says_the_cause(tmp_path):
     assert re.fullmatch(r"null pointer dereference at 0x0 in crash_null_deref "
                         r"\(\S*null_deref\.c:\d+\)", doc["cause"]), doc["cause"]
     assert line.rstrip("\n").endswith(f' cause="{doc["cause"]}"'), line
+    # Held on its way out (its core dump): captured at its exit stops.
+    assert doc["capture"]["method"] == "ptrace-at-exit", doc["capture"]
