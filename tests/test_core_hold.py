@@ -2,6 +2,7 @@
 forwarded where it went before, and kernel.core_pattern always given back."""
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -80,6 +81,9 @@ def test_default_action_fault_is_held_in_its_core_dump(tmp_path, host_core_setti
     assert len(threads) == 6  # main and 5 workers: every thread
     assert threads[crash_tid]["faulted"]
     assert threads[crash_tid]["frames"][0]["function"] == "worker_crash"
+    # Issue 14: the cause line first, from the faulted thread's top frame.
+    assert re.fullmatch(r"null pointer dereference at 0x0 in worker_crash "
+                        r"\(\S*null_deref_threads\.c:\d+\)", snap["cause"]), snap["cause"]
     assert all(t["frames"] for t in threads.values())
 
 

@@ -146,6 +146,17 @@ def test_abort_is_held_at_its_entry_and_still_dies_of_sigabrt(tmp_path, target, 
     names = [f["function"] for f in t["frames"]]
     assert names[0] == "abort", names
     assert function in names and "main" in names
+    # Issue 14: why, in glibc's words (its __abort_msg), and the cause line first.
+    if target == "assert_fail":
+        a = snap["attributes"]
+        assert a["assert.expression"] == "value == 0"
+        assert a["assert.file"].endswith("assert_fail.c") and a["assert.line"] == "10"
+        assert a["assert.function"] == "check_invariant"
+        assert a["abort.message"].endswith("Assertion `value == 0' failed.")
+        assert snap["cause"] == f"assertion failed: value == 0 ({a['assert.file']}:10, check_invariant)"
+    else:
+        assert "abort.message" not in snap["attributes"]
+        assert snap["cause"].startswith("abort in do_abort ("), snap["cause"]
 
 
 def test_kill_segv_is_held_before_delivery_and_still_kills(tmp_path):

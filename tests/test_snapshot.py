@@ -126,7 +126,18 @@ def test_crash_held_in_its_handler_is_classified(kind):
     finally:
         stop(proc)
     assert snap["classifiers"] == ["given", sig, code, cause]
-    assert snap["attributes"] == {"build": "42"}
+    # glibc's own message, at SIGABRT, when it left one (__abort_msg).
+    glibc = {
+        "assert": {"abort.message": "crash_and_park: tests/targets/crash_and_park.c:53: "
+                                    "crash_assert: Assertion `v == 0' failed.",
+                   "assert.expression": "v == 0", "assert.file": "tests/targets/crash_and_park.c",
+                   "assert.line": "53", "assert.function": "crash_assert"},
+        "stack_protector": {"abort.message": "*** stack smashing detected ***: terminated"},
+    }.get(kind, {})
+    assert snap["attributes"] == {"build": "42", **glibc}
+    if kind == "assert":
+        assert snap["cause"] == ("assertion failed: v == 0 "
+                                 "(tests/targets/crash_and_park.c:53, crash_assert)")
     assert snap["signal"]["name"] == sig and snap["signal"]["code_name"] == code
     faulted = [t for t in snap["threads"] if t["faulted"]]
     assert [t["tid"] for t in faulted] == [proc.pid]

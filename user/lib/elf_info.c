@@ -68,7 +68,8 @@ int cw_elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *offset)
 	return -ENOENT;
 }
 
-int cw_elf_exported_function(int fd, const char *name, uint64_t *offset)
+/* The dynamic symbol `name` of type `type`, defined: 0, -ENOENT, -ENOEXEC. */
+static int exported(int fd, const char *name, int type, Elf **out, GElf_Sym *found)
 {
 	Elf_Scn *scn = NULL;
 	int r = -ENOENT;
@@ -97,15 +98,46 @@ int cw_elf_exported_function(int fd, const char *name, uint64_t *offset)
 
 			/* Not STT_GNU_IFUNC: its address is the resolver, not the function. */
 			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			    GELF_ST_TYPE(sym.st_info) != type)
 				continue;
 			s = elf_strptr(elf, shdr.sh_link, sym.st_name);
 			if (s && strcmp(s, name) == 0) {
-				r = cw_elf_vaddr_to_offset(elf, sym.st_value, offset);
+				*found = sym;
+				r = 0;
 				break;
 			}
 		}
 	}
+	if (r < 0)
+		elf_end(elf);
+	else
+		*out = elf;
+	return r;
+}
+
+int cw_elf_exported_function(int fd, const char *name, uint64_t *offset)
+{
+	GElf_Sym sym;
+	Elf *elf;
+	int r = exported(fd, name, STT_FUNC, &elf, &sym);
+
+	if (r < 0)
+		return r;
+	r = cw_elf_vaddr_to_offset(elf, sym.st_value, offset);
+	elf_end(elf);
+	return r;
+}
+
+int cw_elf_exported_object(int fd, const char *name, uint64_t *vaddr, uint64_t *base)
+{
+	GElf_Sym sym;
+	Elf *elf;
+	int r = exported(fd, name, STT_OBJECT, &elf, &sym);
+
+	if (r < 0)
+		return r;
+	*vaddr = sym.st_value;
+	r = cw_elf_offset_to_vaddr(elf, 0, base);
 	elf_end(elf);
 	return r;
 }

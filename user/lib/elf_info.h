@@ -25,6 +25,14 @@ int cw_elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *offset);
  */
 int cw_elf_exported_function(int fd, const char *name, uint64_t *offset);
 
+/*
+ * The link-time address of the data object `name` that the ELF file open on
+ * fd exports (dynamic symbol table), and the one its file offset 0 is loaded
+ * at: the object lives at vaddr - base past where offset 0 is mapped.  0;
+ * -ENOENT; -ENOEXEC when not ELF.
+ */
+int cw_elf_exported_object(int fd, const char *name, uint64_t *vaddr, uint64_t *base);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 char *cw_hex(const uint8_t *bytes, size_t len, char *out);
 

@@ -2,6 +2,8 @@
 #include "snapshot_doc.h"
 
 #include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,6 +255,128 @@ static json_t *aggregate_json(const struct cw_doc_aggregate *a)
 	return o;
 }
 
+static const char *attribute(const struct cw_snapshot_doc *d, const char *key)
+{
+	for (size_t i = 0; i < d->n_attributes; i++)
+		if (strcmp(d->attributes[i].key, key) == 0 && d->attributes[i].value[0])
+			return d->attributes[i].value;
+	return NULL;
+}
+
+/* The classifier that names a cause (classify.h), in words; NULL: none. */
+static const char *cause_words(const struct cw_snapshot_doc *d, char *buf, size_t cap)
+{
+	static const char *const causes[] = {
+		"null-pointer-dereference",  "stack-overflow",
+		"write-to-read-only-memory", "execute-non-executable-memory",
+		"stack-protector-failure",   "fortify-failure",
+		"assertion-failure",	     "abort",
+		"division-by-zero",	     "arithmetic-error",
+		"illegal-instruction",	     "bus-error",
+		"invalid-memory-access",     "bad-system-call",
+	};
+
+	for (size_t i = 0; i < d->n_classifiers; i++)
+		for (size_t c = 0; c < sizeof(causes) / sizeof(causes[0]); c++)
+			if (strcmp(d->classifiers[i], causes[c]) == 0) {
+				snprintf(buf, cap, "%s", causes[c]);
+				for (char *p = buf; *p; p++)
+					if (*p == '-')
+						*p = ' ';
+				return buf;
+			}
+	return NULL;
+}
+
+static bool in_libc(const struct cw_doc_frame *f)
+{
+	const char *base = f->module ? strrchr(f->module, '/') : NULL;
+
+	base = base ? base + 1 : f->module;
+	return base && (strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libc-", 5) == 0);
+}
+
+/*
+ * " in FUNCTION (FILE:LINE)": the faulted thread's top frame, past the C
+ * library's own after an abort (abort, raise, __assert_fail, ...).
+ */
+static void where(const struct cw_snapshot_doc *d, char *buf, size_t cap)
+{
+	const struct cw_doc_thread *t = d->n_threads ? &d->threads[0] : NULL;
+	const struct cw_doc_frame *f = NULL;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < d->n_threads; i++)
+		if (d->threads[i].faulted)
+			t = &d->threads[i];
+	for (size_t i = 0; t && i < t->n_frames && !f; i++)
+		if (!(d->has_signal && d->signal.number == SIGABRT && in_libc(&t->frames[i])) ||
+		    i + 1 == t->n_frames)
+			f = &t->frames[i];
+	if (!f)
+		return;
+	if (f->function && f->function[0] && f->file && f->file[0])
+		snprintf(buf, cap, " in %s (%s:%d)", f->function, f->file, f->line);
+	else if (f->function && f->function[0])
+		snprintf(buf, cap, " in %s", f->function);
+	else if (f->module && f->module[0])
+		snprintf(buf, cap, " in %s+0x%" PRIx64, f->module, f->module_offset);
+	else
+		snprintf(buf, cap, " at pc 0x%" PRIx64, f->pc);
+}
+
+/*
+ * docs/snapshot.md "cause": one line a person reads first, from what is
+ * known.  NULL: none (an on-demand snapshot).
+ */
+static json_t *cause_json(const struct cw_snapshot_doc *d)
+{
+	char words[64], at[1024], addr[40] = "", line[8192];
+	const char *expr = attribute(d, "assert.expression"), *msg = attribute(d, "abort.message");
+	const char *cause;
+
+	if (d->go && d->go->fatal_error)
+		return json_sprintf("fatal error: %s", d->go->fatal_error);
+	if (d->go && d->go->panicking)
+		return json_sprintf("panic: %s", d->go->panic_message ? d->go->panic_message
+						 : d->go->panic_type  ? d->go->panic_type
+								      : "(unknown value)");
+	if (!d->has_signal)
+		return json_null();
+	if (expr) {
+		const char *file = attribute(d, "assert.file"),
+			   *fn = attribute(d, "assert.function");
+
+		snprintf(line, sizeof(line), "assertion failed: %s (%s:%s%s%s)", expr,
+			 file ? file : "?",
+			 attribute(d, "assert.line") ? attribute(d, "assert.line") : "?",
+			 fn ? ", " : "", fn ? fn : "");
+		return text(line);
+	}
+	where(d, at, sizeof(at));
+	cause = cause_words(d, words, sizeof(words));
+	if (msg) {
+		snprintf(line, sizeof(line), "abort: %s%s", msg, at);
+		return text(line);
+	}
+	if (d->signal.has_address && !(cause && strcmp(cause, "stack overflow") == 0))
+		snprintf(addr, sizeof(addr), " at 0x%" PRIx64, d->signal.address);
+	if (cause) {
+		snprintf(line, sizeof(line), "%s%s%s", cause, addr, at);
+	} else {
+		const char *code = d->signal.has_code
+					   ? cw_si_code_name(d->signal.number, d->signal.code)
+					   : NULL;
+
+		const char *name = cw_signal_name(d->signal.number);
+
+		snprintf(line, sizeof(line), "%s%s%s%s%s", name ? name : "a signal",
+			 code ? " (" : "", code ? code : "", code ? ")" : "", addr);
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", at);
+	}
+	return text(line);
+}
+
 json_t *cw_snapshot_doc_json(const struct cw_snapshot_doc *d)
 {
 	json_t *o = json_object(), *attrs = json_object(), *threads = json_array(),
@@ -270,6 +394,7 @@ json_t *cw_snapshot_doc_json(const struct cw_snapshot_doc *d)
 	json_object_set_new(o, "version", json_integer(CW_SNAPSHOT_VERSION));
 	json_object_set_new(o, "uuid", json_string(d->uuid));
 	json_object_set_new(o, "timestamp", time_json(&now));
+	json_object_set_new(o, "cause", cause_json(d));
 	json_object_set_new(o, "host", cw_host_json());
 	json_object_set_new(o, "process", process_json(&d->process));
 	json_object_set_new(

@@ -2,7 +2,9 @@
 /* The full snapshot: what crashwatch-snapshot knows, as the document's description. */
 #include "snapshot_json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "snapshot_doc.h"
@@ -17,6 +19,8 @@ struct full_parts {
 	struct cw_doc_goroutine *goroutines;
 	struct cw_doc_frame *go_frames;
 	struct cw_doc_go go;
+	struct cw_assert assert_parts;
+	char assert_line[16], abort_message[CW_ABORT_MESSAGE_MAX + 1];
 };
 
 static void parts_free(struct full_parts *p)
@@ -143,7 +147,8 @@ static bool parts_alloc(const struct cw_snapshot *s, struct full_parts *p)
 	p->threads = calloc(s->unwound->n + 1, sizeof(*p->threads));
 	p->frames = calloc(n_frames + 1, sizeof(*p->frames));
 	p->modules = calloc(s->unwound->n_modules + 1, sizeof(*p->modules));
-	p->attributes = calloc(s->opts->n_kv + 2, sizeof(*p->attributes)); /* + Go's "error" */
+	p->attributes =
+		calloc(s->opts->n_kv + 7, sizeof(*p->attributes)); /* + Go's "error", abort's 5 */
 	p->vanished = calloc(n_threads + 1, sizeof(*p->vanished));
 	if (s->go) {
 		size_t n_go_frames = 0;
@@ -237,6 +242,28 @@ static void fill_go(const struct cw_snapshot *s, struct full_parts *p, struct cw
 			(struct cw_doc_attribute){"error", go->fatal_error};
 }
 
+/* glibc's abort message: whole as abort.message, a failed assert() in its parts. */
+static void fill_abort(const struct cw_abort_message *m, struct full_parts *p,
+		       struct cw_snapshot_doc *d)
+{
+	struct cw_doc_attribute *a = p->attributes;
+	struct cw_assert *as = &p->assert_parts;
+	size_t n = strlen(m->message);
+
+	snprintf(p->abort_message, sizeof(p->abort_message), "%s", m->message);
+	if (n && p->abort_message[n - 1] == '\n')
+		p->abort_message[n - 1] = 0;
+	a[d->n_attributes++] = (struct cw_doc_attribute){"abort.message", p->abort_message};
+	if (!cw_assert_parse(m->message, as))
+		return;
+	snprintf(p->assert_line, sizeof(p->assert_line), "%u", as->line);
+	a[d->n_attributes++] = (struct cw_doc_attribute){"assert.expression", as->expression};
+	a[d->n_attributes++] = (struct cw_doc_attribute){"assert.file", as->file};
+	a[d->n_attributes++] = (struct cw_doc_attribute){"assert.line", p->assert_line};
+	if (as->function[0])
+		a[d->n_attributes++] = (struct cw_doc_attribute){"assert.function", as->function};
+}
+
 static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_snapshot_doc *d)
 {
 	const struct cw_unwinder *u = s->unwound;
@@ -277,6 +304,8 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 			p->vanished[n_vanished++] = s->capture->threads[i].tid;
 	if (s->go)
 		fill_go(s, p, d);
+	if (s->abort_msg)
+		fill_abort(s->abort_msg, p, d);
 	d->capture = (struct cw_doc_capture){
 		.method = s->method,
 		.pause_ms = s->pause_ms,
@@ -293,14 +322,18 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 
 json_t *cw_snapshot_json(const struct cw_snapshot *s)
 {
-	struct full_parts p = {0};
+	/* 16 KiB of assert parts: not on the stack. */
+	struct full_parts *p = calloc(1, sizeof(*p));
 	struct cw_snapshot_doc d;
 	json_t *doc = NULL;
 
-	if (parts_alloc(s, &p)) {
-		fill(s, &p, &d);
+	if (!p)
+		return NULL;
+	if (parts_alloc(s, p)) {
+		fill(s, p, &d);
 		doc = cw_snapshot_doc_json(&d);
 	}
-	parts_free(&p);
+	parts_free(p);
+	free(p);
 	return doc;
 }

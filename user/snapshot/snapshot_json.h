@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "abort_message.h"
 #include "container_read.h"
 #include "go_capture.h"
 #include "proc_info.h"
@@ -33,6 +34,8 @@ struct cw_snapshot {
 	/* A Go program (NULL otherwise): its goroutines and panic, read at the capture. */
 	const struct cw_go_binary *go_binary;
 	const struct cw_go_capture *go;
+	/* glibc's abort message, read at the hold at abort() (NULL: none). */
+	const struct cw_abort_message *abort_msg;
 };
 
 /* Fills the document's description from s and writes it (snapshot_doc.h).  NULL on ENOMEM. */

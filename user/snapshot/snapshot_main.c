@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abort_message.h"
 #include "classify.h"
 #include "go_binary.h"
 #include "go_capture.h"
@@ -254,18 +255,23 @@ static int refused(int proc_dir, pid_t pid, int *rc)
 	return -EPERM;
 }
 
-/* What the capture reads of a Go program while it is stopped. */
+/* What the capture reads while the process is stopped: a Go program's goroutines, glibc's abort
+ * message. */
 struct go_stop {
-	const struct cw_go_binary *binary;
+	const struct cw_go_binary *binary; /* NULL: not a Go program */
 	struct cw_go_capture *out;
 	pid_t fault_tid;
+	struct cw_abort_message *abort_msg; /* addr 0: none to read */
 };
 
 static void go_stopped(void *arg, const struct cw_capture *c)
 {
 	struct go_stop *g = arg;
 
-	cw_go_capture_stopped(g->binary, c, g->fault_tid, g->out);
+	if (g->binary)
+		cw_go_capture_stopped(g->binary, c, g->fault_tid, g->out);
+	if (g->abort_msg->addr)
+		cw_abort_message_read(c->pid, g->abort_msg);
 }
 
 int main(int argc, char **argv)
@@ -281,6 +287,7 @@ int main(int argc, char **argv)
 	struct cw_go_binary go_bin = {.fd = -1};
 	struct cw_go_capture go_cap = {0};
 	struct go_stop go_stop = {0};
+	static struct cw_abort_message abort_msg; /* 4 KiB: not on the stack */
 	bool is_go = false;
 	char go_err[256] = "", go_note[320];
 	struct sigaction sa = {0};
@@ -384,7 +391,9 @@ int main(int argc, char **argv)
 		r = cw_go_binary_open(proc_dir, o.pid, &maps, &go_bin, go_err, sizeof(go_err));
 		if (r == 0) {
 			is_go = true;
-			go_stop = (struct go_stop){&go_bin, &go_cap, o.fault_tid};
+			go_stop.binary = &go_bin;
+			go_stop.out = &go_cap;
+			go_stop.fault_tid = o.fault_tid;
 			go_cap.original_type = o.go_panic_type;
 			go_cap.fatal_msg_addr = o.go_fatal_addr;
 			go_cap.fatal_msg_len = o.go_fatal_len;
@@ -393,6 +402,10 @@ int main(int argc, char **argv)
 				 go_err);
 			notes[n_notes++] = go_note;
 		}
+		/* Held at abort(): where glibc keeps why, found now; read in the pause. */
+		if (o.sig == SIGABRT)
+			cw_abort_message_locate(o.pid, &maps, &abort_msg);
+		go_stop.abort_msg = &abort_msg;
 		r = cw_capture_process(
 			proc_dir, o.pid,
 			&(struct cw_capture_options){
@@ -402,7 +415,7 @@ int main(int argc, char **argv)
 				.n_only = o.n_threads,
 				.fault_tid = o.fault_tid,
 				.seized_fd = o.seized_fd,
-				.stopped = is_go ? go_stopped : NULL,
+				.stopped = is_go || abort_msg.addr ? go_stopped : NULL,
 				.stopped_arg = &go_stop,
 			},
 			&cap);
@@ -492,6 +505,7 @@ int main(int argc, char **argv)
 	if (!u.n && n_notes < MAX_NOTES)
 		notes[n_notes++] = "no thread could be unwound";
 
+	snap.abort_msg = abort_msg.has_message ? &abort_msg : NULL;
 	snap.opts = &o;
 	snap.proc = &proc;
 	snap.unwound = &u;

@@ -207,8 +207,12 @@ char *cw_upload_description(const json_t *snap)
 	const json_t *panic = cw_upload_go_panic(snap);
 	const char *fatal = cw_upload_str(json_object_get(snap, "go"), "fatal_error");
 	char *s = NULL;
+	const char *line = cw_upload_str(snap, "cause");
 
-	/* A Go fatal error, in the runtime's words. */
+	/* docs/snapshot.md "cause": the line a person reads first, made once by the writer. */
+	if (line)
+		return strdup(line);
+	/* Documents without one: a Go fatal error, in the runtime's words. */
 	if (fatal) {
 		if (asprintf(&s, "fatal error: %s", fatal) < 0)
 			return NULL;

@@ -2,6 +2,7 @@
 #include "crash_flow.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +163,14 @@ static void write_partial(struct cw_crash_flow *f, const struct cw_signal_event 
 static void print_outcome(struct cw_crash_flow *f, const struct cw_signal_event *ev,
 			  const struct cw_snapshot_outcome *out)
 {
-	cw_format_snapshot(stdout, ev, out, &f->c.fmt);
+	struct cw_snapshot_outcome said = *out;
+	json_t *doc = NULL;
+
+	/* The readable record leads with the snapshot's cause line (docs/snapshot.md). */
+	if (!f->c.fmt.json && out->path[0] && (doc = json_load_file(out->path, 0, NULL)))
+		said.cause = json_string_value(json_object_get(doc, "cause"));
+	cw_format_snapshot(stdout, ev, &said, &f->c.fmt);
+	json_decref(doc);
 	if (f->c.fmt.json || !f->c.fmt.show_stack)
 		return;
 	if (!out->partial && out->path[0] && cw_print_snapshot_stack(stdout, out->path) > 0)

@@ -333,5 +333,15 @@ void cw_format_snapshot(FILE *out, const struct cw_signal_event *ev,
 		fprintf(out, " partial (%s)", s->why_partial);
 	else if (!s->path[0])
 		fprintf(out, " failed=%s", s->timed_out ? "timeout" : "tool");
+	if (s->cause) {
+		/* cause="…": quoted, a quote or backslash escaped, control bytes as '?'. */
+		fputs(" cause=\"", out);
+		for (const char *c = s->cause; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				fputc('\\', out);
+			fputc((unsigned char)*c < 0x20 ? '?' : *c, out);
+		}
+		fputc('"', out);
+	}
 	fputc('\n', out);
 }

@@ -30,6 +30,7 @@ struct cw_snapshot_outcome {
 	bool timed_out;
 	bool partial; /* from the kernel's first capture, not the tool */
 	const char *why_partial;
+	const char *cause; /* the snapshot's "cause" line, or NULL */
 };
 
 void cw_format_snapshot(FILE *out, const struct cw_signal_event *ev,
