@@ -10,8 +10,8 @@ static struct cw_assert a;
 static void glibc_format_parses(void **state)
 {
 	(void)state;
-	assert_true(cw_assert_parse("prog: src/buf.c:88: buf_push: Assertion `len <= cap' failed.\n",
-				    &a));
+	assert_true(cw_assert_parse(
+		"prog: src/buf.c:88: buf_push: Assertion `len <= cap' failed.\n", &a));
 	assert_string_equal(a.expression, "len <= cap");
 	assert_string_equal(a.file, "src/buf.c");
 	assert_int_equal(a.line, 88);
