@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * For bench/hold.sh: when does a snapshot appear in the spool?  Watches DIR
+ * For bench/hold.py: when does a snapshot appear in the spool?  Watches DIR
  * with inotify and prints, for each file renamed into it (the snapshot tool
  * writes a dot-file, fsyncs it and renames it), its CLOCK_BOOTTIME in ns, the
  * clock of the kernel's crash records.  File times would do at best to a
