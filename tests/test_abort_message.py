@@ -37,15 +37,20 @@ def held_at_abort(target):
     return pid, release
 
 
-def test_a_failed_assert_says_its_expression_file_line_and_function():
-    pid, release = held_at_abort("assert_fail")
+def snapshot_at_abort(target):
+    """The tool's snapshot of target held at abort(), as the watcher runs it there."""
+    pid, release = held_at_abort(target)
     try:
         r = subprocess.run([SNAPSHOT, "--output=-", "--signal=6", f"--fault-thread={pid}", str(pid)],
                            capture_output=True, text=True, timeout=120)
     finally:
         release()
     assert r.returncode == 0, r.stderr
-    doc = json.loads(r.stdout)
+    return json.loads(r.stdout)
+
+
+def test_a_failed_assert_says_its_expression_file_line_and_function():
+    doc = snapshot_at_abort("assert_fail")
     a = doc["attributes"]
     assert a["assert.expression"] == "value == 0"
     assert a["assert.file"] == "tests/targets/assert_fail.c"
@@ -58,14 +63,7 @@ def test_a_failed_assert_says_its_expression_file_line_and_function():
 
 
 def test_a_plain_abort_has_no_abort_message():
-    pid, release = held_at_abort("abort")
-    try:
-        r = subprocess.run([SNAPSHOT, "--output=-", "--signal=6", f"--fault-thread={pid}", str(pid)],
-                           capture_output=True, text=True, timeout=120)
-    finally:
-        release()
-    assert r.returncode == 0, r.stderr
-    doc = json.loads(r.stdout)
+    doc = snapshot_at_abort("abort")
     assert not any(k.startswith(("abort.", "assert.")) for k in doc["attributes"])
     assert doc["cause"].startswith("abort in do_abort ("), doc["cause"]
 

@@ -39,11 +39,11 @@ def build_id(path):
     raise AssertionError(f"{path} has no build-id")
 
 
-@pytest.fixture
-def stripped(tmp_path):
-    """(the stripped binary, its debug tree, its debug file, its build-id)."""
-    exe = tmp_path / "parked"
-    shutil.copy(os.path.join(TARGETS, "parked_threads"), exe)
+def strip_into_tree(tmp_path, target, name):
+    """A stripped copy of target, its debug file in a .build-id tree:
+    (the binary, the tree, the debug file, the build-id)."""
+    exe = tmp_path / name
+    shutil.copy(os.path.join(TARGETS, target), exe)
     bid = build_id(str(exe))
     tree = tmp_path / "debug"
     debug = tree / ".build-id" / bid[:2] / f"{bid[2:]}.debug"
@@ -51,6 +51,12 @@ def stripped(tmp_path):
     subprocess.run(["objcopy", "--only-keep-debug", str(exe), str(debug)], check=True)
     subprocess.run(["strip", str(exe)], check=True)
     return exe, tree, debug, bid
+
+
+@pytest.fixture
+def stripped(tmp_path):
+    """(the stripped binary, its debug tree, its debug file, its build-id)."""
+    return strip_into_tree(tmp_path, "parked_threads", "parked")
 
 
 def snapshot(*args, env=None, timeout=60):
@@ -298,14 +304,7 @@ def test_the_watchers_snapshot_of_a_stripped_crash_has_names(tmp_path):
     file; the crash ends as it does without the watcher."""
     from conftest import Watcher, run_target
 
-    exe = tmp_path / "null_deref"
-    shutil.copy(os.path.join(TARGETS, "null_deref"), exe)
-    bid = build_id(str(exe))
-    tree = tmp_path / "debug"
-    debug = tree / ".build-id" / bid[:2] / f"{bid[2:]}.debug"
-    debug.parent.mkdir(parents=True)
-    subprocess.run(["objcopy", "--only-keep-debug", str(exe), str(debug)], check=True)
-    subprocess.run(["strip", str(exe)], check=True)
+    exe, tree, _, _ = strip_into_tree(tmp_path, "null_deref", "null_deref")
     bare = run_target(str(exe))
     spool = tmp_path / "spool"
     w = Watcher("--hold", f"--spool={spool}", f"--debug-dir={tree}")
