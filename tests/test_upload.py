@@ -119,6 +119,8 @@ def test_server_errors_are_retried_and_retry_after_is_honoured(tmp_path):
             w.records_for(ran.pid, "snapshot")
             wait_until(lambda: [t for t in of_pid(rx, ran.pid) if t.status == 200], timeout=20,
                        what="the upload")
+            # Once answered, the file leaves the spool (a stop before that keeps it).
+            wait_until(lambda: spooled(tmp_path) == [], what="the file to leave the spool")
         finally:
             assert w.stop() == 0
     tries = of_pid(rx, ran.pid)
