@@ -245,3 +245,28 @@ void cw_uploader_stop(struct cw_uploader *u)
 	cw_uploader_close(u);
 	u->running = false;
 }
+
+void cw_upload_emit_counters(const struct cw_uploader *u, struct cw_counter_sink *s)
+{
+	static const char help[] = "Uploads: ok (the backend took it), failed (refused: moved "
+				   "to failed/), retrying (to be sent again).";
+
+	cw_sink_emit(s,
+		     &(const struct cw_metric){.family = "uploads",
+					       .help = help,
+					       .labels = "result=\"ok\"",
+					       .line = "uploaded"},
+		     atomic_load(&u->uploaded));
+	cw_sink_emit(s,
+		     &(const struct cw_metric){.family = "uploads",
+					       .help = help,
+					       .labels = "result=\"failed\"",
+					       .line = "upload_refused"},
+		     atomic_load(&u->refused));
+	cw_sink_emit(s,
+		     &(const struct cw_metric){.family = "uploads",
+					       .help = help,
+					       .labels = "result=\"retrying\"",
+					       .line = "upload_retries"},
+		     atomic_load(&u->retries));
+}

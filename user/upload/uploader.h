@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "counter_sink.h"
 #include "rate_limit.h"
 #include "upload_target.h"
 
@@ -31,7 +32,8 @@ struct cw_uploader {
 	/* Backing off: no request before this (monotonic s). */
 	double not_before;
 	unsigned failures; /* in a row */
-	uint64_t uploaded, refused, retries;
+	/* Read by the watcher while its thread counts. */
+	_Atomic uint64_t uploaded, refused, retries;
 	/* Set from any thread (or a signal handler): no more requests, the one in flight ends. */
 	atomic_bool aborting;
 	struct cw_upload_conn conn; /* cw_uploader_open */
@@ -72,6 +74,9 @@ bool cw_uploader_wait(struct cw_uploader *u, double timeout_s);
  * waits return.  Not from a signal handler (set u->aborting there).
  */
 void cw_uploader_abort(struct cw_uploader *u);
+/* uploads{result=ok,failed,retrying}: uploaded, upload_refused, upload_retries on the line. */
+void cw_upload_emit_counters(const struct cw_uploader *u, struct cw_counter_sink *s);
+
 /* Joins the thread, closes the connection. */
 void cw_uploader_stop(struct cw_uploader *u);
 

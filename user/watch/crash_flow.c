@@ -161,10 +161,16 @@ static void write_partial(struct cw_crash_flow *f, const struct cw_signal_event 
  * capture.  ev->task.pid 0: a crash the kernel side did not report.
  */
 static void print_outcome(struct cw_crash_flow *f, const struct cw_signal_event *ev,
-			  const struct cw_snapshot_outcome *out)
+			  const struct cw_snapshot_outcome *out, enum cw_hold_point at)
 {
 	struct cw_snapshot_outcome said = *out;
 	json_t *doc = NULL;
+
+	cw_crash_stats_note(&f->stats, ev->sig, at,
+			    !out->path[0]  ? CW_SNAP_NONE
+			    : out->partial ? CW_SNAP_PARTIAL
+					   : CW_SNAP_FULL,
+			    out->held_ms);
 
 	/* The readable record leads with the snapshot's cause line (docs/snapshot.md). */
 	if (!f->c.fmt.json && out->path[0] && (doc = json_load_file(out->path, 0, NULL)))
@@ -189,7 +195,15 @@ static void partial_outcome(struct cw_crash_flow *f, const struct cw_signal_even
 	write_partial(f, ev, &out, path, sizeof(path), why);
 	if (out.path[0])
 		spooled(f);
-	print_outcome(f, ev, &out);
+	print_outcome(f, ev, &out, CW_HELD_NONE);
+}
+
+/* A crash admission turned away: said, and counted. */
+static void suppressed_outcome(struct cw_crash_flow *f, const struct cw_signal_event *ev,
+			       enum cw_suppressed_why why, enum cw_hold_point at)
+{
+	cw_crash_stats_note(&f->stats, ev->sig, at, CW_SNAP_SUPPRESSED, 0);
+	cw_admission_report(&f->adm, ev, why, stdout, &f->c.fmt);
 }
 
 static const char *why_hold_failed(const struct cw_hold_job *j, char *buf, size_t cap)
@@ -285,7 +299,7 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 	/* With --upload-mode=sync the record says the snapshot was uploaded. */
 	if (out.path[0])
 		spooled(f);
-	print_outcome(f, ev, &out);
+	print_outcome(f, ev, &out, j->kind == CW_HOLD_CORE ? CW_HELD_CORE : cw_hold_point_of(ev));
 }
 
 void cw_crash_flow_holds_done(struct cw_crash_flow *f)
@@ -398,7 +412,10 @@ void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event 
 	cw_format_signal(stdout, ev, f->c.sym, &fmt);
 	cw_symbolizer_source_lines(f->c.sym, lines);
 	if (suppressed)
-		cw_admission_report(&f->adm, ev, why, stdout, &f->c.fmt);
+		suppressed_outcome(f, ev, why, cw_hold_point_of(ev));
+	/* Without holds there is no outcome: the record is the crash. */
+	if (!f->c.o->hold && !(ev->flags & CW_SIG_AT_GENERATE))
+		cw_crash_stats_note(&f->stats, ev->sig, CW_HELD_NONE, CW_SNAP_NONE, 0);
 }
 
 /* A crashed process ended: if nothing caught it, its first capture is all there is. */
@@ -422,7 +439,7 @@ void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x)
 		if (cw_admit(&f->adm, &e->ev, &why))
 			partial_outcome(f, &e->ev, f->why_unheld);
 		else
-			cw_admission_report(&f->adm, &e->ev, why, stdout, &f->c.fmt);
+			suppressed_outcome(f, &e->ev, why, CW_HELD_NONE);
 	}
 	cw_ledger_forget(e);
 }
@@ -468,7 +485,9 @@ void cw_crash_flow_core_dump(struct cw_crash_flow *f, struct cw_core_call *call,
 		cw_hold_pool_release_core(&f->pool, call);
 		if (e) {
 			e->snapshotted = true;
-			cw_admission_report(&f->adm, &e->ev, why, stdout, &f->c.fmt);
+			suppressed_outcome(f, &e->ev, why, CW_HELD_CORE);
+		} else {
+			cw_crash_stats_note(&f->stats, sig, CW_HELD_CORE, CW_SNAP_SUPPRESSED, 0);
 		}
 		return;
 	}
@@ -519,23 +538,40 @@ void cw_crash_flow_free(struct cw_crash_flow *f)
 	f->started = false;
 }
 
-void cw_crash_flow_print_counters(struct cw_crash_flow *f, FILE *out)
+void cw_crash_flow_emit_counters(struct cw_crash_flow *f, struct cw_counter_sink *s)
 {
-	fprintf(out, " partial_snapshots=%" PRIu64 " crashes_forgotten=%" PRIu64,
-		f->partial_snapshots, f->ledger.evicted);
-	if (f->c.spool)
-		fprintf(out, " spool_dropped=%" PRIu64 " spool_write_failed=%" PRIu64,
-			f->spool_dropped, f->spool_write_failed + f->adm.write_failed);
+	cw_sink_counter(s, "partial_snapshots",
+			"Partial snapshots written from the kernel's first capture.",
+			f->partial_snapshots);
+	cw_sink_counter(s, "crashes_forgotten",
+			"Crashes the ledger of recent crashes had to forget (full).",
+			f->ledger.evicted);
+	if (f->c.spool) {
+		cw_sink_counter(s, "spool_dropped",
+				"Snapshots dropped, oldest first, to keep the spool in its bounds.",
+				f->spool_dropped);
+		cw_sink_counter(s, "spool_write_failed", "Snapshots the spool did not take.",
+				f->spool_write_failed + f->adm.write_failed);
+	}
+	cw_crash_stats_emit(&f->stats, s);
 	if (!f->c.o->hold)
 		return;
-	fprintf(out,
-		" holds_started=%" PRIu64 " hold_queue_full=%" PRIu64
-		" hold_registry_unwritten=%" PRIu64,
-		f->holds_started, f->hold_queue_full, cw_registry_unwritten(&f->registry));
-	fprintf(out,
-		" suppressed_duplicate=%" PRIu64 " suppressed_rate_limited=%" PRIu64
-		" aggregates_written=%" PRIu64 " aggregated_crashes_lost=%" PRIu64,
-		f->adm.suppressed[CW_SUPPRESSED_DUPLICATE],
-		f->adm.suppressed[CW_SUPPRESSED_RATE_LIMITED], f->adm.aggregates_written,
-		f->adm.table.evicted + f->adm.unknown_rate_limited);
+	cw_sink_counter(s, "holds_started", "Holds handed to the snapshot tool.", f->holds_started);
+	cw_sink_counter(s, "hold_queue_full",
+			"Crashes not held: every hold slot and queue place was taken.",
+			f->hold_queue_full);
+	cw_sink_counter(s, "hold_registry_unwritten",
+			"Holds the watchdog's registry could not record.",
+			cw_registry_unwritten(&f->registry));
+	cw_sink_counter(s, "suppressed_duplicate",
+			"Crashes not snapshotted: a duplicate within --dedup-window.",
+			f->adm.suppressed[CW_SUPPRESSED_DUPLICATE]);
+	cw_sink_counter(s, "suppressed_rate_limited", "Crashes not snapshotted: over --rate-limit.",
+			f->adm.suppressed[CW_SUPPRESSED_RATE_LIMITED]);
+	cw_sink_counter(s, "aggregates_written",
+			"Aggregate documents of suppressed crashes written to the spool.",
+			f->adm.aggregates_written);
+	cw_sink_counter(s, "aggregated_crashes_lost",
+			"Suppressed crashes no aggregate could count (table full).",
+			f->adm.table.evicted + f->adm.unknown_rate_limited);
 }

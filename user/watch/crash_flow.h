@@ -18,6 +18,8 @@
 #include "admission.h"
 #include "core_install.h"
 #include "crash_ledger.h"
+#include "crash_stats.h"
+#include "counter_sink.h"
 #include "crashwatch/events.h"
 #include "event_format.h"
 #include "hold_pool.h"
@@ -55,6 +57,7 @@ struct cw_crash_flow {
 	uint64_t spool_write_failed, spool_fail_unsaid;
 	double spool_fail_said_at; /* monotonic s, 0: never said */
 	char unwritten_why[4800];  /* a record's why_partial when its document was not written */
+	struct cw_crash_stats stats;
 	bool started;
 };
 
@@ -86,7 +89,7 @@ void cw_crash_flow_tick(struct cw_crash_flow *f);
 void cw_crash_flow_stop(struct cw_crash_flow *f);
 void cw_crash_flow_free(struct cw_crash_flow *f);
 
-/* " name=value" for each of its counters. */
-void cw_crash_flow_print_counters(struct cw_crash_flow *f, FILE *out);
+/* Each of its counters, through the sink. */
+void cw_crash_flow_emit_counters(struct cw_crash_flow *f, struct cw_counter_sink *s);
 
 #endif

@@ -156,11 +156,14 @@ void cw_go_probes_on_exec(struct cw_go_probes *g, struct cw_libc_probes *libcs,
 	}
 }
 
-void cw_go_probes_print_counters(const struct cw_go_probes *g, FILE *out)
+void cw_go_probes_emit_counters(const struct cw_go_probes *g, struct cw_counter_sink *s)
 {
-	fprintf(out,
-		" go_binaries_probed=%zu go_binaries_skipped=%" PRIu64 " go_probes_failed=%" PRIu64,
-		g->n, g->skipped, g->failed);
+	cw_sink_gauge(s, "go_binaries_probed",
+		      "Go executables whose panics and fatal errors are probed.", g->n);
+	cw_sink_counter(s, "go_binaries_skipped",
+			"Go executables not probed: --max-go-binaries reached.", g->skipped);
+	cw_sink_counter(s, "go_probes_failed", "Go executables whose probes failed to attach.",
+			g->failed);
 }
 
 void cw_go_probes_free(struct cw_go_probes *g)

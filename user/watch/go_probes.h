@@ -58,8 +58,8 @@ int cw_go_probes_init(struct cw_go_probes *g, struct bpf_program *panic, struct 
 void cw_go_probes_on_exec(struct cw_go_probes *g, struct cw_libc_probes *libcs,
 			  const struct cw_exec_event *ev);
 
-/* " go_binaries_probed=N go_binaries_skipped=N go_probes_failed=N" */
-void cw_go_probes_print_counters(const struct cw_go_probes *g, FILE *out);
+/* go_binaries_probed, go_binaries_skipped, go_probes_failed, through the sink. */
+void cw_go_probes_emit_counters(const struct cw_go_probes *g, struct cw_counter_sink *s);
 
 /* Detach every probe; safe on a zeroed or half-initialised set. */
 void cw_go_probes_free(struct cw_go_probes *g);

@@ -386,12 +386,15 @@ void cw_libc_probes_on_exec(struct cw_libc_probes *p, const struct cw_exec_event
 	probe_mapped(p, ev);
 }
 
-void cw_libc_probes_print_counters(const struct cw_libc_probes *p, FILE *out)
+void cw_libc_probes_emit_counters(const struct cw_libc_probes *p, struct cw_counter_sink *s)
 {
-	fprintf(out,
-		" libcs_probed=%zu libcs_skipped=%" PRIu64 " libc_probes_failed=%" PRIu64
-		" execs_unread=%" PRIu64,
-		p->n, p->skipped, p->failed, p->unread);
+	cw_sink_gauge(s, "libcs_probed", "libc files whose abort() is probed.", p->n);
+	cw_sink_counter(s, "libcs_skipped", "libc files not probed: --max-libcs reached.",
+			p->skipped);
+	cw_sink_counter(s, "libc_probes_failed", "libc files whose probes failed to attach.",
+			p->failed);
+	cw_sink_counter(s, "execs_unread", "Programs started whose libc could not be read.",
+			p->unread);
 }
 
 void cw_libc_probes_free(struct cw_libc_probes *p)

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <linux/types.h>
+#include "counter_sink.h"
 #include "crashwatch/events.h"
 
 struct cw_libc_probe {
@@ -54,8 +55,8 @@ int cw_libc_probes_add_host(struct cw_libc_probes *p, char *path, size_t cap);
  */
 void cw_libc_probes_on_exec(struct cw_libc_probes *p, const struct cw_exec_event *ev);
 
-/* " libcs_probed=N libcs_skipped=N libc_probes_failed=N execs_unread=N" */
-void cw_libc_probes_print_counters(const struct cw_libc_probes *p, FILE *out);
+/* libcs_probed, libcs_skipped, libc_probes_failed, execs_unread, through the sink. */
+void cw_libc_probes_emit_counters(const struct cw_libc_probes *p, struct cw_counter_sink *s);
 
 /* Detach every probe; safe on a zeroed or half-initialised set. */
 void cw_libc_probes_free(struct cw_libc_probes *p);

@@ -25,10 +25,12 @@
 #include "core_install.h"
 #include "core_call_check.h"
 #include "coredump_socket.h"
+#include "counter_sink.h"
 #include "crash_flow.h"
 #include "hold.h"
 #include "hold_registry.h"
 #include "hold_watchdog.h"
+#include "metrics_server.h"
 #include "spool.h"
 #include "symbolize.h"
 #include "trusted_dir.h"
@@ -79,6 +81,7 @@ struct watch_ctx {
 	uint64_t malformed; /* records userspace could not read */
 	struct cw_upload_target target;
 	struct cw_uploader up;
+	struct cw_metrics_server metrics; /* --metrics */
 };
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -99,41 +102,109 @@ static int handle_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
+/* What waits in the spool now (uploaded or not). */
+static void emit_spool_gauges(const char *spool, struct cw_counter_sink *s)
 {
-	static const char *const names[CW_NR_COUNTERS] = {
-		[CW_CNT_SIGNAL_SEEN] = "signals_seen",
-		[CW_CNT_SIGNAL_EMITTED] = "signals_emitted",
-		[CW_CNT_FILTERED] = "filtered",
-		[CW_CNT_SENDER_SEEN] = "senders_seen",
-		[CW_CNT_EXIT_EMITTED] = "exits_emitted",
-		[CW_CNT_DROPPED_RINGBUF] = "dropped_ringbuf_full",
-		[CW_CNT_CAPTURE_PARTIAL] = "captures_partial",
-		[CW_CNT_FLAG_TABLE_FULL] = "flag_table_full",
-		[CW_CNT_OOM_VICTIMS] = "oom_victims",
-		[CW_CNT_EXECS_NEW] = "execs_new",
-		[CW_CNT_OUT_OF_SCOPE] = "out_of_scope",
-		[CW_CNT_GO_FATAL] = "go_fatal_seen",
+	struct cw_spool_file *files = NULL;
+	uint64_t bytes = 0;
+	size_t n = 0;
+
+	if (cw_spool_list(spool, &files, &n) < 0)
+		return; /* said nowhere: a spool that cannot be read is said where it is written */
+	for (size_t i = 0; i < n; i++)
+		bytes += files[i].size;
+	free(files);
+	cw_sink_gauge(s, "spool_files", "Snapshots waiting in the spool.", n);
+	cw_sink_gauge(s, "spool_bytes", "Bytes of the snapshots waiting in the spool.", bytes);
+}
+
+/* Every counter, through one sink: the SIGUSR1 line and /metrics say the same. */
+static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_counter_sink *s)
+{
+	static const struct {
+		const char *name, *help;
+	} names[CW_NR_COUNTERS] = {
+		[CW_CNT_SIGNAL_SEEN] = {"signals_seen", "Watched signals seen at delivery."},
+		[CW_CNT_SIGNAL_EMITTED] = {"signals_emitted",
+					   "Signal records sent to the watcher."},
+		[CW_CNT_FILTERED] = {"filtered",
+				     "Watched signals filtered out (the watcher's own)."},
+		[CW_CNT_SENDER_SEEN] = {"senders_seen", "Watched signals sent by another process."},
+		[CW_CNT_EXIT_EMITTED] = {"exits_emitted", "Exit records sent to the watcher."},
+		[CW_CNT_DROPPED_RINGBUF] = {"dropped_ringbuf_full",
+					    "Records lost: the ring buffer was full."},
+		[CW_CNT_CAPTURE_PARTIAL] = {"captures_partial",
+					    "First captures missing registers or stack."},
+		[CW_CNT_FLAG_TABLE_FULL] = {"flag_table_full",
+					    "Crashing processes not remembered for their exit."},
+		[CW_CNT_OOM_VICTIMS] = {"oom_victims", "Processes the OOM killer chose."},
+		[CW_CNT_EXECS_NEW] = {"execs_new", "Executables first run in a mount namespace."},
+		[CW_CNT_OUT_OF_SCOPE] = {"out_of_scope",
+					 "Crash records not sent: outside the watched scope."},
+		[CW_CNT_GO_FATAL] = {"go_fatal_seen", "Go panics and fatal errors seen."},
 	};
 	uint64_t c[CW_NR_COUNTERS];
 
-	if (cw_detector_counters(d, c) < 0) {
+	if (cw_detector_counters(d, c) < 0)
+		return -EIO;
+	for (int i = 0; i < CW_NR_COUNTERS; i++)
+		cw_sink_counter(s, names[i].name, names[i].help, c[i]);
+	cw_libc_probes_emit_counters(&d->libcs, s);
+	cw_go_probes_emit_counters(&d->go, s);
+	cw_sink_counter(s, "malformed", "Records the watcher could not read.", w->malformed);
+	cw_sink_counter(s, "core_calls_refused",
+			"Calls to the core socket refused: not a core dump's own.",
+			w->core_calls_refused);
+	if (w->up.target)
+		cw_upload_emit_counters(&w->up, s);
+	if (w->spool)
+		emit_spool_gauges(w->spool, s);
+	cw_crash_flow_emit_counters(w->flow, s);
+	return 0;
+}
+
+static void print_counters(struct cw_detector *d, struct watch_ctx *w)
+{
+	struct cw_counter_sink s = {.out = stderr, .format = CW_SINK_LINE};
+	char *text = NULL;
+	size_t len = 0;
+
+	/* Written whole: a line half-printed when a read fails would be misread. */
+	s.out = open_memstream(&text, &len);
+	if (!s.out || emit_counters(d, w, &s) < 0) {
+		if (s.out)
+			fclose(s.out);
+		free(text);
 		fprintf(stderr, "crashwatch: failed to read the counters, ignoring\n");
 		return;
 	}
-	fprintf(stderr, "crashwatch: counters:");
-	for (int i = 0; i < CW_NR_COUNTERS; i++)
-		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
-	cw_libc_probes_print_counters(&d->libcs, stderr);
-	cw_go_probes_print_counters(&d->go, stderr);
-	fprintf(stderr, " malformed=%" PRIu64 " core_calls_refused=%" PRIu64, w->malformed,
-		w->core_calls_refused);
-	if (w->up.target)
-		fprintf(stderr,
-			" uploaded=%" PRIu64 " upload_refused=%" PRIu64 " upload_retries=%" PRIu64,
-			w->up.uploaded, w->up.refused, w->up.retries);
-	cw_crash_flow_print_counters(w->flow, stderr);
-	fputc('\n', stderr);
+	fclose(s.out);
+	fprintf(stderr, "crashwatch: counters:%s\n", text);
+	free(text);
+}
+
+/* A scrape waits: the counters now, in the Prometheus text format. */
+static void publish_metrics(struct cw_detector *d, struct watch_ctx *w)
+{
+	struct cw_counter_sink s = {.format = CW_SINK_PROMETHEUS};
+	char *text = NULL;
+	size_t len = 0;
+
+	cw_metrics_server_wanted(&w->metrics);
+	s.out = open_memstream(&text, &len);
+	if (!s.out) {
+		fprintf(stderr, "crashwatch: failed to render /metrics: %s, ignoring\n",
+			strerror(errno));
+		return;
+	}
+	if (emit_counters(d, w, &s) < 0) {
+		fclose(s.out);
+		free(text);
+		fprintf(stderr, "crashwatch: failed to read the counters for /metrics, ignoring\n");
+		return;
+	}
+	fclose(s.out);
+	cw_metrics_server_publish(&w->metrics, text, len);
 }
 
 static int install_handlers(void)
@@ -473,6 +544,11 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		ev.data.fd = cw_crash_flow_done_fd(w->flow);
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	if (cw_metrics_server_want_fd(&w->metrics) >= 0) {
+		ev.data.fd = cw_metrics_server_want_fd(&w->metrics);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+		publish_metrics(det, w);
+	}
 	while (!stop_requested) {
 		struct epoll_event ready[4];
 		int n = epoll_wait(ep, ready, 4, 500);
@@ -490,6 +566,10 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 			}
 			if (ready[i].data.fd == cw_crash_flow_done_fd(w->flow)) {
 				cw_crash_flow_holds_done(w->flow);
+				continue;
+			}
+			if (ready[i].data.fd == cw_metrics_server_want_fd(&w->metrics)) {
+				publish_metrics(det, w);
 				continue;
 			}
 			if (ready[i].data.fd == w->scope->inotify_fd) {
@@ -704,6 +784,18 @@ int cw_watch_main(int argc, char **argv)
 					  });
 	if (err)
 		goto cleanup;
+	if (opts.metrics) {
+		char msg[512];
+
+		err = cw_metrics_server_start(&w.metrics, opts.metrics, msg, sizeof(msg));
+		if (err) {
+			fprintf(stderr, "crashwatch: %s\n", msg);
+			bad_usage = err == -EINVAL;
+			goto cleanup;
+		}
+		fprintf(stderr, "crashwatch: serving the counters at http://%s/metrics\n",
+			w.metrics.where);
+	}
 	if (opts.hold) {
 		err = install_core_hold(&w, &opts);
 		if (err)
@@ -738,6 +830,7 @@ int cw_watch_main(int argc, char **argv)
 cleanup:
 	/* First: a backend that never answers must not delay the rest of the shutdown. */
 	cw_uploader_abort(&w.up);
+	cw_metrics_server_stop(&w.metrics);
 	uninstall_core_hold(&w);
 	/* Holds end (their outcomes written); suppressed crashes reach the spool. */
 	if (w.flow)

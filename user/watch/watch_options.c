@@ -92,6 +92,9 @@ static const char usage[] =
 	"                       /usr/lib/debug layout; repeatable, at most 16).\n"
 	"                       DEBUGINFOD_URLS in the watcher's environment lets them\n"
 	"                       fetch the rest, after the hold (docs/snapshot.md)\n"
+	"  --metrics=ADDR:PORT  serve the counters at http://ADDR:PORT/metrics in the\n"
+	"                       Prometheus text format; a PORT alone listens on\n"
+	"                       127.0.0.1 (default: not served)\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -135,6 +138,7 @@ enum {
 	OPT_REDACT,
 	OPT_NO_REDACT,
 	OPT_DEBUG_DIR,
+	OPT_METRICS,
 };
 
 static const struct option long_options[] = {
@@ -171,6 +175,7 @@ static const struct option long_options[] = {
 	{"redact", required_argument, NULL, OPT_REDACT},
 	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -486,6 +491,10 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->debug_dirs[o->n_debug_dirs++] = optarg;
+			break;
+		case OPT_METRICS:
+			/* Checked where it is bound: one parser of the address. */
+			o->metrics = optarg[0] ? optarg : NULL;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -43,6 +43,7 @@ struct cw_watch_options {
 	unsigned max_holds;	       /* snapshots taken at once */
 	unsigned hold_queue;	       /* crashes waiting for one, at most */
 	const char *spool;	       /* where snapshots go */
+	const char *metrics;	       /* ADDR:PORT serving /metrics, or NULL */
 	const char *snapshot_tool;     /* NULL: crashwatch-snapshot beside this executable */
 	const char *host_core_handler; /* NULL: core_pattern runs this executable */
 	unsigned max_libcs;	       /* the most libcs abort() is probed in */
