@@ -34,19 +34,19 @@ struct cw_counter_sink {
 void cw_sink_emit(struct cw_counter_sink *s, const struct cw_metric *m, uint64_t value);
 
 /* A counter whose line name is its family. */
-#define cw_sink_counter(s, name, help_text, v)                                                    \
-	cw_sink_emit((s),                                                                         \
-		     &(const struct cw_metric){.family = (name),                                  \
-					       .help = (help_text),                               \
-					       .type = CW_METRIC_COUNTER,                         \
-					       .line = (name)},                                   \
+#define cw_sink_counter(s, name, help_text, v)                                                     \
+	cw_sink_emit((s),                                                                          \
+		     &(const struct cw_metric){.family = (name),                                   \
+					       .help = (help_text),                                \
+					       .type = CW_METRIC_COUNTER,                          \
+					       .line = (name)},                                    \
 		     (v))
-#define cw_sink_gauge(s, name, help_text, v)                                                      \
-	cw_sink_emit((s),                                                                         \
-		     &(const struct cw_metric){.family = (name),                                  \
-					       .help = (help_text),                               \
-					       .type = CW_METRIC_GAUGE,                           \
-					       .line = (name)},                                   \
+#define cw_sink_gauge(s, name, help_text, v)                                                       \
+	cw_sink_emit((s),                                                                          \
+		     &(const struct cw_metric){.family = (name),                                   \
+					       .help = (help_text),                                \
+					       .type = CW_METRIC_GAUGE,                            \
+					       .line = (name)},                                    \
 		     (v))
 
 /*

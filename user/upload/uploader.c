@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash_index.h"
 #include "spool.h"
 #include "spool_doc.h"
 
@@ -37,10 +38,23 @@ static double unit_random(void)
 	return (double)r / (double)0xffffffffU;
 }
 
+/* Where uploads go, for the index: no token, no key, no path. */
+static const char *where(const struct cw_upload_target *t, char *out, size_t cap)
+{
+	static const char *const kinds[] = {
+		[CW_UPLOAD_GENERIC] = "generic",
+		[CW_UPLOAD_SENTRY] = "sentry",
+		[CW_UPLOAD_BACKTRACE] = "backtrace",
+	};
+
+	cw_index_where(kinds[t->kind], t->url, out, cap);
+	return out;
+}
+
 /* One file: 0 done (uploaded or moved to failed/), 1 retry later or stopped. */
 static int upload_file(struct cw_uploader *u, const char *name)
 {
-	char path[4096], why[400];
+	char path[4096], why[400], to[512];
 	struct cw_upload_answer a;
 	json_t *doc;
 	int r;
@@ -60,7 +74,14 @@ static int upload_file(struct cw_uploader *u, const char *name)
 	}
 	switch (a.verdict) {
 	case CW_UPLOAD_DONE:
-		unlink(path);
+		/* Kept (bounded) in uploaded/ for `crashwatch show`; the index says where it went.
+		 */
+		r = cw_index_uploaded(u->spool, name, where(u->target, to, sizeof(to)));
+		if (r < 0)
+			fprintf(stderr,
+				"crashwatch: failed to record the upload of %s in %s/%s: %s; "
+				"`crashwatch list` will not say it was uploaded, ignoring\n",
+				name, u->spool, CW_INDEX_FILE, strerror(-r));
 		u->uploaded++;
 		u->failures = 0;
 		if (u->verbose)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "event_decode.h"
+#include "outcome_index.h"
 #include "partial_snapshot.h"
 #include "snapshot_options.h"
 #include "snapshot_stack.h"
@@ -164,17 +165,19 @@ static void print_outcome(struct cw_crash_flow *f, const struct cw_signal_event 
 			  const struct cw_snapshot_outcome *out, enum cw_hold_point at)
 {
 	struct cw_snapshot_outcome said = *out;
+	enum cw_crash_snapshot snap = !out->path[0]  ? CW_SNAP_NONE
+				      : out->partial ? CW_SNAP_PARTIAL
+						     : CW_SNAP_FULL;
+	const char *cause = NULL;
 	json_t *doc = NULL;
 
-	cw_crash_stats_note(&f->stats, ev->sig, at,
-			    !out->path[0]  ? CW_SNAP_NONE
-			    : out->partial ? CW_SNAP_PARTIAL
-					   : CW_SNAP_FULL,
-			    out->held_ms);
-
 	/* The readable record leads with the snapshot's cause line (docs/snapshot.md). */
-	if (!f->c.fmt.json && out->path[0] && (doc = json_load_file(out->path, 0, NULL)))
-		said.cause = json_string_value(json_object_get(doc, "cause"));
+	if (out->path[0] && (doc = cw_outcome_doc(f->c.spool, out->path)))
+		cause = json_string_value(json_object_get(doc, "cause"));
+	if (!f->c.fmt.json)
+		said.cause = cause;
+	cw_crash_stats_note(&f->stats, ev->sig, at, snap, out->held_ms);
+	cw_outcome_index(f->c.spool, ev, at, snap, out->path, cause);
 	cw_format_snapshot(stdout, ev, &said, &f->c.fmt);
 	json_decref(doc);
 	if (f->c.fmt.json || !f->c.fmt.show_stack)
@@ -203,6 +206,7 @@ static void suppressed_outcome(struct cw_crash_flow *f, const struct cw_signal_e
 			       enum cw_suppressed_why why, enum cw_hold_point at)
 {
 	cw_crash_stats_note(&f->stats, ev->sig, at, CW_SNAP_SUPPRESSED, 0);
+	cw_outcome_index(f->c.spool, ev, at, CW_SNAP_SUPPRESSED, NULL, NULL);
 	cw_admission_report(&f->adm, ev, why, stdout, &f->c.fmt);
 }
 
@@ -279,6 +283,7 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 		bare.task.pid = (__u32)j->pid;
 		bare.task.tid = (__u32)j->tid;
 		bare.hdr.ts_ns = j->held_since_ns;
+		bare.sig = j->sig;
 		ev = &bare;
 	}
 	/* Counted; the tool said why on its stderr, the partial's write says it again. */

@@ -10,9 +10,26 @@ static const double hold_le_ms[CW_HOLD_BUCKETS] = {1,	2.5, 5,	   10,	 25,   50, 
 						   250, 500, 1000, 2500, 5000, 10000, 30000};
 
 static const char *const point_names[CW_HELD_N] = {
-	[CW_HELD_NONE] = "none",	 [CW_HELD_HANDLER] = "handler", [CW_HELD_ABORT] = "abort",
+	[CW_HELD_NONE] = "none",       [CW_HELD_HANDLER] = "handler", [CW_HELD_ABORT] = "abort",
 	[CW_HELD_GENERATE] = "sender", [CW_HELD_GO] = "go",	      [CW_HELD_CORE] = "core",
 };
+
+static const char *const snapshot_names[CW_SNAP_N] = {
+	[CW_SNAP_FULL] = "full",
+	[CW_SNAP_PARTIAL] = "partial",
+	[CW_SNAP_SUPPRESSED] = "suppressed",
+	[CW_SNAP_NONE] = "none",
+};
+
+const char *cw_hold_point_name(enum cw_hold_point at)
+{
+	return point_names[at];
+}
+
+const char *cw_crash_snapshot_name(enum cw_crash_snapshot snap)
+{
+	return snapshot_names[snap];
+}
 
 enum cw_hold_point cw_hold_point_of(const struct cw_signal_event *ev)
 {
@@ -42,14 +59,7 @@ void cw_crash_stats_note(struct cw_crash_stats *s, int sig, enum cw_hold_point a
 
 void cw_crash_stats_emit(const struct cw_crash_stats *s, struct cw_counter_sink *sink)
 {
-	static const struct {
-		const char *line, *label;
-	} snaps[CW_SNAP_N] = {
-		[CW_SNAP_FULL] = {"snapshots_full", "full"},
-		[CW_SNAP_PARTIAL] = {"snapshots_partial", "partial"},
-		[CW_SNAP_SUPPRESSED] = {"snapshots_suppressed", "suppressed"},
-		[CW_SNAP_NONE] = {"snapshots_none", "none"},
-	};
+	char line[32];
 	double le_s[CW_HOLD_BUCKETS];
 	uint64_t total = 0;
 	char labels[96];
@@ -77,7 +87,8 @@ void cw_crash_stats_emit(const struct cw_crash_stats *s, struct cw_counter_sink 
 	if (sink->format == CW_SINK_LINE)
 		cw_sink_counter(sink, "crashes", "", total);
 	for (int i = 0; i < CW_SNAP_N; i++) {
-		snprintf(labels, sizeof(labels), "kind=\"%s\"", snaps[i].label);
+		snprintf(labels, sizeof(labels), "kind=\"%s\"", snapshot_names[i]);
+		snprintf(line, sizeof(line), "snapshots_%s", snapshot_names[i]);
 		cw_sink_emit(sink,
 			     &(const struct cw_metric){
 				     .family = "snapshots",
@@ -86,7 +97,7 @@ void cw_crash_stats_emit(const struct cw_crash_stats *s, struct cw_counter_sink 
 					     "or duplicate), none (not written).",
 				     .type = CW_METRIC_COUNTER,
 				     .labels = labels,
-				     .line = snaps[i].line,
+				     .line = line,
 			     },
 			     s->snapshots[i]);
 	}

@@ -45,6 +45,10 @@ struct cw_crash_stats {
 /* The hold point of a stopped process's record (not of a core dump). */
 enum cw_hold_point cw_hold_point_of(const struct cw_signal_event *ev);
 
+/* "none", "handler", "abort", "sender", "go", "core"; "full", "partial", "suppressed", "none". */
+const char *cw_hold_point_name(enum cw_hold_point at);
+const char *cw_crash_snapshot_name(enum cw_crash_snapshot snap);
+
 /* One crash's outcome; held_ms 0: not held. */
 void cw_crash_stats_note(struct cw_crash_stats *s, int sig, enum cw_hold_point at,
 			 enum cw_crash_snapshot snap, double held_ms);

@@ -6,6 +6,8 @@
 #include "config.h"
 #include "core_handler.h"
 #include "core_install.h"
+#include "crash_list.h"
+#include "crash_show.h"
 #include "upload_main.h"
 #include "version.h"
 #include "watch.h"
@@ -16,6 +18,8 @@ static const char usage[] =
 	"Commands:\n"
 	"  watch      watch the host for crashing processes and report them\n"
 	"  upload     upload the snapshots waiting in a spool to a crash backend\n"
+	"  list       the recent crashes on this host, newest first\n"
+	"  show ID|PID|FILE  one crash: its cause, its threads' stacks, modules\n"
 	"  config check [FILE]  report each problem in a config file (line, key, reason)\n"
 	"  core-handler  what kernel.core_pattern pipes cores to (set by watch)\n"
 	"  core-restore  give back the kernel.core_pattern a killed watcher left\n"
@@ -53,6 +57,10 @@ int main(int argc, char **argv)
 		return cw_config_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "upload") == 0)
 		return cw_upload_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "list") == 0)
+		return cw_list_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "show") == 0)
+		return cw_show_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-handler") == 0)
 		return cw_core_handler_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-restore") == 0)

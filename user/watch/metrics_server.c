@@ -174,8 +174,9 @@ static void *serve(void *arg)
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "crashwatch: the metrics server failed to poll: %s; /metrics "
-					"is no longer served\n",
+			fprintf(stderr,
+				"crashwatch: the metrics server failed to poll: %s; /metrics "
+				"is no longer served\n",
 				strerror(errno));
 			return NULL;
 		}
@@ -225,7 +226,8 @@ static int open_listener(struct cw_metrics_server *m, const char *spec, char *ms
 	uint64_t p;
 	int one = 1, r, fd;
 
-	if (split_spec(spec, host, sizeof(host), &port) < 0 || cw_parse_u64(port, 1, 65535, &p) < 0) {
+	if (split_spec(spec, host, sizeof(host), &port) < 0 ||
+	    cw_parse_u64(port, 1, 65535, &p) < 0) {
 		snprintf(msg, cap,
 			 "bad --metrics '%s': give ADDR:PORT (e.g. 127.0.0.1:9464, [::1]:9464) or "
 			 "a PORT alone for the loopback address",
@@ -254,8 +256,8 @@ static int open_listener(struct cw_metrics_server *m, const char *spec, char *ms
 			  ? (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
 			  : (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr,
 		  shown, sizeof(shown));
-	snprintf(m->where, sizeof(m->where), ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-		 shown, port);
+	snprintf(m->where, sizeof(m->where), ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", shown,
+		 port);
 	freeaddrinfo(ai);
 	m->listen_fd = fd;
 	return 0;

@@ -15,7 +15,7 @@ static const char *str(json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static void print_frame(FILE *out, size_t i, json_t *f)
+void cw_print_snapshot_frame(FILE *out, size_t i, json_t *f)
 {
 	const char *pc = str(f, "pc"), *fn = str(f, "function"), *file = str(f, "file"),
 		   *mod = str(f, "module"), *mod_off = str(f, "module_offset"),
@@ -70,7 +70,7 @@ int cw_print_snapshot_stack(FILE *out, const char *path)
 	{
 		if (!json_is_object(f))
 			continue;
-		print_frame(out, n++, f);
+		cw_print_snapshot_frame(out, n++, f);
 	}
 	json_decref(doc);
 	return (int)n;
