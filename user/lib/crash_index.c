@@ -18,8 +18,7 @@
 #define READ_MAX (4u << 20)
 
 static const char *const snapshot_kinds[] = {"full", "partial", "suppressed", "none", NULL};
-static const char *const hold_points[] = {"none", "handler", "abort", "sender",
-					  "go",	  "core",    NULL};
+static const char *const hold_points[] = {"none", "handler", "abort", "sender", "go", "core", NULL};
 
 static void format_time(time_t t, long nsec, char *out, size_t cap)
 {
@@ -271,7 +270,8 @@ json_t *cw_index_parse(const char *buf, size_t len, time_t now, size_t *bad)
 		json_decref(line);
 		p += ll + 1;
 	}
-	qsort(v, n, sizeof(*v), newest_first);
+	if (n)
+		qsort(v, n, sizeof(*v), newest_first);
 	for (size_t i = 0; i < n; i++) {
 		json_t *id = json_object_get(v[i].o, "id"),
 		       *up = json_is_string(id) ? json_object_get(uploads, json_string_value(id))

@@ -91,8 +91,10 @@ static void print_row(json_t *c)
 int cw_list_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"since", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"spool", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+		{"since", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"spool", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *spool = CW_DEFAULT_SPOOL;
@@ -128,16 +130,16 @@ int cw_list_main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "crashwatch: list takes no argument ('%s')\n%s", argv[optind], usage);
+		fprintf(stderr, "crashwatch: list takes no argument ('%s')\n%s", argv[optind],
+			usage);
 		return 2;
 	}
 	err = cw_index_read(spool, &all, &bad);
 	if (err < 0) {
-		fprintf(stderr,
-			"crashwatch: failed to read the crash index %s/%s: %s%s\n", spool,
+		fprintf(stderr, "crashwatch: failed to read the crash index %s/%s: %s%s\n", spool,
 			CW_INDEX_FILE, strerror(-err),
-			err == -EPERM ? " (it must be a regular file of root's, not writable by "
-					"others)"
+			err == -EPERM	 ? " (it must be a regular file of root's, not writable by "
+					   "others)"
 			: err == -EACCES ? "; run as root"
 					 : "; give the spool with --spool");
 		return 1;
@@ -152,7 +154,8 @@ int cw_list_main(int argc, char **argv)
 		long long when;
 
 		/* The index's times are checked: "YYYY-MM-DDTHH:MM:SS.ffffffZ". */
-		snprintf(head, sizeof(head), "%.19s", json_string_value(json_object_get(c, "time")));
+		snprintf(head, sizeof(head), "%.19s",
+			 json_string_value(json_object_get(c, "time")));
 		if (since && (cw_parse_since(head, 0, &when) < 0 || when < since))
 			continue;
 		json_array_append(shown, c);
@@ -161,12 +164,12 @@ int cw_list_main(int argc, char **argv)
 		json_dumpf(shown, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else if (json_array_size(shown)) {
-		printf("%-20s %7s %-9s %-7s %-10s %-36s %-36s %s\n", "TIME", "PID", "SIGNAL", "HELD",
-		       "SNAPSHOT", "UPLOADED", "ID", "EXE  CAUSE");
-		json_array_foreach(shown, i, c)
-		print_row(c);
+		printf("%-20s %7s %-9s %-7s %-10s %-36s %-36s %s\n", "TIME", "PID", "SIGNAL",
+		       "HELD", "SNAPSHOT", "UPLOADED", "ID", "EXE  CAUSE");
+		json_array_foreach(shown, i, c) print_row(c);
 	} else {
-		printf("No crashes%s in %s/%s.\n", since ? " since then" : "", spool, CW_INDEX_FILE);
+		printf("No crashes%s in %s/%s.\n", since ? " since then" : "", spool,
+		       CW_INDEX_FILE);
 	}
 	json_decref(shown);
 	json_decref(all);

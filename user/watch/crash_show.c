@@ -50,8 +50,7 @@ static void print_thread(json_t *t, bool faulted)
 	if (str(t, "state"))
 		printf(" state %s", str(t, "state"));
 	puts(":");
-	json_array_foreach(frames, i, f)
-	cw_print_snapshot_frame(stdout, i, f);
+	json_array_foreach(frames, i, f) cw_print_snapshot_frame(stdout, i, f);
 	if (json_is_true(json_object_get(t, "frames_truncated")))
 		puts("    ... more frames (the 256-frame cap)");
 	if (str(t, "error"))
@@ -97,15 +96,12 @@ static void print_doc(json_t *doc, json_t *entry)
 			       str(entry, "uploaded_at"));
 		putchar('\n');
 	}
-	json_array_foreach(json_object_get(cap, "notes"), i, v)
-	if (json_is_string(v))
+	json_array_foreach(json_object_get(cap, "notes"), i, v) if (json_is_string(v))
 		printf("note: %s\n", json_string_value(v));
 	/* The faulted thread first, then every other in the document's order. */
-	json_array_foreach(threads, i, t)
-	if (json_is_true(json_object_get(t, "faulted")))
+	json_array_foreach(threads, i, t) if (json_is_true(json_object_get(t, "faulted")))
 		print_thread(t, true);
-	json_array_foreach(threads, i, t)
-	if (!json_is_true(json_object_get(t, "faulted")))
+	json_array_foreach(threads, i, t) if (!json_is_true(json_object_get(t, "faulted")))
 		print_thread(t, false);
 	if (json_is_array(json_object_get(doc, "goroutines")))
 		printf("\ngoroutines: %zu (crashwatch show --json has them)\n",
@@ -123,7 +119,7 @@ static void print_doc(json_t *doc, json_t *entry)
 	if (!json_object_size(json_object_get(doc, "attributes")))
 		puts("    (none)");
 	json_object_foreach(json_object_get(doc, "attributes"), k, v)
-	printf("    %s: %s\n", k, json_is_string(v) ? json_string_value(v) : "?");
+		printf("    %s: %s\n", k, json_is_string(v) ? json_string_value(v) : "?");
 }
 
 /* A document given by its path: read within the bound, checked against the schema. */
@@ -139,7 +135,9 @@ static json_t *load_file(const char *path)
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)CW_SPOOL_DOC_MAX_BYTES) {
-		fprintf(stderr, "crashwatch: %s is not a snapshot: not a regular file of at most %u bytes\n",
+		fprintf(stderr,
+			"crashwatch: %s is not a snapshot: not a regular file of at most %u "
+			"bytes\n",
 			path, CW_SPOOL_DOC_MAX_BYTES);
 		return NULL;
 	}
@@ -161,7 +159,7 @@ static json_t *load_file(const char *path)
 /* The snapshot id from where it may be: the spool, uploaded/, failed/. */
 static json_t *load_id(const char *spool, const char *id)
 {
-	const char *const subdirs[] = {"", "/" CW_UPLOADED_DIR, "/failed"};
+	const char *const subdirs[] = {NULL, CW_UPLOADED_DIR, "failed"};
 	char dir[4096], name[128], why[512];
 	json_t *doc;
 
@@ -169,7 +167,10 @@ static json_t *load_id(const char *spool, const char *id)
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		int r;
 
-		snprintf(dir, sizeof(dir), "%s%s", spool, subdirs[i]);
+		if (subdirs[i])
+			snprintf(dir, sizeof(dir), "%s/%s", spool, subdirs[i]);
+		else
+			snprintf(dir, sizeof(dir), "%s", spool);
 		r = cw_spool_doc_read(dir, name, &doc, why, sizeof(why));
 		if (r == 0)
 			return doc;
@@ -220,8 +221,9 @@ static json_t *find_entry(json_t *all, const char *arg, const char *spool)
 	if (n == 1)
 		return found;
 	if (n > 1)
-		fprintf(stderr, "crashwatch: %s is the start of %zu snapshot ids: give more of it\n",
-			arg, n);
+		fprintf(stderr,
+			"crashwatch: %s is the start of %zu snapshot ids: give more of it\n", arg,
+			n);
 	else
 		fprintf(stderr,
 			"crashwatch: no crash %s %s in the index %s/%s (`crashwatch list` shows "
