@@ -88,8 +88,8 @@ static void the_index_keeps_the_newest_within_its_bound(void **state)
 			 0);
 	assert_int_equal(cw_index_read(spool, &all, &bad), 0);
 	for (size_t k = 0; k < json_array_size(all); k++)
-		assert_int_not_equal(json_integer_value(json_object_get(json_array_get(all, k), "pid")),
-				     5);
+		assert_int_not_equal(
+			json_integer_value(json_object_get(json_array_get(all, k), "pid")), 5);
 	json_decref(all);
 	remove_tree(spool);
 	free(spool);
@@ -147,9 +147,12 @@ static void where_uploads_went_says_no_secret(void **state)
 static void request_heads_are_read_strictly(void **state)
 {
 	static const char *const bad[] = {
-		"GET /metrics\r\n\r\n",	       "GET  /metrics HTTP/1.1\r\n\r\n",
-		"GET metrics HTTP/1.1\r\n\r\n", "GET /metrics HTTP/2.0\r\n\r\n",
-		"\r\n\r\n",		       "GET /a\x01 HTTP/1.1\r\n\r\n",
+		"GET /metrics\r\n\r\n",
+		"GET  /metrics HTTP/1.1\r\n\r\n",
+		"GET metrics HTTP/1.1\r\n\r\n",
+		"GET /metrics HTTP/2.0\r\n\r\n",
+		"\r\n\r\n",
+		"GET /a\x01 HTTP/1.1\r\n\r\n",
 	};
 	struct cw_http_request r;
 	const char *ok = "GET /metrics?x=1 HTTP/1.1\r\nHost: h\r\n\r\nbody";
@@ -176,8 +179,10 @@ static void the_sink_writes_one_family_per_name(void **state)
 	(void)state;
 	s.out = open_memstream(&text, &len);
 	assert_non_null(s.out);
-	cw_sink_emit(&s, &(struct cw_metric){"uploads", "h", CW_METRIC_COUNTER, "r=\"ok\"", "u"}, 2);
-	cw_sink_emit(&s, &(struct cw_metric){"uploads", "h", CW_METRIC_COUNTER, "r=\"no\"", "n"}, 1);
+	cw_sink_emit(&s, &(struct cw_metric){"uploads", "h", CW_METRIC_COUNTER, "r=\"ok\"", "u"},
+		     2);
+	cw_sink_emit(&s, &(struct cw_metric){"uploads", "h", CW_METRIC_COUNTER, "r=\"no\"", "n"},
+		     1);
 	cw_sink_gauge(&s, "spool_files", "g", 4);
 	cw_sink_histogram(&s, "hold_seconds", "x", le, counts, 2, 0.5);
 	fclose(s.out);
