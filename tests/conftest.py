@@ -4,6 +4,7 @@ Every test here runs against the running kernel; nothing is faked.  The
 watcher runs from build/san (AddressSanitizer + UBSan): a leak or an
 undefined behaviour makes it exit non-zero, which the fixture asserts.
 """
+import fcntl
 import json
 import os
 import queue
@@ -59,9 +60,20 @@ def pytest_sessionfinish(session, exitstatus):
     subprocess.run([WATCHER, "core-restore"], capture_output=True)
 
 
+SESSION_LOCK = "/run/crashwatch-tests.lock"
+
+
 def pytest_configure(config):
     if os.geteuid() != 0:
         raise pytest.UsageError("the integration tests load BPF programs: run them as root")
+    # Watchers see every crash on the host: two test sessions at once would
+    # hold each other's targets.  The lock lives as long as this process.
+    config._cw_lock = open(SESSION_LOCK, "w")
+    try:
+        fcntl.flock(config._cw_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"waiting for another crashwatch test session ({SESSION_LOCK})", flush=True)
+        fcntl.flock(config._cw_lock, fcntl.LOCK_EX)
 
 
 def drain(q):
