@@ -22,7 +22,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -liberty
 
 # The parts: the daemon, the snapshot tool, the core handler, upload, and what they share.
-SRC_DIRS   := user/watch user/snapshot user/core user/upload user/lib
+SRC_DIRS   := user/watch user/snapshot user/core user/upload user/lib user/client
 
 CFLAGS     ?= -O2 -g
 CW_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
@@ -69,12 +69,22 @@ FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
+.PHONY: all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
 	fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: $(PROGRAMS:%=$(BUILD)/%) $(BUILD)/crashwatch-core-handler
+# libcrashwatch: the client library (include/crashwatch/client.h), static and shared, and its
+# pkg-config file.  Only the crashwatch_* functions are exported.
+CLIENT_SRCS  := user/client/client.c user/lib/request_protocol.c
+CLIENT_OBJS  := $(CLIENT_SRCS:user/%.c=$(BUILD)/client/%.o)
+CLIENT_SONAME := libcrashwatch.so.1
+CLIENT_LIBS  := $(BUILD)/libcrashwatch.a $(BUILD)/libcrashwatch.so $(BUILD)/crashwatch.pc
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+
+all: $(PROGRAMS:%=$(BUILD)/%) $(BUILD)/crashwatch-core-handler $(CLIENT_LIBS)
 
 # ---- set-up --------------------------------------------------------------
 deps:
@@ -230,6 +240,43 @@ $(BUILD)/crashwatch-core-handler: $(CORE_HANDLER_OBJS:%=$(BUILD)/obj/%.o)
 # Beside the sanitized watcher, which copies it from there (no sanitizer links statically).
 $(BUILD)/san/crashwatch-core-handler: $(BUILD)/crashwatch-core-handler
 	$(Q)mkdir -p $(@D) && cp $< $@
+
+# ---- the client library --------------------------------------------------
+$(BUILD)/client/%.o: user/%.c
+	$(call msg,CC-LIB,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Iinclude -fPIC \
+		-fvisibility=hidden $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libcrashwatch.a: $(CLIENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/$(CLIENT_SONAME): $(CLIENT_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -shared -Wl,-soname,$(CLIENT_SONAME) -Wl,-z,defs -o $@ $^
+
+$(BUILD)/libcrashwatch.so: $(BUILD)/$(CLIENT_SONAME)
+	$(Q)ln -sf $(CLIENT_SONAME) $@
+
+$(BUILD)/crashwatch.pc: Makefile user/watch/main.c
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+		'Name: crashwatch' \
+		'Description: ask the crashwatch watcher for a snapshot of this process' \
+		"Version: $$(sed -n 's/.*CW_VERSION *"\(.*\)".*/\1/p' user/lib/version.h)" \
+		'Libs: -L$${libdir} -lcrashwatch' 'Cflags: -I$${includedir}' > $@
+
+# Headers, libraries and pkg-config file under PREFIX (default /usr/local).
+install-client: $(CLIENT_LIBS)
+	install -d $(DESTDIR)$(INCLUDEDIR)/crashwatch $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/crashwatch/client.h include/crashwatch/request.h \
+		$(DESTDIR)$(INCLUDEDIR)/crashwatch/
+	install -m 644 $(BUILD)/libcrashwatch.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/$(CLIENT_SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(CLIENT_SONAME) $(DESTDIR)$(LIBDIR)/libcrashwatch.so
+	install -m 644 $(BUILD)/crashwatch.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 
 # ---- tests and benchmarks ------------------------------------------------
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a

@@ -142,8 +142,19 @@ struct cw_doc_go {
 	size_t n_goroutines;
 };
 
+/* Who asked for a snapshot through the watcher's request socket (trigger "request"). */
+struct cw_doc_requester {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	const char *comm; /* NULL: not known */
+};
+
 struct cw_snapshot_doc {
 	const char *uuid;
+	/* "crash", "request"; NULL: "crash" with a signal or a Go panic, else "on-demand" */
+	const char *trigger;
+	const struct cw_doc_requester *requested_by; /* NULL: "requested_by" null */
 	struct cw_doc_process process;
 	const struct cw_container_info *container; /* NULL: every field null (a core) */
 	bool has_signal;			   /* none: an on-demand snapshot */

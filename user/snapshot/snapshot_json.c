@@ -19,6 +19,7 @@ struct full_parts {
 	struct cw_doc_goroutine *goroutines;
 	struct cw_doc_frame *go_frames;
 	struct cw_doc_go go;
+	struct cw_doc_requester requester;
 	struct cw_assert assert_parts;
 	char assert_line[16], abort_message[CW_ABORT_MESSAGE_MAX + 1];
 };
@@ -148,7 +149,8 @@ static bool parts_alloc(const struct cw_snapshot *s, struct full_parts *p)
 	p->frames = calloc(n_frames + 1, sizeof(*p->frames));
 	p->modules = calloc(s->unwound->n_modules + 1, sizeof(*p->modules));
 	p->attributes =
-		calloc(s->opts->n_kv + 7, sizeof(*p->attributes)); /* + Go's "error", abort's 5 */
+		/* + "error", "error.type", Go's "error", abort's 5 */
+		calloc(s->opts->n_kv + 9, sizeof(*p->attributes));
 	p->vanished = calloc(n_threads + 1, sizeof(*p->vanished));
 	if (s->go) {
 		size_t n_go_frames = 0;
@@ -287,6 +289,23 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 	for (size_t i = 0; i < s->opts->n_kv; i++)
 		p->attributes[i] =
 			(struct cw_doc_attribute){s->opts->kv[i].key, s->opts->kv[i].value};
+	/* After the --kv pairs: given on purpose, they win over a pair of the same key. */
+	if (s->opts->error)
+		p->attributes[d->n_attributes++] =
+			(struct cw_doc_attribute){"error", s->opts->error};
+	if (s->opts->error_type)
+		p->attributes[d->n_attributes++] =
+			(struct cw_doc_attribute){"error.type", s->opts->error_type};
+	d->trigger = s->opts->trigger;
+	if (s->opts->has_requester) {
+		p->requester = (struct cw_doc_requester){
+			.pid = s->opts->requester_pid,
+			.uid = s->opts->requester_uid,
+			.gid = s->opts->requester_gid,
+			.comm = s->opts->requester_comm,
+		};
+		d->requested_by = &p->requester;
+	}
 	for (size_t i = 0; i < u->n; i++) {
 		fill_thread(s, &u->threads[i], frames, &p->threads[i]);
 		frames += u->threads[i].n;

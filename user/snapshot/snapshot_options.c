@@ -21,10 +21,16 @@ static const char usage[] =
 	"then unwind and symbolize every thread and write one JSON snapshot; its path is\n"
 	"printed on stdout.\n"
 	"\n"
-	"  --fault-thread=TID   the thread that crashed: marked in the snapshot\n"
+	"  --fault-thread=TID   the thread that crashed (or asked): marked in the snapshot\n"
 	"  --thread=TID         only these threads (repeatable; the faulted one always)\n"
 	"  --classifier=NAME    a classifier to add (repeatable)\n"
 	"  --kv=KEY:VALUE       an attribute to add (repeatable)\n"
+	"  --error=MESSAGE      an error to record (attribute \"error\"; the cause line)\n"
+	"  --error-type=TYPE    its type (attribute \"error.type\")\n"
+	"  --trigger=crash|request|on-demand  why the snapshot is taken (default: crash\n"
+	"                       with --signal, else on-demand)\n"
+	"  --requested-by=PID:UID:GID[:COMM]  who asked the watcher for it (with\n"
+	"                       --trigger=request)\n"
 	"  --output=DIR|-       where the snapshot goes (default .; - for stdout)\n"
 	"  --timeout=SECONDS    give up after this long, releasing the target (default 30)\n"
 	"  --at-exit            the target is dying: wait for each thread's exit stop\n"
@@ -106,6 +112,10 @@ enum {
 	OPT_SYMBOL_CACHE_BYTES,
 	OPT_DIE_WITH_PARENT,
 	OPT_DEBUG_DIR,
+	OPT_ERROR,
+	OPT_ERROR_TYPE,
+	OPT_TRIGGER,
+	OPT_REQUESTED_BY,
 };
 
 static const struct option long_options[] = {
@@ -137,6 +147,10 @@ static const struct option long_options[] = {
 	{"symbol-cache-bytes", required_argument, NULL, OPT_SYMBOL_CACHE_BYTES},
 	{"die-with-parent", required_argument, NULL, OPT_DIE_WITH_PARENT},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"error", required_argument, NULL, OPT_ERROR},
+	{"error-type", required_argument, NULL, OPT_ERROR_TYPE},
+	{"trigger", required_argument, NULL, OPT_TRIGGER},
+	{"requested-by", required_argument, NULL, OPT_REQUESTED_BY},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -154,6 +168,38 @@ static int parse_pid(const char *s, pid_t *out)
 	if (cw_parse_u64(s, 1, 0x3fffffff /* PID_MAX_LIMIT */, &v) < 0)
 		return -EINVAL;
 	*out = (pid_t)v;
+	return 0;
+}
+
+/* PID:UID:GID[:COMM]; the comm is the rest, colons and all. */
+static int parse_requester(const char *s, struct cw_snapshot_options *o)
+{
+	char part[3][16];
+	const char *at = s;
+	uint64_t v[3];
+
+	for (int i = 0; i < 3; i++) {
+		size_t n = strcspn(at, ":");
+
+		if (n == 0 || n >= sizeof(part[i]) || (i < 2 && at[n] != ':'))
+			return -EINVAL;
+		memcpy(part[i], at, n);
+		part[i][n] = '\0';
+		at += n;
+		if (*at == ':')
+			at++;
+		else if (i < 2)
+			return -EINVAL;
+	}
+	if (cw_parse_u64(part[0], 1, 0x3fffffff, &v[0]) < 0 ||
+	    cw_parse_u64(part[1], 0, UINT32_MAX - 1, &v[1]) < 0 ||
+	    cw_parse_u64(part[2], 0, UINT32_MAX - 1, &v[2]) < 0)
+		return -EINVAL;
+	o->has_requester = true;
+	o->requester_pid = (pid_t)v[0];
+	o->requester_uid = (uid_t)v[1];
+	o->requester_gid = (gid_t)v[2];
+	o->requester_comm = at > s && at[-1] == ':' && *at ? at : NULL;
 	return 0;
 }
 
@@ -332,6 +378,25 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			o->debug_dirs[o->n_debug_dirs++] = optarg;
 			break;
 		}
+		case OPT_ERROR:
+		case OPT_ERROR_TYPE:
+			if (!*optarg)
+				return bad(err, c == OPT_ERROR ? "--error" : "--error-type", optarg,
+					   "give a non-empty text");
+			*(c == OPT_ERROR ? &o->error : &o->error_type) = optarg;
+			break;
+		case OPT_TRIGGER:
+			if (strcmp(optarg, "crash") != 0 && strcmp(optarg, "request") != 0 &&
+			    strcmp(optarg, "on-demand") != 0)
+				return bad(err, "--trigger", optarg,
+					   "give crash, request or on-demand");
+			o->trigger = optarg;
+			break;
+		case OPT_REQUESTED_BY:
+			if (parse_requester(optarg, o) < 0)
+				return bad(err, "--requested-by", optarg,
+					   "give PID:UID:GID[:COMM]");
+			break;
 		case 'h':
 			fputs(usage, out);
 			return 1;

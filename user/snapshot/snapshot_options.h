@@ -72,7 +72,15 @@ struct cw_snapshot_options {
 	const char *symbolizer;
 	const char *symbol_server;
 	uint64_t symbol_cache_bytes;
-	pid_t parent_pid;			   /* --die-with-parent: 0 when not given */
+	pid_t parent_pid; /* --die-with-parent: 0 when not given */
+	/* Asked for through the watcher's request socket (--trigger, --requested-by). */
+	const char *trigger; /* NULL: derived (snapshot_doc.h) */
+	bool has_requester;
+	pid_t requester_pid;
+	uid_t requester_uid;
+	gid_t requester_gid;
+	const char *requester_comm;		   /* NULL: not given */
+	const char *error, *error_type;		   /* --error, --error-type: attributes */
 	const char *debug_dirs[CW_MAX_DEBUG_DIRS]; /* --debug-dir, searched first */
 	size_t n_debug_dirs;
 };

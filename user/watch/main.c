@@ -6,6 +6,7 @@
 #include "config.h"
 #include "core_handler.h"
 #include "core_install.h"
+#include "request_cli.h"
 #include "upload_main.h"
 #include "version.h"
 #include "watch.h"
@@ -16,6 +17,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  watch      watch the host for crashing processes and report them\n"
 	"  upload     upload the snapshots waiting in a spool to a crash backend\n"
+	"  snapshot PID  ask the running watcher for a snapshot of a live process\n"
 	"  config check [FILE]  report each problem in a config file (line, key, reason)\n"
 	"  core-handler  what kernel.core_pattern pipes cores to (set by watch)\n"
 	"  core-restore  give back the kernel.core_pattern a killed watcher left\n"
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
 		return cw_config_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "upload") == 0)
 		return cw_upload_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "snapshot") == 0)
+		return cw_request_cli_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-handler") == 0)
 		return cw_core_handler_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-restore") == 0)
