@@ -61,6 +61,9 @@ HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard t
 GOSNAP_DIR := $(BUILD)/tests/targets/go_snap
 GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked-pie
 GOSNAP_ENV := $(GO_ENV)
+# Programs built against libcrashwatch alone, as its users would: static and shared.
+CLIENT_TESTS := $(patsubst tests/client/%.c,$(BUILD)/tests/client/%,$(wildcard tests/client/*.c))
+CLIENT_TESTS += $(CLIENT_TESTS:%=%-shared)
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
 # libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
@@ -113,6 +116,7 @@ test: deps
 check: test
 
 test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) $(HELPERS) \
+	$(CLIENT_TESTS) \
 	$(GOSNAP_BINS) \
 	format-check
 
@@ -289,6 +293,18 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(BUILD)/san/libcw.a
 	$(call msg,CC-HELP,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CW_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libcw.a $(PKG_LIBS)
+
+$(BUILD)/tests/client/%: tests/client/%.c $(BUILD)/libcrashwatch.a
+	$(call msg,CC-CLNT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread -Iinclude -o $@ $< \
+		$(BUILD)/libcrashwatch.a
+
+$(BUILD)/tests/client/%-shared: tests/client/%.c $(BUILD)/libcrashwatch.so
+	$(call msg,CC-CLNT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread -Iinclude -o $@ $< \
+		-L$(BUILD) -lcrashwatch -Wl,-rpath,$(abspath $(BUILD))
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libcw.a
 	$(call msg,CC-FUZZ,$@)

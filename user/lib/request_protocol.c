@@ -280,7 +280,7 @@ int cw_reply_parse(const void *buf, size_t len, enum cw_status *status, int32_t 
 		return -1;
 	memcpy(&h, p, sizeof(h));
 	if (h.magic != CW_REPLY_MAGIC || h.version != CW_REQ_VERSION || h.status >= CW_STATUS_NR ||
-	    h.len != len - sizeof(h) || p[len - 1] != '\0')
+	    h.len != len - sizeof(h) || strnlen(p + sizeof(h), h.len) != h.len - 1)
 		return -1;
 	*status = (enum cw_status)h.status;
 	*detail = h.detail;
