@@ -151,17 +151,20 @@ static bool descends_from(pid_t pid, pid_t ancestor)
 int cw_auth_check(const struct cw_auth_peer *peer, pid_t target, char *why, size_t cap)
 {
 	struct cw_auth_target t = {.pid = target};
-	char path[32];
+	char path[48];
 	struct stat st;
 	pid_t ppid;
 	int scope = cw_auth_yama_scope();
 
-	snprintf(path, sizeof(path), "/proc/%d", (int)target);
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)target);
 	if (stat(path, &st) < 0 || read_status(target, t.uids, t.gids, &t.cap_prm, &ppid) < 0) {
 		snprintf(why, cap, "no process with pid %d", (int)target);
 		return -ESRCH;
 	}
-	/* The kernel makes /proc/PID root's while the process is not dumpable. */
+	/*
+	 * The kernel makes the files of /proc/PID root's while the process is
+	 * not dumpable (task_dump_owner; the directory itself keeps its owner).
+	 */
 	t.dumpable = st.st_uid == t.uids[1] || t.uids[1] == 0;
 	t.descendant = scope == 1 && peer->pid != target && descends_from(target, peer->pid);
 	return cw_auth_decide(peer, &t, scope, why, cap);
