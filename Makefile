@@ -140,6 +140,10 @@ bench-go: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/go_hold.py
 
+bench-request: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/request.py
+
 bench-concurrent: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/concurrent.py
@@ -356,6 +360,13 @@ $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -o $@ $<
+
+# Built against libcrashwatch, as a program asking for its own snapshot would be.
+$(BUILD)/bench/request_pause: bench/request_pause.c $(BUILD)/libcrashwatch.a
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -pthread -Iinclude -o $@ $< \
+		$(BUILD)/libcrashwatch.a
 
 $(BUILD)/bench/floor: bench/floor.c $(BUILD)/floor.skel.h
 	$(call msg,CC-BENCH,$@)
