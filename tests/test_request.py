@@ -323,3 +323,31 @@ def test_a_flood_of_requests_does_not_delay_a_crash_hold(tmp_path):
         assert rec["held_ms"] < max(250, 10 * base_rec["held_ms"]), (rec, base_rec)
     assert c["suppressed_rate_limited"] == 0
     assert c["requests_rate_limited"] > 0 and c["requests_written"] >= 1
+
+
+def test_a_large_process_is_stopped_group_by_group():
+    """Above --stop-together threads (64) each group of 64 stands still while it is
+    copied, not the whole process: the pause a thread sees stays short at 1,000."""
+    from conftest import SNAPSHOT
+    proc, tids = parked(200)
+    try:
+        docs = {}
+        for together in ("64", "0"):
+            r = subprocess.run([SNAPSHOT, "--output=-", f"--stop-together={together}",
+                                str(proc.pid)], capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stderr
+            docs[together] = json.loads(r.stdout)
+            assert state(proc.pid) == ("S", 0)
+    finally:
+        proc.kill()
+        proc.wait()
+    grouped, whole = docs["64"]["capture"], docs["0"]["capture"]
+    assert not grouped["stopped_together"] and whole["stopped_together"]
+    assert 0 < grouped["pause_ms"] <= grouped["window_ms"]
+    assert whole["pause_ms"] == whole["window_ms"]
+    for doc in docs.values():
+        threads = doc["threads"]
+        assert sorted(t["tid"] for t in threads) == sorted([proc.pid, *tids])
+        for t in threads:
+            names = [f["function"] for f in t["frames"]]
+            assert "park_main" in names or "chain_three" in names, (t["tid"], names)

@@ -229,6 +229,8 @@ static json_t *capture_json(const struct cw_doc_capture *c)
 	json_object_set_new(o, "partial",
 			    json_boolean(strcmp(c->method, CW_METHOD_FIRST_CAPTURE) == 0));
 	json_object_set_new(o, "pause_ms", json_real(c->pause_ms));
+	json_object_set_new(o, "stopped_together", json_boolean(!c->staggered));
+	json_object_set_new(o, "window_ms", json_real(c->staggered ? c->window_ms : c->pause_ms));
 	json_object_set_new(o, "total_ms", c->has_total_ms ? json_real(c->total_ms) : json_null());
 	json_object_set_new(o, "tool", json_string(c->tool));
 	json_object_set_new(o, "tool_version", json_string(CW_VERSION));

@@ -90,7 +90,9 @@ struct cw_doc_attribute {
 
 struct cw_doc_capture {
 	const char *method; /* "ptrace", "ptrace-at-exit", "core", CW_METHOD_FIRST_CAPTURE */
-	double pause_ms;
+	double pause_ms;    /* the longest any thread stood still */
+	double window_ms;   /* first stop to last release (pause_ms unless staggered) */
+	bool staggered;	    /* threads stopped one at a time ("stopped_together" false) */
 	bool has_total_ms;
 	double total_ms;
 	const char *tool; /* the program that built the document */

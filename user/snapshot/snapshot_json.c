@@ -328,6 +328,8 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 	d->capture = (struct cw_doc_capture){
 		.method = s->method,
 		.pause_ms = s->pause_ms,
+		.window_ms = s->window_ms,
+		.staggered = s->staggered,
 		.has_total_ms = true,
 		.total_ms = s->total_ms,
 		.tool = "crashwatch-snapshot",

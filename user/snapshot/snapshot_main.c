@@ -415,6 +415,7 @@ int main(int argc, char **argv)
 				.n_only = o.n_threads,
 				.fault_tid = o.fault_tid,
 				.seized_fd = o.seized_fd,
+				.stop_together = o.stop_together,
 				.stopped = is_go || abort_msg.addr ? go_stopped : NULL,
 				.stopped_arg = &go_stop,
 			},
@@ -449,6 +450,8 @@ int main(int argc, char **argv)
 		snap.method = o.at_exit ? "ptrace-at-exit" : "ptrace";
 		snap.capture = &cap;
 		snap.pause_ms = (double)cap.pause_ns / 1e6;
+		snap.window_ms = (double)cap.window_ns / 1e6;
+		snap.staggered = cap.staggered;
 		for (size_t i = 0; i < cap.n; i++)
 			if (!cap.threads[i].captured && n_notes < MAX_NOTES) {
 				notes[n_notes++] =

@@ -47,6 +47,11 @@ static const char usage[] =
 	"  --signal=SIG --si-code=N --fault-addr=ADDR --sender=PID\n"
 	"                       what is known of the crash; the cause is derived from it\n"
 	"  --stack-bytes=SIZE   stack copied per thread while it is stopped (default 256K)\n"
+	"  --stop-together=N    a live process of at most N threads is stopped as a whole\n"
+	"                       while every thread is copied (default 64; 0: always);\n"
+	"                       above, each thread is stopped, copied and let go in turn\n"
+	"                       (tens of µs each; capture.stopped_together false).  A Go\n"
+	"                       program, or one held at abort(), always stands still\n"
 	"  --no-source          no source file:line (skips reading DWARF: much faster\n"
 	"                       where debug info is large or compressed)\n"
 	"  --go-panic-type=ADDR the panic value's runtime._type, as passed to panic()\n"
@@ -116,6 +121,7 @@ enum {
 	OPT_ERROR_TYPE,
 	OPT_TRIGGER,
 	OPT_REQUESTED_BY,
+	OPT_STOP_TOGETHER,
 };
 
 static const struct option long_options[] = {
@@ -151,6 +157,7 @@ static const struct option long_options[] = {
 	{"error-type", required_argument, NULL, OPT_ERROR_TYPE},
 	{"trigger", required_argument, NULL, OPT_TRIGGER},
 	{"requested-by", required_argument, NULL, OPT_REQUESTED_BY},
+	{"stop-together", required_argument, NULL, OPT_STOP_TOGETHER},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -213,6 +220,7 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 	*o = (struct cw_snapshot_options){.output = ".",
 					  .timeout_s = 30,
 					  .stack_bytes = 256 << 10,
+					  .stop_together = CW_SNAP_STOP_TOGETHER,
 					  .source_lines = true,
 					  .seized_fd = -1,
 					  .captured_fd = -1,
@@ -384,6 +392,12 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 				return bad(err, c == OPT_ERROR ? "--error" : "--error-type", optarg,
 					   "give a non-empty text");
 			*(c == OPT_ERROR ? &o->error : &o->error_type) = optarg;
+			break;
+		case OPT_STOP_TOGETHER:
+			if (cw_parse_u64(optarg, 0, 1 << 22, &v) < 0)
+				return bad(err, "--stop-together", optarg,
+					   "give a thread count (0: always together)");
+			o->stop_together = (size_t)v;
 			break;
 		case OPT_TRIGGER:
 			if (strcmp(optarg, "crash") != 0 && strcmp(optarg, "request") != 0 &&

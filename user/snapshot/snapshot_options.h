@@ -30,6 +30,9 @@ enum cw_snapshot_exit {
 
 #define CW_SNAP_MAX_LIST 256
 
+/* --stop-together's default: up to this many threads stand still at once. */
+#define CW_SNAP_STOP_TOGETHER 64
+
 struct cw_kv {
 	const char *key;
 	const char *value;
@@ -61,6 +64,7 @@ struct cw_snapshot_options {
 	const char *core;		      /* a core file, "-" for stdin, or NULL */
 	const char *exe; /* with --core: the executable, when the core's notes lack it */
 	size_t stack_bytes;
+	size_t stop_together; /* --stop-together: more threads are captured one at a time */
 	/* What the caller knows of the crash (the daemon has it from the kernel). */
 	int sig;
 	int si_code;
