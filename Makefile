@@ -63,7 +63,7 @@ GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked
 GOSNAP_ENV := $(GO_ENV)
 # Programs built against libcrashwatch alone, as its users would: static and shared.
 CLIENT_TESTS := $(patsubst tests/client/%.c,$(BUILD)/tests/client/%,$(wildcard tests/client/*.c))
-CLIENT_TESTS += $(CLIENT_TESTS:%=%-shared)
+CLIENT_TESTS += $(CLIENT_TESTS:%=%-shared) $(BUILD)/tests/client/go_trace
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
 # libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
@@ -309,6 +309,11 @@ $(BUILD)/tests/client/%-shared: tests/client/%.c $(BUILD)/libcrashwatch.so
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread -Iinclude -o $@ $< \
 		-L$(BUILD) -lcrashwatch -Wl,-rpath,$(abspath $(BUILD))
+
+# The Go package (clients/go) as a program imports it: its own module, replaced by the directory.
+$(BUILD)/tests/client/go_trace: $(wildcard tests/client/go/* clients/go/*)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd tests/client/go && $(GO_ENV) $(GO) build -o $(abspath $@) .
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libcw.a
 	$(call msg,CC-FUZZ,$@)

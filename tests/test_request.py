@@ -6,6 +6,7 @@ harm nothing, and that a flood of requests does not delay a crash's hold."""
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -351,3 +352,49 @@ def test_a_large_process_is_stopped_group_by_group():
         for t in threads:
             names = [f["function"] for f in t["frames"]]
             assert "park_main" in names or "chain_three" in names, (t["tid"], names)
+
+
+def go_client(mode):
+    return subprocess.run([os.path.join(CLIENT, "go_trace"), mode], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_the_go_package_trace_recover_register(tmp_path):
+    w = request_watcher(tmp_path)
+    try:
+        traced = go_client("trace")
+        out = said(traced.stdout)
+        assert traced.returncode == 0 and "error" not in out, traced.stdout + traced.stderr
+        # Recover: traced, then the panic goes on: Go's exit status 2.
+        recovered = go_client("recover")
+        assert recovered.returncode == 2, recovered.stderr
+        assert "assignment to entry in nil map" in recovered.stderr
+        rpid = int(said(recovered.stdout)["pid"])
+        rrec = w.wait_for(lambda x: x["type"] == "request" and x["pid"] == rpid, 20,
+                          "the recovered panic's request")
+        # Register: traced at SIGUSR1, then the signal is resent and kills it.
+        registered = go_client("register")
+        assert registered.returncode == -signal.SIGUSR1, registered.stdout + registered.stderr
+        gpid = int(said(registered.stdout)["pid"])
+        grec = w.wait_for(lambda x: x["type"] == "request" and x["pid"] == gpid, 20,
+                          "the signal's request")
+    finally:
+        stop(w)
+    snap = load(out["path"])
+    assert snap["trigger"] == "request" and snap["go"] is not None
+    assert snap["attributes"]["error"] == "queue orders stalled"
+    assert snap["attributes"]["error.type"] == "*main.stallError"
+    assert snap["attributes"]["build"] == "42"
+    assert snap["classifiers"] == ["from-go", "*main.stallError"]
+    assert snap["cause"] == "*main.stallError: queue orders stalled"
+    # The calling goroutine is marked (the seed's AddCallerGo), its frames the caller's.
+    (g,) = [g for g in snap["goroutines"] if g["faulted"]]
+    assert g["id"] == int(out["goid"])
+    names = [f["function"] for f in g["frames"]]
+    assert "main.askFromHere" in names, names
+    rsnap = load(rrec["path"])
+    assert "panic" in rsnap["classifiers"] and "runtime.plainError" in rsnap["classifiers"]
+    assert rsnap["attributes"]["error"] == "assignment to entry in nil map"
+    gsnap = load(grec["path"])
+    assert gsnap["classifiers"] == ["signal", "user defined signal 1"]
+    assert gsnap["attributes"]["signal"] == "user defined signal 1"

@@ -62,6 +62,7 @@ enum cw_req_field_type {
 	CW_REQ_THREAD = 3,     /* int32_t: only these threads (and the faulted one) */
 	CW_REQ_ERROR = 4,      /* a string: the error's message (attribute "error") */
 	CW_REQ_ERROR_TYPE = 5, /* a string: its type (attribute "error.type") */
+	CW_REQ_GOROUTINE = 6,  /* uint64_t: a Go program's asking goroutine (marked faulted) */
 };
 
 struct cw_req_field {
@@ -105,6 +106,7 @@ struct cw_request {
 	int32_t pid, fault_tid;
 	uint32_t timeout_ms;
 	const char *error, *error_type; /* NULL: not given */
+	uint64_t goroutine;		/* 0: not given */
 	struct {
 		const char *key, *value;
 	} kv[CW_REQ_MAX_KV];

@@ -157,6 +157,17 @@ int cw_request_parse(const void *buf, size_t len, struct cw_request *r, const ch
 			r->threads[r->n_threads++] = tid;
 			break;
 		}
+		case CW_REQ_GOROUTINE:
+			if (f.len != sizeof(r->goroutine) || r->goroutine) {
+				*why = "a goroutine field that is not 8 bytes, or given twice";
+				return -1;
+			}
+			memcpy(&r->goroutine, v, sizeof(r->goroutine));
+			if (!r->goroutine) {
+				*why = "goroutine id 0";
+				return -1;
+			}
+			break;
 		case CW_REQ_ERROR:
 		case CW_REQ_ERROR_TYPE: {
 			int msg = f.type == CW_REQ_ERROR;
@@ -235,6 +246,9 @@ long cw_request_encode(const struct cw_request *r, void *out, size_t cap, const 
 		if (put(buf, cap, &at, CW_REQ_THREAD, &r->threads[i], sizeof(r->threads[i]), NULL,
 			0) < 0)
 			goto full;
+	if (r->goroutine &&
+	    put(buf, cap, &at, CW_REQ_GOROUTINE, &r->goroutine, sizeof(r->goroutine), NULL, 0) < 0)
+		goto full;
 	if (r->error &&
 	    put(buf, cap, &at, CW_REQ_ERROR, r->error, strlen(r->error) + 1, NULL, 0) < 0)
 		goto full;

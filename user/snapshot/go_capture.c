@@ -284,8 +284,12 @@ static void start_points(const struct cw_go_binary *b, const struct cw_capture *
 				g->pc_exact = true;
 			}
 		}
-		g->faulted = (panic_g && g->addr == panic_g) ||
-			     (!panic_g && fault_tid && g->tid == fault_tid);
+		/* A goroutine that asked for its snapshot is marked, not its thread's. */
+		if (!panic_g && out->caller_goid)
+			g->faulted = g->goid == out->caller_goid;
+		else
+			g->faulted = (panic_g && g->addr == panic_g) ||
+				     (!panic_g && fault_tid && g->tid == fault_tid);
 	}
 }
 

@@ -395,6 +395,7 @@ int main(int argc, char **argv)
 			go_stop.out = &go_cap;
 			go_stop.fault_tid = o.fault_tid;
 			go_cap.original_type = o.go_panic_type;
+			go_cap.caller_goid = o.caller_goroutine;
 			go_cap.fatal_msg_addr = o.go_fatal_addr;
 			go_cap.fatal_msg_len = o.go_fatal_len;
 		} else if (r != -ENOEXEC && n_notes < MAX_NOTES) {

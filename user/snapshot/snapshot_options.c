@@ -59,6 +59,8 @@ static const char usage[] =
 	"                       into its text, which is all a hold at fatalpanic sees)\n"
 	"  --go-fatal-message=ADDR:LEN  where a Go fatal error's message is (what throw()\n"
 	"                       printed; the watcher reads it at runtime.throw/fatal)\n"
+	"  --caller-goroutine=ID  a Go program's goroutine that asked for the snapshot:\n"
+	"                       marked faulted (the seed's AddCallerGo)\n"
 	"  --go-system-goroutines\n"
 	"                       a Go program: list the runtime's own goroutines too\n"
 	"  --env                also record the environment (it can hold secrets)\n"
@@ -122,6 +124,7 @@ enum {
 	OPT_TRIGGER,
 	OPT_REQUESTED_BY,
 	OPT_STOP_TOGETHER,
+	OPT_CALLER_GOROUTINE,
 };
 
 static const struct option long_options[] = {
@@ -158,6 +161,7 @@ static const struct option long_options[] = {
 	{"trigger", required_argument, NULL, OPT_TRIGGER},
 	{"requested-by", required_argument, NULL, OPT_REQUESTED_BY},
 	{"stop-together", required_argument, NULL, OPT_STOP_TOGETHER},
+	{"caller-goroutine", required_argument, NULL, OPT_CALLER_GOROUTINE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -392,6 +396,11 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 				return bad(err, c == OPT_ERROR ? "--error" : "--error-type", optarg,
 					   "give a non-empty text");
 			*(c == OPT_ERROR ? &o->error : &o->error_type) = optarg;
+			break;
+		case OPT_CALLER_GOROUTINE:
+			if (cw_parse_u64(optarg, 1, UINT64_MAX, &o->caller_goroutine) < 0)
+				return bad(err, "--caller-goroutine", optarg,
+					   "give a goroutine id");
 			break;
 		case OPT_STOP_TOGETHER:
 			if (cw_parse_u64(optarg, 0, 1 << 22, &v) < 0)

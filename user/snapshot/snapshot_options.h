@@ -85,6 +85,7 @@ struct cw_snapshot_options {
 	gid_t requester_gid;
 	const char *requester_comm;		   /* NULL: not given */
 	const char *error, *error_type;		   /* --error, --error-type: attributes */
+	uint64_t caller_goroutine;		   /* --caller-goroutine: marked faulted, 0 none */
 	const char *debug_dirs[CW_MAX_DEBUG_DIRS]; /* --debug-dir, searched first */
 	size_t n_debug_dirs;
 };

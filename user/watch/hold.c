@@ -419,6 +419,10 @@ static char **request_argv(const struct cw_hold_config *c, const struct cw_hold_
 		snprintf(num, sizeof(num), "%d", (int)rq->threads[n]);
 		ok = add_arg(argv, &i, "thread", num, NULL);
 	}
+	if (ok && rq->goroutine) {
+		snprintf(num, sizeof(num), "%" PRIu64, rq->goroutine);
+		ok = add_arg(argv, &i, "caller-goroutine", num, NULL);
+	}
 	if (ok && rq->error)
 		ok = add_arg(argv, &i, "error", rq->error, NULL);
 	if (ok && rq->error_type)
