@@ -283,6 +283,9 @@ def test_malformed_requests_get_an_error_and_leave_the_watcher_unharmed(tmp_path
             busy += struct.unpack("<IHHiI", reply[:16])[2] == BUSY
             s.close()
         assert busy >= 8
+        # The watcher itself is not shown, even to root.
+        st, why = ask_raw(head(pid=w.pid()))
+        assert st == REFUSED and "not snapshotted on request" in why
         # Still serving: a good request by hand, for a process of root's (the test's).
         st, path = ask_raw(head(pid=proc.pid, timeout=20000), wait_reply=30)
         assert st == DONE and os.path.exists(path), path

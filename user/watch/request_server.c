@@ -157,6 +157,22 @@ static bool thread_of(pid_t pid, pid_t tid)
 	return access(path, F_OK) == 0;
 }
 
+/* pid's parent, or 0 when it cannot be read. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[48], state, *stat;
+	unsigned flags;
+	uint64_t ticks;
+	pid_t ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	stat = cw_proc_read_file(AT_FDCWD, path, NULL);
+	if (!stat || cw_parse_stat(stat, &state, &ppid, &flags, &ticks, NULL, 0) < 0)
+		ppid = 0;
+	free(stat);
+	return ppid;
+}
+
 /* The job for a checked request: what the tool needs, the target pinned by its start time. */
 static struct cw_hold_job *make_job(struct cw_request_server *s, const struct ucred *peer,
 				    pid_t target, size_t len, const struct cw_request *parsed)
@@ -236,6 +252,13 @@ static bool handle(struct cw_request_server *s, int fd, const struct ucred *peer
 		return false;
 	}
 	target = r.pid ? r.pid : peer->pid;
+	/* Its memory holds the upload token, its tools' what they read as root: not shown. */
+	if (target == getpid() || parent_of(target) == getpid()) {
+		s->refused++;
+		reply(fd, CW_STATUS_REFUSED, 0,
+		      "the watcher and the tools it runs are not snapshotted on request");
+		return false;
+	}
 	{
 		struct cw_auth_peer ap = {peer->pid, peer->uid, peer->gid, 0};
 		int e;
