@@ -267,14 +267,16 @@ $(BUILD)/$(CLIENT_SONAME): $(CLIENT_OBJS)
 $(BUILD)/libcrashwatch.so: $(BUILD)/$(CLIENT_SONAME)
 	$(Q)ln -sf $(CLIENT_SONAME) $@
 
-$(BUILD)/crashwatch.pc: Makefile user/watch/main.c
+# The pkg-config file for libdir and includedir $(1), $(2) (the build's: PREFIX's).
+write_pc = printf '%s\n' 'libdir=$(1)' 'includedir=$(2)' '' 'Name: crashwatch' \
+	'Description: ask the crashwatch watcher for a snapshot of this process' \
+	"Version: $$(sed -n 's/.*CW_VERSION *"\(.*\)".*/\1/p' user/lib/version.h)" \
+	'Libs: -L$${libdir} -lcrashwatch' 'Cflags: -I$${includedir}'
+
+$(BUILD)/crashwatch.pc: Makefile user/lib/version.h
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
-		'Name: crashwatch' \
-		'Description: ask the crashwatch watcher for a snapshot of this process' \
-		"Version: $$(sed -n 's/.*CW_VERSION *"\(.*\)".*/\1/p' user/lib/version.h)" \
-		'Libs: -L$${libdir} -lcrashwatch' 'Cflags: -I$${includedir}' > $@
+	$(Q)$(call write_pc,$(LIBDIR),$(INCLUDEDIR)) > $@
 
 # Headers, libraries and pkg-config file under PREFIX (default /usr/local).
 install-client: $(CLIENT_LIBS)
@@ -284,7 +286,7 @@ install-client: $(CLIENT_LIBS)
 	install -m 644 $(BUILD)/libcrashwatch.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(BUILD)/$(CLIENT_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(CLIENT_SONAME) $(DESTDIR)$(LIBDIR)/libcrashwatch.so
-	install -m 644 $(BUILD)/crashwatch.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(call write_pc,$(LIBDIR),$(INCLUDEDIR)) > $(DESTDIR)$(LIBDIR)/pkgconfig/crashwatch.pc
 
 # ---- tests and benchmarks ------------------------------------------------
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a
