@@ -330,13 +330,13 @@ def test_a_flood_of_requests_does_not_delay_a_crash_hold(tmp_path):
 
 
 def test_a_large_process_is_stopped_group_by_group():
-    """Above --stop-together threads (64) each group of 64 stands still while it is
+    """Above --stop-together threads (32) each group of 32 stands still while it is
     copied, not the whole process: the pause a thread sees stays short at 1,000."""
     from conftest import SNAPSHOT
     proc, tids = parked(200)
     try:
         docs = {}
-        for together in ("64", "0"):
+        for together in ("32", "0"):
             r = subprocess.run([SNAPSHOT, "--output=-", f"--stop-together={together}",
                                 str(proc.pid)], capture_output=True, text=True, timeout=120)
             assert r.returncode == 0, r.stderr
@@ -345,7 +345,7 @@ def test_a_large_process_is_stopped_group_by_group():
     finally:
         proc.kill()
         proc.wait()
-    grouped, whole = docs["64"]["capture"], docs["0"]["capture"]
+    grouped, whole = docs["32"]["capture"], docs["0"]["capture"]
     assert not grouped["stopped_together"] and whole["stopped_together"]
     assert 0 < grouped["pause_ms"] <= grouped["window_ms"]
     assert whole["pause_ms"] == whole["window_ms"]

@@ -48,7 +48,7 @@ static const char usage[] =
 	"                       what is known of the crash; the cause is derived from it\n"
 	"  --stack-bytes=SIZE   stack copied per thread while it is stopped (default 256K)\n"
 	"  --stop-together=N    a live process of at most N threads is stopped as a whole\n"
-	"                       while every thread is copied (default 64; 0: always);\n"
+	"                       while every thread is copied (default 32; 0: always);\n"
 	"                       above, each thread is stopped, copied and let go in turn\n"
 	"                       (tens of µs each; capture.stopped_together false).  A Go\n"
 	"                       program, or one held at abort(), always stands still\n"

@@ -31,7 +31,7 @@ enum cw_snapshot_exit {
 #define CW_SNAP_MAX_LIST 256
 
 /* --stop-together's default: up to this many threads stand still at once. */
-#define CW_SNAP_STOP_TOGETHER 64
+#define CW_SNAP_STOP_TOGETHER 32
 
 struct cw_kv {
 	const char *key;
