@@ -59,10 +59,11 @@ struct cw_capture_options {
 	pid_t fault_tid; /* detached last */
 	int seized_fd;	 /* -1, or written to (one byte) and closed once all are seized */
 	/*
-	 * CW_CAPTURE_INTERRUPT: with more threads than this (0: no bound), each
-	 * is stopped, copied and let go in turn: the process never stands still
-	 * as a whole, but no thread waits for the others' copies (each stops
-	 * for tens of µs instead of the whole pause).  Not with `stopped`.
+	 * CW_CAPTURE_INTERRUPT: with more threads than this (0: no bound), they
+	 * are stopped, copied and let go group by group of this many: the
+	 * process never stands still as a whole, but no thread waits for more
+	 * than its group's copies (at 1,000 threads a thread stops for about a
+	 * millisecond instead of twenty).  Not with `stopped` (it must see all).
 	 */
 	size_t stop_together;
 	/*
