@@ -6,7 +6,6 @@ harm nothing, and that a flood of requests does not delay a crash's hold."""
 import json
 import os
 import re
-import signal
 import socket
 import struct
 import subprocess
@@ -375,9 +374,11 @@ def test_the_go_package_trace_recover_register(tmp_path):
         rpid = int(said(recovered.stdout)["pid"])
         rrec = w.wait_for(lambda x: x["type"] == "request" and x["pid"] == rpid, 20,
                           "the recovered panic's request")
-        # Register: traced at SIGUSR1, then the signal is resent and kills it.
+        # Register: traced at SIGUSR1, then the signal is resent to Go's default
+        # handling, which for SIGUSR1 takes no action: the program goes on.
         registered = go_client("register")
-        assert registered.returncode == -signal.SIGUSR1, registered.stdout + registered.stderr
+        assert registered.returncode == 0, registered.stdout + registered.stderr
+        assert "still alive" in registered.stdout
         gpid = int(said(registered.stdout)["pid"])
         grec = w.wait_for(lambda x: x["type"] == "request" and x["pid"] == gpid, 20,
                           "the signal's request")

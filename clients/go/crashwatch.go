@@ -339,7 +339,8 @@ func (p *PanicError) Error() string {
 
 // Register traces the process when one of sigs arrives, the signal's name as a
 // classifier.  With GlobalConfig.ResendSignal the signal is then handed back to
-// Go's default handling (signal.Reset) and sent again.
+// Go's default handling (signal.Reset) and sent again: SIGTERM then ends the
+// program, SIGUSR1 is caught and ignored (os/signal's defaults).
 func Register(sigs ...os.Signal) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, sigs...)
