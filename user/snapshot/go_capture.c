@@ -356,10 +356,11 @@ void cw_go_capture_stopped(const struct cw_go_binary *b, const struct cw_capture
 			   l->g_goid,	   l->g_gopc,	   l->g_startpc,   l->g_atomicstatus,
 			   l->g_waitreason};
 	uint64_t original = out->original_type, msg_addr = out->fatal_msg_addr,
-		 msg_len = out->fatal_msg_len;
+		 msg_len = out->fatal_msg_len, caller = out->caller_goid;
 
 	memset(out, 0, sizeof(*out));
 	out->original_type = original;
+	out->caller_goid = caller;
 	/* What throw() or fatal() printed: read while it is stopped, bounded. */
 	if (msg_addr && msg_len) {
 		size_t n = msg_len < sizeof(out->fatal_message) - 1
