@@ -15,7 +15,7 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
 	bc strace gdb elfutils libclang-rt-14-dev golang-go libiberty-dev g++ debuginfod \
-	iproute2
+	iproute2 debhelper dpkg-dev lintian
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -72,7 +72,7 @@ FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
+.PHONY: deb all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
 	fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -88,6 +88,21 @@ LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 
 all: $(PROGRAMS:%=$(BUILD)/%) $(BUILD)/crashwatch-core-handler $(CLIENT_LIBS)
+
+# ---- the Debian package ---------------------------------------------------
+# Built by debhelper (debian/) from a copy of the tree, so dpkg-buildpackage's
+# clean and its files beside the source touch nothing here.
+VERSION    := $(shell sed -n 's/^#define CW_VERSION "\(.*\)"/\1/p' user/lib/version.h)
+DEB        := $(BUILD)/crashwatch_$(VERSION)_amd64.deb
+DEB_TREE   := $(BUILD)/deb/crashwatch-$(VERSION)
+
+deb: deps
+	$(call msg,DEB,$(DEB))
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(DEB_TREE)
+	$(Q)tar --exclude=./.git --exclude=./build --exclude=./$(BUILD) -cf - . | tar -C $(DEB_TREE) -xf -
+	$(Q)cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -40 $(BUILD)/deb/build.log; echo "crashwatch: the package build failed, its log: $(BUILD)/deb/build.log"; exit 1; }
+	$(Q)mv $(BUILD)/deb/crashwatch_$(VERSION)_amd64.deb $(DEB)
 
 # ---- set-up --------------------------------------------------------------
 deps:
@@ -111,6 +126,7 @@ run: deps
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)$(MAKE) --no-print-directory deb
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 check: test

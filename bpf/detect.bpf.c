@@ -571,12 +571,16 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 /*
  * A uprobe's hold (abort(), a Go runtime's fatal path): SIGSTOP to the
  * current thread, not if a debugger traces it; written down so the same
- * crash is not held again; then the first capture goes out.
+ * crash is not held again; then the first capture goes out.  Sent to the
+ * thread, not the process: a signal private to the thread is dequeued
+ * before shared ones and lower numbers first, so a Go preemption SIGURG
+ * already queued for it cannot run its handler first and leave the thread
+ * stopped in runtime.sigtramp instead of at the probed function.
  */
 static __always_inline void hold_here(void *ctx, struct signal_scratch *s, struct task_struct *task,
 				      __u32 cpu, __u32 tgid, struct flag *fl)
 {
-	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0) {
+	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal_thread(SIGSTOP) == 0) {
 		s->ev.flags |= CW_SIG_HELD;
 		fl->held = 1;
 	}

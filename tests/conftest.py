@@ -91,7 +91,7 @@ def drain(q):
 class Watcher:
     """crashwatch watch, its stdout read line by line in the background."""
 
-    def __init__(self, *args, json_output=True, default_hold=False, prefix=()):
+    def __init__(self, *args, json_output=True, default_hold=False, prefix=(), program=WATCHER):
         # Holding is the watcher's default; the detection tests only report, unless
         # a test asks for holds (--hold) or for the defaults as they are.
         report_only = () if default_hold or "--hold" in args else ("--no-hold",)
@@ -99,7 +99,7 @@ class Watcher:
         no_config = () if any(a.startswith("--config") for a in args) else ("--config=",)
         # prefix: a command the watcher runs under, e.g. unshare into a new pid namespace.
         self.prefix = tuple(prefix)
-        self.args = [*prefix, WATCHER, "watch", *no_config, *(("--json",) if json_output else ()),
+        self.args = [*prefix, program, "watch", *no_config, *(("--json",) if json_output else ()),
                      *report_only, *args]
         self.json = json_output
         self.lines = queue.Queue()
