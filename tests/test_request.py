@@ -367,6 +367,9 @@ def test_the_go_package_trace_recover_register(tmp_path):
         traced = go_client("trace")
         out = said(traced.stdout)
         assert traced.returncode == 0 and "error" not in out, traced.stdout + traced.stderr
+        alone = go_client("caller-only")
+        only = said(alone.stdout)
+        assert alone.returncode == 0 and "error" not in only, alone.stdout + alone.stderr
         # Recover: traced, then the panic goes on: Go's exit status 2.
         recovered = go_client("recover")
         assert recovered.returncode == 2, recovered.stderr
@@ -396,6 +399,11 @@ def test_the_go_package_trace_recover_register(tmp_path):
     assert g["id"] == int(out["goid"])
     names = [f["function"] for f in g["frames"]]
     assert "main.askFromHere" in names, names
+    asnap = load(only["path"])
+    assert len(asnap["threads"]) == 1 and asnap["threads"][0]["faulted"]
+    assert [g["id"] for g in asnap["goroutines"]] == [int(only["goid"])]
+    assert asnap["go"]["goroutines_filtered_out"] >= 5
+    assert snap["go"]["goroutines_filtered_out"] == 0
     rsnap = load(rrec["path"])
     assert "panic" in rsnap["classifiers"] and "runtime.plainError" in rsnap["classifiers"]
     assert rsnap["attributes"]["error"] == "assignment to entry in nil map"

@@ -43,7 +43,7 @@ var SocketPath = "/run/crashwatch/request.sock"
 type TraceOptions struct {
 	// The calling goroutine (and its thread) is marked faulted.
 	Faulted bool
-	// Only the calling goroutine's thread is traced (the goroutines are all listed).
+	// Only the calling goroutine and its thread are traced.
 	CallerOnly bool
 	// The error's dynamic type ("*fs.PathError") is added as a classifier.
 	ErrClassification bool

@@ -203,6 +203,8 @@ static json_t *go_json(const struct cw_doc_go *g)
 	json_object_set_new(o, "goroutines_total", json_integer((json_int_t)g->goroutines_total));
 	json_object_set_new(o, "system_goroutines_left_out",
 			    json_integer((json_int_t)g->system_left_out));
+	json_object_set_new(o, "goroutines_filtered_out",
+			    json_integer((json_int_t)g->filtered_out));
 	json_object_set_new(o, "goroutines_capped", json_boolean(g->capped));
 	json_object_set_new(o, "error", text_or_null(g->error));
 	json_object_set_new(o, "panic", panic);

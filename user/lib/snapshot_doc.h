@@ -133,6 +133,7 @@ struct cw_doc_go {
 	const char *layouts;	   /* "dwarf", "table" */
 	uint64_t goroutines_total; /* len(runtime.allgs), dead ones included */
 	size_t system_left_out;	   /* without --go-system-goroutines */
+	size_t filtered_out;	   /* with --thread: not on a listed thread, nor the faulted one */
 	bool capped;		   /* more than could be listed */
 	const char *error;	   /* why no goroutine could be read */
 	bool panicking;		   /* held at runtime.fatalpanic */

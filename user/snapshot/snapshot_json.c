@@ -186,7 +186,16 @@ static void fill_go_frame(const struct cw_unwinder *u, const struct cw_go_frame 
 		}
 }
 
-/* The goroutines part: the runtime's own left out unless asked for. */
+/* With --thread: a goroutine running on one of them (the faulted one is always listed). */
+static bool on_listed_thread(const struct cw_snapshot_options *o, pid_t tid)
+{
+	for (size_t i = 0; tid && i < o->n_threads; i++)
+		if (o->threads[i] == tid)
+			return true;
+	return tid && tid == o->fault_tid;
+}
+
+/* The goroutines part: the runtime's own left out unless asked for; --thread filters too. */
 static void fill_go(const struct cw_snapshot *s, struct full_parts *p, struct cw_snapshot_doc *d)
 {
 	const struct cw_go_capture *gc = s->go;
@@ -213,6 +222,10 @@ static void fill_go(const struct cw_snapshot *s, struct full_parts *p, struct cw
 
 		if (g->system && !g->faulted && !s->opts->go_system) {
 			go->system_left_out++;
+			continue;
+		}
+		if (s->opts->n_threads && !g->faulted && !on_listed_thread(s->opts, g->tid)) {
+			go->filtered_out++;
 			continue;
 		}
 		*o = (struct cw_doc_goroutine){

@@ -5,6 +5,7 @@
 //
 //	trace     Trace(err) with a custom error type, attributes and classifiers
 //	          from a goroutine of its own; prints path=, goid=
+//	caller-only  the same with CallerOnly: its thread and goroutine alone
 //	recover   defer crashwatch.Recover(true, nil); a panic: traced, then it
 //	          panics again and dies with exit status 2
 //	register  Register(SIGUSR1), then SIGUSR1 to itself: traced, then the
@@ -36,8 +37,9 @@ func goid() uint64 {
 }
 
 //go:noinline
-func askFromHere(done chan<- string) {
+func askFromHere(done chan<- string, callerOnly bool) {
 	opts := crashwatch.DefaultTraceOptions()
+	opts.CallerOnly = callerOnly
 	opts.KV = map[string]string{"build": "42"}
 	opts.Classifications = []string{"from-go"}
 	fmt.Printf("goid=%d\n", goid())
@@ -55,9 +57,9 @@ func main() {
 		go func() { select {} }()
 	}
 	switch os.Args[1] {
-	case "trace":
+	case "trace", "caller-only":
 		done := make(chan string)
-		go askFromHere(done)
+		go askFromHere(done, os.Args[1] == "caller-only")
 		fmt.Printf("path=%s\n", <-done)
 	case "recover":
 		defer crashwatch.Recover(true, nil)
