@@ -22,7 +22,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -liberty
 
 # The parts: the daemon, the snapshot tool, the core handler, upload, and what they share.
-SRC_DIRS   := user/watch user/snapshot user/core user/upload user/lib
+SRC_DIRS   := user/watch user/snapshot user/core user/upload user/lib user/client
 
 CFLAGS     ?= -O2 -g
 CW_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
@@ -61,6 +61,9 @@ HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard t
 GOSNAP_DIR := $(BUILD)/tests/targets/go_snap
 GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked-pie
 GOSNAP_ENV := $(GO_ENV)
+# Programs built against libcrashwatch alone, as its users would: static and shared.
+CLIENT_TESTS := $(patsubst tests/client/%.c,$(BUILD)/tests/client/%,$(wildcard tests/client/*.c))
+CLIENT_TESTS += $(CLIENT_TESTS:%=%-shared) $(BUILD)/tests/client/go_trace
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
 # libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
@@ -69,12 +72,22 @@ FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: deb all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
+.PHONY: deb all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
 	fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: $(PROGRAMS:%=$(BUILD)/%) $(BUILD)/crashwatch-core-handler
+# libcrashwatch: the client library (include/crashwatch/client.h), static and shared, and its
+# pkg-config file.  Only the crashwatch_* functions are exported.
+CLIENT_SRCS  := user/client/client.c user/lib/request_protocol.c
+CLIENT_OBJS  := $(CLIENT_SRCS:user/%.c=$(BUILD)/client/%.o)
+CLIENT_SONAME := libcrashwatch.so.1
+CLIENT_LIBS  := $(BUILD)/libcrashwatch.a $(BUILD)/libcrashwatch.so $(BUILD)/crashwatch.pc
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+
+all: $(PROGRAMS:%=$(BUILD)/%) $(BUILD)/crashwatch-core-handler $(CLIENT_LIBS)
 
 # ---- the Debian package ---------------------------------------------------
 # Built by debhelper (debian/) from a copy of the tree, so dpkg-buildpackage's
@@ -119,6 +132,7 @@ test: deps
 check: test
 
 test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) $(HELPERS) \
+	$(CLIENT_TESTS) \
 	$(GOSNAP_BINS) \
 	format-check
 
@@ -141,6 +155,10 @@ bench-hold: deps
 bench-go: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/go_hold.py
+
+bench-request: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/request.py
 
 bench-concurrent: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
@@ -247,6 +265,45 @@ $(BUILD)/crashwatch-core-handler: $(CORE_HANDLER_OBJS:%=$(BUILD)/obj/%.o)
 $(BUILD)/san/crashwatch-core-handler: $(BUILD)/crashwatch-core-handler
 	$(Q)mkdir -p $(@D) && cp $< $@
 
+# ---- the client library --------------------------------------------------
+$(BUILD)/client/%.o: user/%.c
+	$(call msg,CC-LIB,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Iinclude -fPIC \
+		-fvisibility=hidden $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libcrashwatch.a: $(CLIENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/$(CLIENT_SONAME): $(CLIENT_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -shared -Wl,-soname,$(CLIENT_SONAME) -Wl,-z,defs -o $@ $^
+
+$(BUILD)/libcrashwatch.so: $(BUILD)/$(CLIENT_SONAME)
+	$(Q)ln -sf $(CLIENT_SONAME) $@
+
+# The pkg-config file for libdir and includedir $(1), $(2) (the build's: PREFIX's).
+write_pc = printf '%s\n' 'libdir=$(1)' 'includedir=$(2)' '' 'Name: crashwatch' \
+	'Description: ask the crashwatch watcher for a snapshot of this process' \
+	"Version: $$(sed -n 's/.*CW_VERSION *"\(.*\)".*/\1/p' user/lib/version.h)" \
+	'Libs: -L$${libdir} -lcrashwatch' 'Cflags: -I$${includedir}'
+
+$(BUILD)/crashwatch.pc: Makefile user/lib/version.h
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(call write_pc,$(LIBDIR),$(INCLUDEDIR)) > $@
+
+# Headers, libraries and pkg-config file under PREFIX (default /usr/local).
+install-client: $(CLIENT_LIBS)
+	install -d $(DESTDIR)$(INCLUDEDIR)/crashwatch $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/crashwatch/client.h include/crashwatch/request.h \
+		$(DESTDIR)$(INCLUDEDIR)/crashwatch/
+	install -m 644 $(BUILD)/libcrashwatch.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/$(CLIENT_SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(CLIENT_SONAME) $(DESTDIR)$(LIBDIR)/libcrashwatch.so
+	$(call write_pc,$(LIBDIR),$(INCLUDEDIR)) > $(DESTDIR)$(LIBDIR)/pkgconfig/crashwatch.pc
+
 # ---- tests and benchmarks ------------------------------------------------
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a
 	$(call msg,CC-TEST,$@)
@@ -258,6 +315,23 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(BUILD)/san/libcw.a
 	$(call msg,CC-HELP,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CW_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libcw.a $(PKG_LIBS)
+
+$(BUILD)/tests/client/%: tests/client/%.c $(BUILD)/libcrashwatch.a
+	$(call msg,CC-CLNT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread -Iinclude -o $@ $< \
+		$(BUILD)/libcrashwatch.a
+
+$(BUILD)/tests/client/%-shared: tests/client/%.c $(BUILD)/libcrashwatch.so
+	$(call msg,CC-CLNT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread -Iinclude -o $@ $< \
+		-L$(BUILD) -lcrashwatch -Wl,-rpath,$(abspath $(BUILD))
+
+# The Go package (clients/go) as a program imports it: its own module, replaced by the directory.
+$(BUILD)/tests/client/go_trace: $(wildcard tests/client/go/* clients/go/*)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd tests/client/go && $(GO_ENV) $(GO) build -o $(abspath $@) .
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libcw.a
 	$(call msg,CC-FUZZ,$@)
@@ -309,6 +383,13 @@ $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -o $@ $<
+
+# Built against libcrashwatch, as a program asking for its own snapshot would be.
+$(BUILD)/bench/request_pause: bench/request_pause.c $(BUILD)/libcrashwatch.a
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -pthread -Iinclude -o $@ $< \
+		$(BUILD)/libcrashwatch.a
 
 $(BUILD)/bench/floor: bench/floor.c $(BUILD)/floor.skel.h
 	$(call msg,CC-BENCH,$@)

@@ -616,6 +616,50 @@ static void on_demand_snapshot(void **state)
 	json_decref(doc);
 }
 
+static void requested_snapshot_is_not_fatal(void **state)
+{
+	json_t *doc = snapshot(), *ev, *r, *attrs;
+	char err[256];
+
+	(void)state;
+	/* crashwatch snapshot / libcrashwatch with an error: docs/snapshot.md */
+	json_object_set_new(doc, "signal", json_null());
+	json_object_set_new(doc, "classifiers", json_pack("[s]", "manual"));
+	json_object_set_new(doc, "trigger", json_string("request"));
+	json_object_set_new(doc, "requested_by",
+			    json_pack("{s:i, s:i, s:i, s:s}", "pid", 77, "uid", 1000, "gid", 1000,
+				      "comm", "app"));
+	json_object_set_new(doc, "cause", json_string("Stall: queue stalled"));
+	attrs = at(doc, "attributes");
+	json_object_set_new(attrs, "error", json_string("queue stalled"));
+	json_object_set_new(attrs, "error.type", json_string("Stall"));
+
+	assert_int_equal(cw_sentry_event(doc, &ev, err, sizeof(err)), 0);
+	assert_string_equal(str_at(ev, "level"), "warning");
+	assert_string_equal(str_at(ev, "exception/values/0/type"), "Stall");
+	assert_string_equal(str_at(ev, "exception/values/0/value"), "Stall: queue stalled");
+	assert_string_equal(str_at(ev, "exception/values/0/mechanism/type"), "crashwatch-request");
+	assert_true(json_is_true(at(ev, "exception/values/0/mechanism/handled")));
+	assert_string_equal(str_at(ev, "tags/trigger"), "request");
+	assert_int_equal(int_at(ev, "extra/requested_by/uid"), 1000);
+	json_decref(ev);
+
+	assert_int_equal(cw_backtrace_report(doc, &r, err, sizeof(err)), 0);
+	assert_string_equal(str_at(r, "attributes/crashwatch.trigger"), "request");
+	assert_true(json_is_false(at(r, "attributes/crashwatch.fatal")));
+	assert_string_equal(str_at(r, "attributes/error.type"), "Stall");
+	assert_string_equal(str_at(r, "attributes/error.message"), "Stall: queue stalled");
+	json_decref(r);
+
+	/* Without an error: info. */
+	json_object_del(attrs, "error");
+	json_object_set_new(doc, "cause", json_null());
+	assert_int_equal(cw_sentry_event(doc, &ev, err, sizeof(err)), 0);
+	assert_string_equal(str_at(ev, "level"), "info");
+	json_decref(ev);
+	json_decref(doc);
+}
+
 static void cause_only_after_the_signal_names(void **state)
 {
 	json_t *doc = snapshot(), *ev;
@@ -648,6 +692,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(backtrace_url),
 	cmocka_unit_test(backtrace_report_required_fields),
 	cmocka_unit_test(on_demand_snapshot),
+	cmocka_unit_test(requested_snapshot_is_not_fatal),
 	cmocka_unit_test(cause_only_after_the_signal_names),
 };
 

@@ -72,6 +72,28 @@ int cw_maps_read(pid_t pid, struct cw_maps *out)
 
 const struct cw_mapping *cw_maps_find(const struct cw_maps *m, uint64_t addr)
 {
+	size_t lo = 0, hi = m->n;
+
+	/*
+	 * /proc/PID/maps lists mappings in address order: a binary search (a
+	 * process of 1,000 threads has 2,000 mappings, searched once a thread
+	 * while it is stopped).  Out of order (a hand-made list): one by one.
+	 */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < m->v[mid].start)
+			hi = mid;
+		else if (addr >= m->v[mid].end)
+			lo = mid + 1;
+		else
+			return &m->v[mid];
+	}
+	for (size_t i = 1; i < m->n; i++)
+		if (m->v[i].start < m->v[i - 1].start)
+			goto unsorted;
+	return NULL;
+unsorted:
 	for (size_t i = 0; i < m->n; i++)
 		if (addr >= m->v[i].start && addr < m->v[i].end)
 			return &m->v[i];

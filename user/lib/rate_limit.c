@@ -38,6 +38,15 @@ bool cw_bucket_take(struct cw_token_bucket *b, double now)
 	return true;
 }
 
+bool cw_bucket_take_above(struct cw_token_bucket *b, double reserve, double now)
+{
+	if (b->rate <= 0)
+		return true;
+	if (reserve > 0 && tokens_at(b, now) < 1 + reserve)
+		return false;
+	return cw_bucket_take(b, now);
+}
+
 double cw_bucket_wait(const struct cw_token_bucket *b, double now)
 {
 	double t;

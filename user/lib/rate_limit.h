@@ -20,6 +20,13 @@ void cw_bucket_init(struct cw_token_bucket *b, double rate, double burst, double
 /* Take one token if there is one. */
 bool cw_bucket_take(struct cw_token_bucket *b, double now);
 
+/*
+ * Take one token only if `reserve` tokens are left after it: what may wait
+ * (a snapshot on request) never takes the last ones from what may not (a
+ * crash).  0 or below: cw_bucket_take().
+ */
+bool cw_bucket_take_above(struct cw_token_bucket *b, double reserve, double now);
+
 /* Seconds until a token is there (0: now). */
 double cw_bucket_wait(const struct cw_token_bucket *b, double now);
 

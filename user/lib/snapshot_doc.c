@@ -203,6 +203,8 @@ static json_t *go_json(const struct cw_doc_go *g)
 	json_object_set_new(o, "goroutines_total", json_integer((json_int_t)g->goroutines_total));
 	json_object_set_new(o, "system_goroutines_left_out",
 			    json_integer((json_int_t)g->system_left_out));
+	json_object_set_new(o, "goroutines_filtered_out",
+			    json_integer((json_int_t)g->filtered_out));
 	json_object_set_new(o, "goroutines_capped", json_boolean(g->capped));
 	json_object_set_new(o, "error", text_or_null(g->error));
 	json_object_set_new(o, "panic", panic);
@@ -229,6 +231,8 @@ static json_t *capture_json(const struct cw_doc_capture *c)
 	json_object_set_new(o, "partial",
 			    json_boolean(strcmp(c->method, CW_METHOD_FIRST_CAPTURE) == 0));
 	json_object_set_new(o, "pause_ms", json_real(c->pause_ms));
+	json_object_set_new(o, "stopped_together", json_boolean(!c->staggered));
+	json_object_set_new(o, "window_ms", json_real(c->staggered ? c->window_ms : c->pause_ms));
 	json_object_set_new(o, "total_ms", c->has_total_ms ? json_real(c->total_ms) : json_null());
 	json_object_set_new(o, "tool", json_string(c->tool));
 	json_object_set_new(o, "tool_version", json_string(CW_VERSION));
@@ -257,9 +261,10 @@ static json_t *aggregate_json(const struct cw_doc_aggregate *a)
 
 static const char *attribute(const struct cw_snapshot_doc *d, const char *key)
 {
-	for (size_t i = 0; i < d->n_attributes; i++)
-		if (strcmp(d->attributes[i].key, key) == 0 && d->attributes[i].value[0])
-			return d->attributes[i].value;
+	/* The last of a key: the document keeps that one. */
+	for (size_t i = d->n_attributes; i-- > 0;)
+		if (strcmp(d->attributes[i].key, key) == 0)
+			return d->attributes[i].value[0] ? d->attributes[i].value : NULL;
 	return NULL;
 }
 
@@ -341,8 +346,15 @@ static json_t *cause_json(const struct cw_snapshot_doc *d)
 		return json_sprintf("panic: %s", d->go->panic_message ? d->go->panic_message
 						 : d->go->panic_type  ? d->go->panic_type
 								      : "(unknown value)");
-	if (!d->has_signal)
-		return json_null();
+	if (!d->has_signal) {
+		/* Asked for with an error (docs/snapshot.md "Snapshots on request"). */
+		const char *error = attribute(d, "error"), *type = attribute(d, "error.type");
+
+		if (!error)
+			return json_null();
+		snprintf(line, sizeof(line), "%s: %s", type ? type : "error", error);
+		return text(line);
+	}
 	if (expr) {
 		const char *file = attribute(d, "assert.file"),
 			   *fn = attribute(d, "assert.function");
@@ -377,6 +389,26 @@ static json_t *cause_json(const struct cw_snapshot_doc *d)
 	return text(line);
 }
 
+static const char *trigger(const struct cw_snapshot_doc *d)
+{
+	if (d->trigger)
+		return d->trigger;
+	if (d->has_signal || (d->go && (d->go->panicking || d->go->fatal_error)))
+		return "crash";
+	return "on-demand";
+}
+
+static json_t *requester_json(const struct cw_doc_requester *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "pid", json_integer(r->pid));
+	json_object_set_new(o, "uid", json_integer(r->uid));
+	json_object_set_new(o, "gid", json_integer(r->gid));
+	json_object_set_new(o, "comm", text_or_null(r->comm));
+	return o;
+}
+
 json_t *cw_snapshot_doc_json(const struct cw_snapshot_doc *d)
 {
 	json_t *o = json_object(), *attrs = json_object(), *threads = json_array(),
@@ -395,6 +427,9 @@ json_t *cw_snapshot_doc_json(const struct cw_snapshot_doc *d)
 	json_object_set_new(o, "uuid", json_string(d->uuid));
 	json_object_set_new(o, "timestamp", time_json(&now));
 	json_object_set_new(o, "cause", cause_json(d));
+	json_object_set_new(o, "trigger", json_string(trigger(d)));
+	json_object_set_new(o, "requested_by",
+			    d->requested_by ? requester_json(d->requested_by) : json_null());
 	json_object_set_new(o, "host", cw_host_json());
 	json_object_set_new(o, "process", process_json(&d->process));
 	json_object_set_new(

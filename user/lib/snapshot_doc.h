@@ -90,7 +90,9 @@ struct cw_doc_attribute {
 
 struct cw_doc_capture {
 	const char *method; /* "ptrace", "ptrace-at-exit", "core", CW_METHOD_FIRST_CAPTURE */
-	double pause_ms;
+	double pause_ms;    /* the longest any thread stood still */
+	double window_ms;   /* first stop to last release (pause_ms unless staggered) */
+	bool staggered;	    /* threads stopped one at a time ("stopped_together" false) */
 	bool has_total_ms;
 	double total_ms;
 	const char *tool; /* the program that built the document */
@@ -131,6 +133,7 @@ struct cw_doc_go {
 	const char *layouts;	   /* "dwarf", "table" */
 	uint64_t goroutines_total; /* len(runtime.allgs), dead ones included */
 	size_t system_left_out;	   /* without --go-system-goroutines */
+	size_t filtered_out;	   /* with --thread: not on a listed thread, nor the faulted one */
 	bool capped;		   /* more than could be listed */
 	const char *error;	   /* why no goroutine could be read */
 	bool panicking;		   /* held at runtime.fatalpanic */
@@ -142,8 +145,19 @@ struct cw_doc_go {
 	size_t n_goroutines;
 };
 
+/* Who asked for a snapshot through the watcher's request socket (trigger "request"). */
+struct cw_doc_requester {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	const char *comm; /* NULL: not known */
+};
+
 struct cw_snapshot_doc {
 	const char *uuid;
+	/* "crash", "request"; NULL: "crash" with a signal or a Go panic, else "on-demand" */
+	const char *trigger;
+	const struct cw_doc_requester *requested_by; /* NULL: "requested_by" null */
 	struct cw_doc_process process;
 	const struct cw_container_info *container; /* NULL: every field null (a core) */
 	bool has_signal;			   /* none: an on-demand snapshot */

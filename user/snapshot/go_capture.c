@@ -284,8 +284,12 @@ static void start_points(const struct cw_go_binary *b, const struct cw_capture *
 				g->pc_exact = true;
 			}
 		}
-		g->faulted = (panic_g && g->addr == panic_g) ||
-			     (!panic_g && fault_tid && g->tid == fault_tid);
+		/* A goroutine that asked for its snapshot is marked, not its thread's. */
+		if (!panic_g && out->caller_goid)
+			g->faulted = g->goid == out->caller_goid;
+		else
+			g->faulted = (panic_g && g->addr == panic_g) ||
+				     (!panic_g && fault_tid && g->tid == fault_tid);
 	}
 }
 
@@ -352,10 +356,11 @@ void cw_go_capture_stopped(const struct cw_go_binary *b, const struct cw_capture
 			   l->g_goid,	   l->g_gopc,	   l->g_startpc,   l->g_atomicstatus,
 			   l->g_waitreason};
 	uint64_t original = out->original_type, msg_addr = out->fatal_msg_addr,
-		 msg_len = out->fatal_msg_len;
+		 msg_len = out->fatal_msg_len, caller = out->caller_goid;
 
 	memset(out, 0, sizeof(*out));
 	out->original_type = original;
+	out->caller_goid = caller;
 	/* What throw() or fatal() printed: read while it is stopped, bounded. */
 	if (msg_addr && msg_len) {
 		size_t n = msg_len < sizeof(out->fatal_message) - 1

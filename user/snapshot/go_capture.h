@@ -59,6 +59,7 @@ struct cw_go_capture {
 	bool panicking;
 	uint64_t panic_addr;
 	uint64_t original_type; /* in: the value's type as passed to panic(), 0 unknown */
+	uint64_t caller_goid;	/* in: the goroutine that asked for the snapshot, 0 none */
 	uint64_t fatal_msg_addr, fatal_msg_len; /* in: a fatal error's message, 0 unknown */
 	char fatal_message[1024];		/* "" when not read */
 	char panic_type[256];			/* "" when its type could not be read */

@@ -39,8 +39,14 @@ struct cw_capture {
 	enum cw_capture_mode mode;
 	struct cw_thread_capture *threads;
 	size_t n;
-	uint64_t pause_ns; /* first stop to last detach */
-	char *maps;	   /* /proc/PID/maps as it was while stopped: it may be gone after */
+	/*
+	 * The longest any thread was stopped: first stop to last detach when
+	 * stopped together; one thread's stop to its detach when staggered.
+	 */
+	uint64_t pause_ns;
+	uint64_t window_ns; /* first stop to last detach */
+	bool staggered;	    /* one thread at a time: no instant when all were stopped */
+	char *maps;	    /* /proc/PID/maps as it was while stopped: it may be gone after */
 	struct cw_module_source modules; /* its mapped files, opened while stopped */
 	bool process_vanished;
 };
@@ -52,6 +58,14 @@ struct cw_capture_options {
 	size_t n_only;
 	pid_t fault_tid; /* detached last */
 	int seized_fd;	 /* -1, or written to (one byte) and closed once all are seized */
+	/*
+	 * CW_CAPTURE_INTERRUPT: with more threads than this (0: no bound), they
+	 * are stopped, copied and let go group by group of this many: the
+	 * process never stands still as a whole, but no thread waits for more
+	 * than its group's copies (at 1,000 threads a thread stops for about a
+	 * millisecond instead of twenty).  Not with `stopped` (it must see all).
+	 */
+	size_t stop_together;
 	/*
 	 * Called with every thread stopped and its registers read, before any
 	 * is let go: the place for reads that must see the process still (a Go

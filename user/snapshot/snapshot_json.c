@@ -19,6 +19,7 @@ struct full_parts {
 	struct cw_doc_goroutine *goroutines;
 	struct cw_doc_frame *go_frames;
 	struct cw_doc_go go;
+	struct cw_doc_requester requester;
 	struct cw_assert assert_parts;
 	char assert_line[16], abort_message[CW_ABORT_MESSAGE_MAX + 1];
 };
@@ -148,7 +149,8 @@ static bool parts_alloc(const struct cw_snapshot *s, struct full_parts *p)
 	p->frames = calloc(n_frames + 1, sizeof(*p->frames));
 	p->modules = calloc(s->unwound->n_modules + 1, sizeof(*p->modules));
 	p->attributes =
-		calloc(s->opts->n_kv + 7, sizeof(*p->attributes)); /* + Go's "error", abort's 5 */
+		/* + "error", "error.type", Go's "error", abort's 5 */
+		calloc(s->opts->n_kv + 9, sizeof(*p->attributes));
 	p->vanished = calloc(n_threads + 1, sizeof(*p->vanished));
 	if (s->go) {
 		size_t n_go_frames = 0;
@@ -184,7 +186,16 @@ static void fill_go_frame(const struct cw_unwinder *u, const struct cw_go_frame 
 		}
 }
 
-/* The goroutines part: the runtime's own left out unless asked for. */
+/* With --thread: a goroutine running on one of them (the faulted one is always listed). */
+static bool on_listed_thread(const struct cw_snapshot_options *o, pid_t tid)
+{
+	for (size_t i = 0; tid && i < o->n_threads; i++)
+		if (o->threads[i] == tid)
+			return true;
+	return tid && tid == o->fault_tid;
+}
+
+/* The goroutines part: the runtime's own left out unless asked for; --thread filters too. */
 static void fill_go(const struct cw_snapshot *s, struct full_parts *p, struct cw_snapshot_doc *d)
 {
 	const struct cw_go_capture *gc = s->go;
@@ -211,6 +222,10 @@ static void fill_go(const struct cw_snapshot *s, struct full_parts *p, struct cw
 
 		if (g->system && !g->faulted && !s->opts->go_system) {
 			go->system_left_out++;
+			continue;
+		}
+		if (s->opts->n_threads && !g->faulted && !on_listed_thread(s->opts, g->tid)) {
+			go->filtered_out++;
 			continue;
 		}
 		*o = (struct cw_doc_goroutine){
@@ -287,6 +302,23 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 	for (size_t i = 0; i < s->opts->n_kv; i++)
 		p->attributes[i] =
 			(struct cw_doc_attribute){s->opts->kv[i].key, s->opts->kv[i].value};
+	/* After the --kv pairs: given on purpose, they win over a pair of the same key. */
+	if (s->opts->error)
+		p->attributes[d->n_attributes++] =
+			(struct cw_doc_attribute){"error", s->opts->error};
+	if (s->opts->error_type)
+		p->attributes[d->n_attributes++] =
+			(struct cw_doc_attribute){"error.type", s->opts->error_type};
+	d->trigger = s->opts->trigger;
+	if (s->opts->has_requester) {
+		p->requester = (struct cw_doc_requester){
+			.pid = s->opts->requester_pid,
+			.uid = s->opts->requester_uid,
+			.gid = s->opts->requester_gid,
+			.comm = s->opts->requester_comm,
+		};
+		d->requested_by = &p->requester;
+	}
 	for (size_t i = 0; i < u->n; i++) {
 		fill_thread(s, &u->threads[i], frames, &p->threads[i]);
 		frames += u->threads[i].n;
@@ -309,6 +341,8 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 	d->capture = (struct cw_doc_capture){
 		.method = s->method,
 		.pause_ms = s->pause_ms,
+		.window_ms = s->window_ms,
+		.staggered = s->staggered,
 		.has_total_ms = true,
 		.total_ms = s->total_ms,
 		.tool = "crashwatch-snapshot",

@@ -28,6 +28,8 @@ struct cw_snapshot {
 	const char *environment; /* NUL-separated, or NULL */
 	size_t environment_len;
 	double pause_ms, total_ms;
+	double window_ms; /* first stop to last release */
+	bool staggered;	  /* threads stopped one at a time */
 	const char *uuid;
 	const char *const *notes; /* what went wrong on the way, for a person */
 	size_t n_notes;

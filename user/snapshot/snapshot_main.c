@@ -395,6 +395,7 @@ int main(int argc, char **argv)
 			go_stop.out = &go_cap;
 			go_stop.fault_tid = o.fault_tid;
 			go_cap.original_type = o.go_panic_type;
+			go_cap.caller_goid = o.caller_goroutine;
 			go_cap.fatal_msg_addr = o.go_fatal_addr;
 			go_cap.fatal_msg_len = o.go_fatal_len;
 		} else if (r != -ENOEXEC && n_notes < MAX_NOTES) {
@@ -415,6 +416,7 @@ int main(int argc, char **argv)
 				.n_only = o.n_threads,
 				.fault_tid = o.fault_tid,
 				.seized_fd = o.seized_fd,
+				.stop_together = o.stop_together,
 				.stopped = is_go || abort_msg.addr ? go_stopped : NULL,
 				.stopped_arg = &go_stop,
 			},
@@ -449,6 +451,8 @@ int main(int argc, char **argv)
 		snap.method = o.at_exit ? "ptrace-at-exit" : "ptrace";
 		snap.capture = &cap;
 		snap.pause_ms = (double)cap.pause_ns / 1e6;
+		snap.window_ms = (double)cap.window_ns / 1e6;
+		snap.staggered = cap.staggered;
 		for (size_t i = 0; i < cap.n; i++)
 			if (!cap.threads[i].captured && n_notes < MAX_NOTES) {
 				notes[n_notes++] =

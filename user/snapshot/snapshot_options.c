@@ -21,10 +21,16 @@ static const char usage[] =
 	"then unwind and symbolize every thread and write one JSON snapshot; its path is\n"
 	"printed on stdout.\n"
 	"\n"
-	"  --fault-thread=TID   the thread that crashed: marked in the snapshot\n"
+	"  --fault-thread=TID   the thread that crashed (or asked): marked in the snapshot\n"
 	"  --thread=TID         only these threads (repeatable; the faulted one always)\n"
 	"  --classifier=NAME    a classifier to add (repeatable)\n"
 	"  --kv=KEY:VALUE       an attribute to add (repeatable)\n"
+	"  --error=MESSAGE      an error to record (attribute \"error\"; the cause line)\n"
+	"  --error-type=TYPE    its type (attribute \"error.type\")\n"
+	"  --trigger=crash|request|on-demand  why the snapshot is taken (default: crash\n"
+	"                       with --signal, else on-demand)\n"
+	"  --requested-by=PID:UID:GID[:COMM]  who asked the watcher for it (with\n"
+	"                       --trigger=request)\n"
 	"  --output=DIR|-       where the snapshot goes (default .; - for stdout)\n"
 	"  --timeout=SECONDS    give up after this long, releasing the target (default 30)\n"
 	"  --at-exit            the target is dying: wait for each thread's exit stop\n"
@@ -41,6 +47,11 @@ static const char usage[] =
 	"  --signal=SIG --si-code=N --fault-addr=ADDR --sender=PID\n"
 	"                       what is known of the crash; the cause is derived from it\n"
 	"  --stack-bytes=SIZE   stack copied per thread while it is stopped (default 256K)\n"
+	"  --stop-together=N    a live process of at most N threads is stopped as a whole\n"
+	"                       while every thread is copied (default 32; 0: always);\n"
+	"                       above, each thread is stopped, copied and let go in turn\n"
+	"                       (tens of µs each; capture.stopped_together false).  A Go\n"
+	"                       program, or one held at abort(), always stands still\n"
 	"  --no-source          no source file:line (skips reading DWARF: much faster\n"
 	"                       where debug info is large or compressed)\n"
 	"  --go-panic-type=ADDR the panic value's runtime._type, as passed to panic()\n"
@@ -48,6 +59,8 @@ static const char usage[] =
 	"                       into its text, which is all a hold at fatalpanic sees)\n"
 	"  --go-fatal-message=ADDR:LEN  where a Go fatal error's message is (what throw()\n"
 	"                       printed; the watcher reads it at runtime.throw/fatal)\n"
+	"  --caller-goroutine=ID  a Go program's goroutine that asked for the snapshot:\n"
+	"                       marked faulted (the seed's AddCallerGo)\n"
 	"  --go-system-goroutines\n"
 	"                       a Go program: list the runtime's own goroutines too\n"
 	"  --env                also record the environment (it can hold secrets)\n"
@@ -106,6 +119,12 @@ enum {
 	OPT_SYMBOL_CACHE_BYTES,
 	OPT_DIE_WITH_PARENT,
 	OPT_DEBUG_DIR,
+	OPT_ERROR,
+	OPT_ERROR_TYPE,
+	OPT_TRIGGER,
+	OPT_REQUESTED_BY,
+	OPT_STOP_TOGETHER,
+	OPT_CALLER_GOROUTINE,
 };
 
 static const struct option long_options[] = {
@@ -137,6 +156,12 @@ static const struct option long_options[] = {
 	{"symbol-cache-bytes", required_argument, NULL, OPT_SYMBOL_CACHE_BYTES},
 	{"die-with-parent", required_argument, NULL, OPT_DIE_WITH_PARENT},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"error", required_argument, NULL, OPT_ERROR},
+	{"error-type", required_argument, NULL, OPT_ERROR_TYPE},
+	{"trigger", required_argument, NULL, OPT_TRIGGER},
+	{"requested-by", required_argument, NULL, OPT_REQUESTED_BY},
+	{"stop-together", required_argument, NULL, OPT_STOP_TOGETHER},
+	{"caller-goroutine", required_argument, NULL, OPT_CALLER_GOROUTINE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -157,6 +182,38 @@ static int parse_pid(const char *s, pid_t *out)
 	return 0;
 }
 
+/* PID:UID:GID[:COMM]; the comm is the rest, colons and all. */
+static int parse_requester(const char *s, struct cw_snapshot_options *o)
+{
+	char part[3][16];
+	const char *at = s;
+	uint64_t v[3];
+
+	for (int i = 0; i < 3; i++) {
+		size_t n = strcspn(at, ":");
+
+		if (n == 0 || n >= sizeof(part[i]) || (i < 2 && at[n] != ':'))
+			return -EINVAL;
+		memcpy(part[i], at, n);
+		part[i][n] = '\0';
+		at += n;
+		if (*at == ':')
+			at++;
+		else if (i < 2)
+			return -EINVAL;
+	}
+	if (cw_parse_u64(part[0], 1, 0x3fffffff, &v[0]) < 0 ||
+	    cw_parse_u64(part[1], 0, UINT32_MAX - 1, &v[1]) < 0 ||
+	    cw_parse_u64(part[2], 0, UINT32_MAX - 1, &v[2]) < 0)
+		return -EINVAL;
+	o->has_requester = true;
+	o->requester_pid = (pid_t)v[0];
+	o->requester_uid = (uid_t)v[1];
+	o->requester_gid = (gid_t)v[2];
+	o->requester_comm = at > s && at[-1] == ':' && *at ? at : NULL;
+	return 0;
+}
+
 int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options *o, FILE *out,
 			      FILE *err)
 {
@@ -167,6 +224,7 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 	*o = (struct cw_snapshot_options){.output = ".",
 					  .timeout_s = 30,
 					  .stack_bytes = 256 << 10,
+					  .stop_together = CW_SNAP_STOP_TOGETHER,
 					  .source_lines = true,
 					  .seized_fd = -1,
 					  .captured_fd = -1,
@@ -332,6 +390,36 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			o->debug_dirs[o->n_debug_dirs++] = optarg;
 			break;
 		}
+		case OPT_ERROR:
+		case OPT_ERROR_TYPE:
+			if (!*optarg)
+				return bad(err, c == OPT_ERROR ? "--error" : "--error-type", optarg,
+					   "give a non-empty text");
+			*(c == OPT_ERROR ? &o->error : &o->error_type) = optarg;
+			break;
+		case OPT_CALLER_GOROUTINE:
+			if (cw_parse_u64(optarg, 1, UINT64_MAX, &o->caller_goroutine) < 0)
+				return bad(err, "--caller-goroutine", optarg,
+					   "give a goroutine id");
+			break;
+		case OPT_STOP_TOGETHER:
+			if (cw_parse_u64(optarg, 0, 1 << 22, &v) < 0)
+				return bad(err, "--stop-together", optarg,
+					   "give a thread count (0: always together)");
+			o->stop_together = (size_t)v;
+			break;
+		case OPT_TRIGGER:
+			if (strcmp(optarg, "crash") != 0 && strcmp(optarg, "request") != 0 &&
+			    strcmp(optarg, "on-demand") != 0)
+				return bad(err, "--trigger", optarg,
+					   "give crash, request or on-demand");
+			o->trigger = optarg;
+			break;
+		case OPT_REQUESTED_BY:
+			if (parse_requester(optarg, o) < 0)
+				return bad(err, "--requested-by", optarg,
+					   "give PID:UID:GID[:COMM]");
+			break;
 		case 'h':
 			fputs(usage, out);
 			return 1;

@@ -30,6 +30,9 @@ enum cw_snapshot_exit {
 
 #define CW_SNAP_MAX_LIST 256
 
+/* --stop-together's default: up to this many threads stand still at once. */
+#define CW_SNAP_STOP_TOGETHER 32
+
 struct cw_kv {
 	const char *key;
 	const char *value;
@@ -61,6 +64,7 @@ struct cw_snapshot_options {
 	const char *core;		      /* a core file, "-" for stdin, or NULL */
 	const char *exe; /* with --core: the executable, when the core's notes lack it */
 	size_t stack_bytes;
+	size_t stop_together; /* --stop-together: more threads are captured one at a time */
 	/* What the caller knows of the crash (the daemon has it from the kernel). */
 	int sig;
 	int si_code;
@@ -72,7 +76,16 @@ struct cw_snapshot_options {
 	const char *symbolizer;
 	const char *symbol_server;
 	uint64_t symbol_cache_bytes;
-	pid_t parent_pid;			   /* --die-with-parent: 0 when not given */
+	pid_t parent_pid; /* --die-with-parent: 0 when not given */
+	/* Asked for through the watcher's request socket (--trigger, --requested-by). */
+	const char *trigger; /* NULL: derived (snapshot_doc.h) */
+	bool has_requester;
+	pid_t requester_pid;
+	uid_t requester_uid;
+	gid_t requester_gid;
+	const char *requester_comm;		   /* NULL: not given */
+	const char *error, *error_type;		   /* --error, --error-type: attributes */
+	uint64_t caller_goroutine;		   /* --caller-goroutine: marked faulted, 0 none */
 	const char *debug_dirs[CW_MAX_DEBUG_DIRS]; /* --debug-dir, searched first */
 	size_t n_debug_dirs;
 };

@@ -129,6 +129,14 @@ static json_t *attributes(const json_t *snap)
 	set_default(attrs, "error.message", str_or_nothing(description));
 	if (json_is_object(json_object_get(snap, "signal")))
 		set_default(attrs, "error.type", json_string("Crash"));
+	/* Nothing crashed (docs/snapshot.md "Snapshots on request"): said so, not fatal. */
+	if (!cw_upload_fatal(snap)) {
+		const char *trigger = cw_upload_str(snap, "trigger");
+
+		set_default(attrs, "crashwatch.trigger",
+			    json_string(trigger ? trigger : "on-demand"));
+		set_default(attrs, "crashwatch.fatal", json_false());
+	}
 	free(description);
 	return attrs;
 }

@@ -197,6 +197,23 @@ const char *cw_upload_cause(const json_t *snap)
 	return last;
 }
 
+bool cw_upload_fatal(const json_t *snap)
+{
+	const char *trigger = cw_upload_str(snap, "trigger");
+
+	if (trigger)
+		return strcmp(trigger, "crash") == 0;
+	return json_is_object(json_object_get(snap, "signal")) || cw_upload_go_panic(snap) ||
+	       cw_upload_str(json_object_get(snap, "go"), "fatal_error");
+}
+
+bool cw_upload_requested(const json_t *snap)
+{
+	const char *trigger = cw_upload_str(snap, "trigger");
+
+	return trigger && strcmp(trigger, "request") == 0;
+}
+
 char *cw_upload_description(const json_t *snap)
 {
 	const json_t *sig = json_object_get(snap, "signal"),

@@ -310,9 +310,17 @@ static json_t *exception(const json_t *snap, const json_t *main, const char *des
 		else
 			json_decref(data);
 	} else {
-		/* An on-demand snapshot: nothing crashed, the stack is the point. */
-		json_object_set_new(ex, "type", json_string("Snapshot"));
-		json_object_set_new(mech, "type", json_string("crashwatch-snapshot"));
+		/*
+		 * An on-demand snapshot or one asked for on the request socket:
+		 * nothing crashed, the stack is the point.  The error's type when
+		 * the requester gave one (docs/snapshot.md "Snapshots on request").
+		 */
+		const char *type = cw_upload_str(json_object_get(snap, "attributes"), "error.type");
+
+		json_object_set_new(ex, "type", json_string(type ? type : "Snapshot"));
+		json_object_set_new(mech, "type",
+				    json_string(cw_upload_requested(snap) ? "crashwatch-request"
+									  : "crashwatch-snapshot"));
 		json_object_set_new(mech, "handled", json_true());
 	}
 	set_str(ex, "value", description);
@@ -430,8 +438,8 @@ static bool tag_key_ok(const char *k)
 
 static void tags_and_extra(json_t *event, const json_t *snap)
 {
-	static const char *const extras[] = {"attributes", "classifiers", "process", "signal",
-					     "capture"};
+	static const char *const extras[] = {"attributes", "classifiers", "process",
+					     "signal",	   "capture",	  "requested_by"};
 	json_t *sig = json_object_get(snap, "signal"), *attrs = json_object_get(snap, "attributes"),
 	       *v;
 	const char *cause = cw_upload_cause(snap), *key;
@@ -446,6 +454,7 @@ static void tags_and_extra(json_t *event, const json_t *snap)
 	set_str(tags, "signal", cw_upload_str(sig, "name"));
 	set_str(tags, "signal.code", cw_upload_str(sig, "code_name"));
 	set_str(tags, "cause", cause);
+	set_str(tags, "trigger", cw_upload_str(snap, "trigger"));
 	for (size_t i = 0; i < sizeof(extras) / sizeof(extras[0]); i++) {
 		v = json_object_get(snap, extras[i]);
 		if (v && !json_is_null(v))
@@ -453,6 +462,18 @@ static void tags_and_extra(json_t *event, const json_t *snap)
 	}
 	json_object_set_new(event, "tags", tags);
 	json_object_set_new(event, "extra", extra);
+}
+
+/*
+ * A crash is fatal; a snapshot nothing crashed for is not: "warning" when
+ * the requester gave an error, else "info".
+ */
+static const char *level(const json_t *snap)
+{
+	if (!cw_upload_fatal(snap))
+		return cw_upload_str(json_object_get(snap, "attributes"), "error") ? "warning"
+										   : "info";
+	return "fatal";
 }
 
 int cw_sentry_event(const json_t *snap, json_t **event, char *err, size_t cap)
@@ -486,9 +507,7 @@ int cw_sentry_event(const json_t *snap, json_t **event, char *err, size_t cap)
 	json_object_set_new(e, "event_id", json_string(event_id));
 	json_object_set(e, "timestamp", json_object_get(snap, "timestamp"));
 	json_object_set_new(e, "platform", json_string("native"));
-	json_object_set_new(
-		e, "level",
-		json_string(json_is_object(json_object_get(snap, "signal")) ? "fatal" : "info"));
+	json_object_set_new(e, "level", json_string(level(snap)));
 	set_str(e, "server_name", cw_upload_str(json_object_get(snap, "host"), "hostname"));
 	set_str(e, "release", release);
 	set_str(e, "environment", environment);

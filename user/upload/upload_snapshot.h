@@ -43,6 +43,15 @@ const json_t *cw_upload_faulted_goroutine(const json_t *snap);
  */
 const char *cw_upload_goroutine_name(const json_t *g, char *buf, size_t cap);
 
+/*
+ * Whether a crash made the snapshot: "trigger" "crash" (docs/snapshot.md);
+ * in a document without one, a signal or a Go panic or fatal error.
+ */
+bool cw_upload_fatal(const json_t *snap);
+
+/* Whether it was asked for on the watcher's request socket (trigger "request"). */
+bool cw_upload_requested(const json_t *snap);
+
 /* The crash cause classifier ("null-pointer-dereference", ...), or NULL. */
 const char *cw_upload_cause(const json_t *snap);
 

@@ -88,6 +88,22 @@ bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev, enum cw_
 	return false;
 }
 
+bool cw_admit_request(struct cw_admission *a, double *wait_s)
+{
+	/* Half the burst, rounded down: with --rate-burst=1, none. */
+	double now = cw_monotonic_s(), reserve = (double)(long)(a->snapshots.burst / 2);
+	const struct cw_token_bucket *b = &a->snapshots;
+	if (cw_bucket_take_above(&a->snapshots, reserve, now)) {
+		*wait_s = 0;
+		return true;
+	}
+	/* Until the bucket holds 1 + reserve again. */
+	*wait_s = b->rate > 0 ? (1 + reserve - b->tokens) / b->rate - (now - b->last) : 0;
+	if (*wait_s < 0.001)
+		*wait_s = 0.001;
+	return false;
+}
+
 void cw_admission_report(struct cw_admission *a, const struct cw_signal_event *ev,
 			 enum cw_suppressed_why why, FILE *out, const struct cw_format_options *fmt)
 {

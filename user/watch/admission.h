@@ -38,6 +38,14 @@ void cw_admission_init(struct cw_admission *a, double rate, double burst, double
 bool cw_admit(struct cw_admission *a, const struct cw_signal_event *ev,
 	      enum cw_suppressed_why *why);
 
+/*
+ * May a snapshot asked for on the request socket be taken?  It takes a
+ * token of the global bucket, never one of the last half of its burst
+ * (rounded down): those are the crashes'.  Requests are no crashes: no signature, no
+ * dedup, nothing counted as suppressed.  *wait_s: when to ask again.
+ */
+bool cw_admit_request(struct cw_admission *a, double *wait_s);
+
 /* The record of a crash cw_admit() refused (none for ev NULL). */
 void cw_admission_report(struct cw_admission *a, const struct cw_signal_event *ev,
 			 enum cw_suppressed_why why, FILE *out,

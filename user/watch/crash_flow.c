@@ -73,7 +73,8 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 					 .debug_dirs = c->o->debug_dirs,
 					 .n_debug_dirs = c->o->n_debug_dirs,
 				 },
-				 c->o->max_holds, c->o->hold_queue);
+				 c->o->max_holds, c->o->hold_queue, c->o->max_requests,
+				 c->o->request_queue);
 	f->started = true;
 	if (err < 0)
 		fprintf(stderr, "crashwatch: failed to start the hold threads: %s\n",
@@ -314,9 +315,26 @@ void cw_crash_flow_holds_done(struct cw_crash_flow *f)
 	if (!f->started)
 		return;
 	while ((j = cw_hold_pool_take(&f->pool))) {
+		if (j->kind == CW_HOLD_REQUEST) {
+			/* Not a crash: no ledger, no admission's signature, its own record. */
+			if (f->requests && cw_request_server_done(f->requests, j, f->c.fmt.json))
+				spooled(f);
+			cw_hold_job_free(j);
+			continue;
+		}
 		hold_outcome(f, j);
 		free(j);
 	}
+}
+
+bool cw_crash_flow_admit_request(struct cw_crash_flow *f, double *wait_s)
+{
+	return cw_admit_request(&f->adm, wait_s);
+}
+
+bool cw_crash_flow_submit_request(struct cw_crash_flow *f, struct cw_hold_job *j)
+{
+	return f->started && cw_hold_pool_submit(&f->pool, j);
 }
 
 /* Hand a hold to the pool; a full queue lets the crash go with its first capture. */

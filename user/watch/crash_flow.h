@@ -24,6 +24,7 @@
 #include "event_format.h"
 #include "hold_pool.h"
 #include "hold_registry.h"
+#include "request_server.h"
 #include "scope.h"
 #include "symbol_server_proc.h"
 #include "symbolize.h"
@@ -59,6 +60,8 @@ struct cw_crash_flow {
 	char unwritten_why[4800];  /* a record's why_partial when its document was not written */
 	struct cw_crash_stats stats;
 	bool started;
+	/* The request socket, when listening: finished request jobs are answered there. */
+	struct cw_request_server *requests;
 };
 
 /* Allocate c->holding's state and start the hold pool.  0 or -errno (said on stderr). */
@@ -74,6 +77,15 @@ void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x);
  */
 void cw_crash_flow_core_dump(struct cw_crash_flow *f, struct cw_core_call *call, pid_t pid,
 			     pid_t tid, int sig);
+
+/*
+ * A snapshot asked for on the request socket (request_server.h): may it be
+ * taken under the global rate limit (crashes keep the last half of the
+ * burst; *wait_s when not), and handed to the request workers (false:
+ * their queue is full, the job stays the caller's).
+ */
+bool cw_crash_flow_admit_request(struct cw_crash_flow *f, double *wait_s);
+bool cw_crash_flow_submit_request(struct cw_crash_flow *f, struct cw_hold_job *j);
 
 /* Readable when holds have finished: then call cw_crash_flow_holds_done().  -1 when not holding. */
 int cw_crash_flow_done_fd(const struct cw_crash_flow *f);

@@ -203,7 +203,8 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 	snprintf(a->timeout, sizeof(a->timeout), "--timeout=%u", c->timeout_s);
 	snprintf(a->pid, sizeof(a->pid), "%d", (int)pid);
 	a->argv[i++] = (char *)c->tool;
-	a->argv[i++] = a->fault;
+	if (tid > 0)
+		a->argv[i++] = a->fault;
 	/* A Go panic or fatal error has no signal: the classifier says what it is. */
 	if (sig)
 		a->argv[i++] = a->sig;
@@ -367,6 +368,116 @@ release:
 		collect_tool(child, out[0], deadline, c->cancel_fd, r);
 	close_pair(out);
 	close_pair(captured);
+	return err;
+}
+
+/* "--NAME=VALUE", malloc'ed, into argv[*i]; false on ENOMEM. */
+static bool add_arg(char **argv, size_t *i, const char *name, const char *a, const char *b)
+{
+	if (asprintf(&argv[*i], "--%s=%s%s%s", name, a, b ? ":" : "", b ? b : "") < 0) {
+		argv[*i] = NULL;
+		return false;
+	}
+	(*i)++;
+	return true;
+}
+
+/*
+ * The tool's arguments for a request: the watcher's own (spool, symbol
+ * server, redaction...), then what was asked, then the pid.  NULL on ENOMEM;
+ * *n_own: how many leading entries are not malloc'ed.
+ */
+static char **request_argv(const struct cw_hold_config *c, const struct cw_hold_req *q,
+			   struct tool_args *a, size_t *n_own)
+{
+	const struct cw_request *rq = &q->req;
+	size_t cap = 16 + rq->n_kv + rq->n_classifiers + rq->n_threads +
+		     sizeof(a->argv) / sizeof(a->argv[0]),
+	       i = 0, k;
+	char **argv = calloc(cap, sizeof(*argv)), num[64], by[160];
+	struct cw_hold_config rc = *c;
+	bool ok = true;
+
+	if (!argv)
+		return NULL;
+	rc.timeout_s = q->timeout_s;
+	tool_args(a, &rc, q->pid, rq->fault_tid, 0, false, NULL);
+	/* Its own, but the pid (last) and --captured-fd: nobody holds the process. */
+	for (k = 0; a->argv[k + 1]; k++)
+		if (strncmp(a->argv[k], "--captured-fd=", 14) != 0)
+			argv[i++] = a->argv[k];
+	*n_own = i;
+	snprintf(by, sizeof(by), "%d:%u:%u:%s", (int)q->requester_pid, (unsigned)q->requester_uid,
+		 (unsigned)q->requester_gid, q->requester_comm);
+	ok = add_arg(argv, &i, "trigger", "request", NULL) &&
+	     add_arg(argv, &i, "requested-by", by, NULL);
+	for (unsigned n = 0; ok && n < rq->n_kv; n++)
+		ok = add_arg(argv, &i, "kv", rq->kv[n].key, rq->kv[n].value);
+	for (unsigned n = 0; ok && n < rq->n_classifiers; n++)
+		ok = add_arg(argv, &i, "classifier", rq->classifiers[n], NULL);
+	for (unsigned n = 0; ok && n < rq->n_threads; n++) {
+		snprintf(num, sizeof(num), "%d", (int)rq->threads[n]);
+		ok = add_arg(argv, &i, "thread", num, NULL);
+	}
+	if (ok && rq->goroutine) {
+		snprintf(num, sizeof(num), "%" PRIu64, rq->goroutine);
+		ok = add_arg(argv, &i, "caller-goroutine", num, NULL);
+	}
+	if (ok && rq->error)
+		ok = add_arg(argv, &i, "error", rq->error, NULL);
+	if (ok && rq->error_type)
+		ok = add_arg(argv, &i, "error-type", rq->error_type, NULL);
+	if (ok && asprintf(&argv[i], "%d", (int)q->pid) < 0) {
+		argv[i] = NULL;
+		ok = false;
+	}
+	if (!ok) {
+		for (k = *n_own; argv[k]; k++)
+			free(argv[k]);
+		free(argv);
+		return NULL;
+	}
+	return argv;
+}
+
+int cw_hold_request(const struct cw_hold_config *c, const struct cw_hold_req *q,
+		    struct cw_hold_result *r)
+{
+	double t0 = now_ms();
+	int out[2] = {-1, -1}, err;
+	struct tool_args a;
+	size_t n_own = 0;
+	pid_t child = -1;
+	char **argv;
+
+	memset(r, 0, sizeof(*r));
+	r->tool_status = -1;
+	if (t0 >= q->deadline_ms) {
+		r->timed_out = true;
+		return -ETIMEDOUT;
+	}
+	/* Asked for a while ago: the pid must still name that process. */
+	if (!cw_proc_is_same(q->pid, q->start_boottime))
+		return -ESRCH;
+	argv = request_argv(c, q, &a, &n_own);
+	if (!argv)
+		return -ENOMEM;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		err = -errno;
+		goto done;
+	}
+	err = run_tool(argv, out[1], -1, -1, &child);
+	close(out[1]);
+	out[1] = -1;
+	if (err == 0)
+		collect_tool(child, out[0], q->deadline_ms, c->cancel_fd, r);
+
+done:
+	close_pair(out);
+	for (size_t k = n_own; argv[k]; k++)
+		free(argv[k]);
+	free(argv);
+	r->held_ms = now_ms() - t0;
 	return err;
 }
 

@@ -19,6 +19,7 @@
 #include <linux/types.h>
 #include "coredump_socket.h"
 #include "crashwatch/events.h"
+#include "crashwatch/request.h"
 #include "hold_registry.h"
 #include "redact.h"
 
@@ -73,6 +74,31 @@ int cw_make_dir(const char *path);
  */
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
 		     atomic_bool *stopped, struct cw_hold_result *r);
+
+/*
+ * A snapshot asked for on the request socket (request_server.h): the
+ * process is not held by the watcher, the tool interrupts it itself.
+ */
+struct cw_hold_req {
+	struct cw_request req; /* its strings point into raw */
+	unsigned char raw[CW_REQ_MAX];
+	pid_t pid;		 /* the process to snapshot */
+	uint64_t start_boottime; /* ns since boot: still the same process when the job runs */
+	pid_t requester_pid;
+	uid_t requester_uid;
+	gid_t requester_gid;
+	char requester_comm[64];
+	double deadline_ms; /* CLOCK_MONOTONIC: past it, not started (r->timed_out) */
+	unsigned timeout_s; /* the tool's --timeout */
+};
+
+/*
+ * Run the tool on the request's process and collect its snapshot.
+ * -ESRCH: the process is gone (or its pid names another one); -ETIMEDOUT:
+ * the deadline passed before it could start.
+ */
+int cw_hold_request(const struct cw_hold_config *c, const struct cw_hold_req *q,
+		    struct cw_hold_result *r);
 
 /* Let a held process go on without a snapshot (a crash not admitted). */
 void cw_hold_release(const struct cw_hold_config *c, const struct cw_signal_event *ev);

@@ -35,6 +35,13 @@ static void run_job(struct cw_hold_pool *p, struct cw_hold_job *j, bool stopping
 
 	memset(&j->r, 0, sizeof(j->r));
 	j->r.tool_status = -1;
+	if (j->kind == CW_HOLD_REQUEST) {
+		if (stopping)
+			j->r.cancelled = true;
+		else
+			j->err = cw_hold_request(&p->cfg, j->req, &j->r);
+		return;
+	}
 	if (stopping) {
 		/* Never started: let it go, the watcher writes what the kernel saw. */
 		j->r.cancelled = true;
@@ -58,24 +65,29 @@ static void *worker(void *arg)
 {
 	struct cw_hold_pool *p = ((struct worker_arg *)arg)->p;
 	unsigned slot = ((struct worker_arg *)arg)->slot;
+	bool requests = ((struct worker_arg *)arg)->requests;
+	struct cw_hold_job **queue = requests ? &p->rqueue : &p->queue;
+	struct cw_hold_job **tail = requests ? &p->rqueue_tail : &p->queue_tail;
+	unsigned *queued = requests ? &p->rqueued : &p->queued;
+	unsigned *busy = requests ? &p->rbusy : &p->busy;
 
 	for (;;) {
 		struct cw_hold_job *j;
 		bool stopping;
 
 		pthread_mutex_lock(&p->lock);
-		while (!p->queue && !p->stopping)
+		while (!*queue && !p->stopping)
 			pthread_cond_wait(&p->wake, &p->lock);
-		j = p->queue;
+		j = *queue;
 		if (!j) {
 			pthread_mutex_unlock(&p->lock);
 			return NULL;
 		}
-		p->queue = j->next;
-		if (!p->queue)
-			p->queue_tail = NULL;
-		p->queued--;
-		p->busy++;
+		*queue = j->next;
+		if (!*queue)
+			*tail = NULL;
+		(*queued)--;
+		(*busy)++;
 		p->running[slot] = j;
 		stopping = p->stopping;
 		pthread_mutex_unlock(&p->lock);
@@ -83,7 +95,7 @@ static void *worker(void *arg)
 		run_job(p, j, stopping);
 
 		pthread_mutex_lock(&p->lock);
-		p->busy--;
+		(*busy)--;
 		p->running[slot] = NULL;
 		pthread_mutex_unlock(&p->lock);
 		finish(p, j);
@@ -118,28 +130,32 @@ static void *releaser(void *arg)
 }
 
 int cw_hold_pool_start(struct cw_hold_pool *p, const struct cw_hold_config *cfg, unsigned workers,
-		       unsigned max_queued)
+		       unsigned max_queued, unsigned rworkers, unsigned max_rqueued)
 {
+	unsigned all = workers + rworkers;
 	int err;
 
 	memset(p, 0, sizeof(*p));
-	if (workers < 1 || workers > CW_HOLD_WORKERS_MAX || max_queued > CW_HOLD_QUEUE_MAX)
+	if (workers < 1 || workers > CW_HOLD_WORKERS_MAX || max_queued > CW_HOLD_QUEUE_MAX ||
+	    rworkers > CW_REQUEST_WORKERS_MAX || max_rqueued > CW_REQUEST_QUEUE_MAX)
 		return -EINVAL;
 	p->cfg = *cfg;
 	p->max_queued = max_queued;
+	p->max_rqueued = max_rqueued;
 	/* From here on cw_hold_pool_free() owns what was made. */
 	p->n_workers = workers;
+	p->n_rworkers = rworkers;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	p->cfg.cancel_fd = eventfd(0, EFD_CLOEXEC);
 	p->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->cfg.cancel_fd < 0 || p->done_fd < 0)
 		return -errno;
-	for (unsigned i = 0; i <= workers; i++) {
-		if (i < workers)
-			p->args[i] = (struct worker_arg){p, i};
-		err = -pthread_create(&p->threads[i], NULL, i < workers ? worker : releaser,
-				      i < workers ? (void *)&p->args[i] : (void *)p);
+	for (unsigned i = 0; i <= all; i++) {
+		if (i < all)
+			p->args[i] = (struct worker_arg){p, i, i >= workers};
+		err = -pthread_create(&p->threads[i], NULL, i < all ? worker : releaser,
+				      i < all ? (void *)&p->args[i] : (void *)p);
 		if (err)
 			return err;
 		p->n_started++;
@@ -162,7 +178,7 @@ bool cw_hold_pool_waiting_stop(struct cw_hold_pool *p, pid_t pid)
 	pthread_mutex_lock(&p->lock);
 	for (const struct cw_hold_job *j = p->queue; j && !found; j = j->next)
 		found = waits_stop(j, pid);
-	for (unsigned i = 0; i < p->n_workers && !found; i++)
+	for (unsigned i = 0; i < p->n_workers + p->n_rworkers && !found; i++)
 		found = waits_stop(p->running[i], pid);
 	pthread_mutex_unlock(&p->lock);
 	return found;
@@ -189,6 +205,21 @@ bool cw_hold_pool_submit(struct cw_hold_pool *p, struct cw_hold_job *job)
 	if (job->kind == CW_HOLD_STOPPED)
 		register_stopped(p, &job->ev);
 	pthread_mutex_lock(&p->lock);
+	if (job->kind == CW_HOLD_REQUEST) {
+		taken = !p->stopping && p->n_rworkers &&
+			p->rqueued + p->rbusy < p->n_rworkers + p->max_rqueued;
+		if (taken) {
+			if (p->rqueue_tail)
+				p->rqueue_tail->next = job;
+			else
+				p->rqueue = job;
+			p->rqueue_tail = job;
+			p->rqueued++;
+			pthread_cond_broadcast(&p->wake);
+		}
+		pthread_mutex_unlock(&p->lock);
+		return taken;
+	}
 	/* Waiting: what is queued beyond the workers that are free. */
 	taken = !p->stopping && p->queued + p->busy < p->n_workers + p->max_queued;
 	if (taken) {
@@ -254,6 +285,16 @@ void cw_hold_pool_release_core(struct cw_hold_pool *p, const struct cw_core_call
 	cw_core_call_release(&here);
 }
 
+void cw_hold_job_free(struct cw_hold_job *j)
+{
+	if (!j)
+		return;
+	if (j->kind == CW_HOLD_REQUEST && j->req_conn >= 0)
+		close(j->req_conn);
+	free(j->req);
+	free(j);
+}
+
 struct cw_hold_job *cw_hold_pool_take(struct cw_hold_pool *p)
 {
 	struct cw_hold_job *j;
@@ -292,7 +333,7 @@ void cw_hold_pool_free(struct cw_hold_pool *p)
 		return;
 	cw_hold_pool_stop(p);
 	while ((j = cw_hold_pool_take(p)))
-		free(j);
+		cw_hold_job_free(j);
 	if (p->cfg.cancel_fd >= 0)
 		close(p->cfg.cancel_fd);
 	if (p->done_fd >= 0)

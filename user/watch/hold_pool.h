@@ -17,12 +17,15 @@
 
 #include "hold.h"
 
-#define CW_HOLD_WORKERS_MAX 64
-#define CW_HOLD_QUEUE_MAX   4096
+#define CW_HOLD_WORKERS_MAX    64
+#define CW_HOLD_QUEUE_MAX      4096
+#define CW_REQUEST_WORKERS_MAX 16
+#define CW_REQUEST_QUEUE_MAX   256
 
 enum cw_hold_kind {
 	CW_HOLD_STOPPED, /* stopped by SIGSTOP: the record in ev */
 	CW_HOLD_CORE,	 /* a core dump held back by call */
+	CW_HOLD_REQUEST, /* a snapshot asked for on the request socket: the process runs */
 };
 
 struct cw_hold_job {
@@ -33,6 +36,9 @@ struct cw_hold_job {
 	pid_t pid, tid;
 	int sig;
 	uint64_t held_since_ns; /* boot time */
+	/* CW_HOLD_REQUEST: what was asked (malloc'ed, freed with the job), where to answer. */
+	struct cw_hold_req *req;
+	int req_conn; /* -1: nobody waits for the answer */
 	/* Filled by the pool. */
 	atomic_bool stopped; /* CW_HOLD_STOPPED: seen stopped */
 	int err;
@@ -40,29 +46,44 @@ struct cw_hold_job {
 	struct cw_hold_job *next;
 };
 
+/*
+ * Requests have workers and a queue of their own: a request's snapshot
+ * never takes a crash's worker nor waits in its queue, so however many
+ * requests come, a crash hold starts as it would without them.
+ */
 struct cw_hold_pool {
 	struct cw_hold_config cfg; /* cfg.cancel_fd is the pool's */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct cw_hold_job *queue, *queue_tail, *releases, *done;
-	struct cw_hold_job *running[CW_HOLD_WORKERS_MAX];
+	struct cw_hold_job *rqueue, *rqueue_tail; /* CW_HOLD_REQUEST jobs */
+	struct cw_hold_job *running[CW_HOLD_WORKERS_MAX + CW_REQUEST_WORKERS_MAX];
 	unsigned queued, max_queued, n_releases, busy;
+	unsigned rqueued, max_rqueued, rbusy;
 	bool stopping;
-	int done_fd;				    /* eventfd: readable while finished jobs wait */
-	pthread_t threads[CW_HOLD_WORKERS_MAX + 1]; /* the workers, then the releaser */
+	int done_fd; /* eventfd: readable while finished jobs wait */
+	/* The crash workers, the request workers, then the releaser. */
+	pthread_t threads[CW_HOLD_WORKERS_MAX + CW_REQUEST_WORKERS_MAX + 1];
 	struct worker_arg {
 		struct cw_hold_pool *p;
 		unsigned slot; /* its running[] */
-	} args[CW_HOLD_WORKERS_MAX];
-	unsigned n_workers, n_started;
-	uint64_t queue_full; /* jobs refused: the queue was full */
+		bool requests; /* a request worker */
+	} args[CW_HOLD_WORKERS_MAX + CW_REQUEST_WORKERS_MAX];
+	unsigned n_workers, n_rworkers, n_started;
+	uint64_t queue_full; /* crash jobs refused: the queue was full */
 };
 
-/* 0 or -errno.  cfg is copied; its cancel_fd is replaced by the pool's. */
+/*
+ * 0 or -errno.  cfg is copied; its cancel_fd is replaced by the pool's.
+ * rworkers (0: no requests taken) run request jobs, at most rqueued waiting.
+ */
 int cw_hold_pool_start(struct cw_hold_pool *p, const struct cw_hold_config *cfg, unsigned workers,
-		       unsigned max_queued);
+		       unsigned max_queued, unsigned rworkers, unsigned max_rqueued);
 
-/* Takes job (malloc'ed) and returns true; false when the queue is full (job stays the caller's). */
+/*
+ * Takes job (malloc'ed) and returns true; false when its queue is full
+ * (job stays the caller's).  A request job goes to the request workers.
+ */
 bool cw_hold_pool_submit(struct cw_hold_pool *p, struct cw_hold_job *job);
 
 /* Release a process held by SIGSTOP without a snapshot, on the releaser thread. */
@@ -78,6 +99,9 @@ void cw_hold_pool_release_core(struct cw_hold_pool *p, const struct cw_core_call
  * generation), and its core dump is the hold then.
  */
 bool cw_hold_pool_waiting_stop(struct cw_hold_pool *p, pid_t pid);
+
+/* Frees a job: its request, its connection (closed) and itself. */
+void cw_hold_job_free(struct cw_hold_job *j);
 
 /* A finished job (the caller frees it), or NULL. */
 struct cw_hold_job *cw_hold_pool_take(struct cw_hold_pool *p);

@@ -8,6 +8,7 @@
 #include "core_install.h"
 #include "crash_list.h"
 #include "crash_show.h"
+#include "request_cli.h"
 #include "upload_main.h"
 #include "version.h"
 #include "watch.h"
@@ -20,6 +21,7 @@ static const char usage[] =
 	"  upload     upload the snapshots waiting in a spool to a crash backend\n"
 	"  list       the recent crashes on this host, newest first\n"
 	"  show ID|PID|FILE  one crash: its cause, its threads' stacks, modules\n"
+	"  snapshot PID  ask the running watcher for a snapshot of a live process\n"
 	"  config check [FILE]  report each problem in a config file (line, key, reason)\n"
 	"  core-handler  what kernel.core_pattern pipes cores to (set by watch)\n"
 	"  core-restore  give back the kernel.core_pattern a killed watcher left\n"
@@ -61,6 +63,8 @@ int main(int argc, char **argv)
 		return cw_list_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "show") == 0)
 		return cw_show_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "snapshot") == 0)
+		return cw_request_cli_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-handler") == 0)
 		return cw_core_handler_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-restore") == 0)

@@ -31,6 +31,7 @@
 #include "hold_registry.h"
 #include "hold_watchdog.h"
 #include "metrics_server.h"
+#include "request_server.h"
 #include "spool.h"
 #include "symbolize.h"
 #include "trusted_dir.h"
@@ -82,6 +83,8 @@ struct watch_ctx {
 	struct cw_upload_target target;
 	struct cw_uploader up;
 	struct cw_metrics_server metrics; /* --metrics */
+	const struct cw_watch_options *o;
+	struct cw_request_server *requests; /* with holds and --max-requests > 0 */
 };
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -160,6 +163,8 @@ static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_c
 	if (w->spool)
 		emit_spool_gauges(w->spool, s);
 	cw_crash_flow_emit_counters(w->flow, s);
+	if (w->requests)
+		cw_request_server_emit_counters(w->requests, s);
 	return 0;
 }
 
@@ -549,6 +554,27 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 		publish_metrics(det, w);
 	}
+	if (w->requests) {
+		err = cw_request_server_start(w->requests,
+					      &(struct cw_request_server_config){
+						      .flow = w->flow,
+						      .epfd = ep,
+						      .rate = w->o->request_rate,
+						      .burst = w->o->request_burst,
+						      .max_timeout_s = w->o->hold_timeout_s,
+					      },
+					      CW_REQUEST_SOCKET);
+		if (err < 0) {
+			close(ep);
+			return err;
+		}
+		w->flow->requests = w->requests;
+		fprintf(stderr,
+			"crashwatch: snapshot requests on %s (crashwatch snapshot, libcrashwatch): "
+			"%u at once, %u waiting, %g a second per user (burst %g)\n",
+			CW_REQUEST_SOCKET, w->o->max_requests, w->o->request_queue,
+			w->o->request_rate, w->o->request_burst);
+	}
 	while (!stop_requested) {
 		struct epoll_event ready[4];
 		int n = epoll_wait(ep, ready, 4, 500);
@@ -572,6 +598,10 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 				publish_metrics(det, w);
 				continue;
 			}
+			if (w->requests && cw_request_server_owns(w->requests, ready[i].data.fd)) {
+				cw_request_server_ready(w->requests, ready[i].data.fd);
+				continue;
+			}
 			if (ready[i].data.fd == w->scope->inotify_fd) {
 				struct cgroup_change c = {det, w->scope};
 
@@ -588,11 +618,16 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 			err = 0;
 		}
 		cw_crash_flow_tick(w->flow);
+		if (w->requests)
+			cw_request_server_tick(w->requests);
 		if (counters_requested) {
 			counters_requested = 0;
 			print_counters(det, w);
 		}
 	}
+	/* Requests in flight are answered as their holds end (cw_crash_flow_stop). */
+	if (w->requests)
+		cw_request_server_stop(w->requests, CW_REQUEST_SOCKET);
 	close(ep);
 	/* Records already in the ring buffer are reported before leaving. */
 	cw_detector_consume(det);
@@ -801,6 +836,17 @@ int cw_watch_main(int argc, char **argv)
 		if (err)
 			goto cleanup;
 	}
+	w.o = &opts;
+	if (opts.hold && opts.max_requests > 0) {
+		w.requests = calloc(1, sizeof(*w.requests));
+		if (!w.requests) {
+			err = -ENOMEM;
+			fprintf(stderr, "crashwatch: failed to allocate the request server: %s\n",
+				strerror(-err));
+			goto cleanup;
+		}
+		w.requests->fd = -1;
+	}
 	err = cw_detector_start(&det, &opts, &scope, handle_record, &w);
 	if (err)
 		goto cleanup;
@@ -851,6 +897,7 @@ cleanup:
 	if (w.flow)
 		cw_crash_flow_free(w.flow);
 	free(w.flow);
+	free(w.requests);
 	cw_symbolizer_free(w.sym);
 	free(all);
 	cw_config_free(&conf);

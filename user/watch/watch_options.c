@@ -12,6 +12,7 @@
 #include "parse.h"
 #include "signals.h"
 #include "upload_target.h"
+#include "crashwatch/request.h"
 
 static const char usage[] =
 	"Usage: crashwatch watch [OPTIONS]\n"
@@ -39,6 +40,15 @@ static const char usage[] =
 	"  --hold-queue=N       crashes that may wait for one (default 64); beyond, a crash\n"
 	"                       is released at once with its first capture (a partial\n"
 	"                       snapshot, counted in hold_queue_full)\n"
+	"  --max-requests=N     snapshots asked for on " CW_REQUEST_SOCKET "\n"
+	"                       (crashwatch snapshot, libcrashwatch) taken at once, on\n"
+	"                       threads of their own: never a crash's (default 1; 0: no\n"
+	"                       request socket)\n"
+	"  --request-queue=N    requests that may wait for one (default 8); beyond, busy\n"
+	"  --request-rate=RATE  request snapshots a second per requesting user (default 1;\n"
+	"                       0: none); under --rate-limit too, of which requests never\n"
+	"                       take the last half of the burst: crashes go first\n"
+	"  --request-burst=N    request snapshots a user may ask for at once (default 5)\n"
 	"  --drop-cores         do not pass core dumps on to the previous core_pattern\n"
 	"  --core-hold=HOW      how core dumps reach the watcher: socket (the kernel's\n"
 	"                       coredump socket, Linux >= 6.17), pipe (core_pattern runs\n"
@@ -121,6 +131,10 @@ enum {
 	OPT_CORE_HOLD,
 	OPT_RATE_LIMIT,
 	OPT_RATE_BURST,
+	OPT_MAX_REQUESTS,
+	OPT_REQUEST_QUEUE,
+	OPT_REQUEST_RATE,
+	OPT_REQUEST_BURST,
 	OPT_DEDUP_WINDOW,
 	OPT_SPOOL_MAX_FILES,
 	OPT_SPOOL_MAX_BYTES,
@@ -165,6 +179,10 @@ static const struct option long_options[] = {
 	{"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
 	{"max-holds", required_argument, NULL, OPT_MAX_HOLDS},
 	{"hold-queue", required_argument, NULL, OPT_HOLD_QUEUE},
+	{"max-requests", required_argument, NULL, OPT_MAX_REQUESTS},
+	{"request-queue", required_argument, NULL, OPT_REQUEST_QUEUE},
+	{"request-rate", required_argument, NULL, OPT_REQUEST_RATE},
+	{"request-burst", required_argument, NULL, OPT_REQUEST_BURST},
 	{"spool", required_argument, NULL, OPT_SPOOL},
 	{"snapshot-tool", required_argument, NULL, OPT_SNAPSHOT_TOOL},
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -222,6 +240,10 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.upload_timeout_s = CW_UPLOAD_TIMEOUT_DEFAULT_S,
 		.max_holds = CW_DEFAULT_MAX_HOLDS,
 		.hold_queue = CW_DEFAULT_HOLD_QUEUE,
+		.max_requests = CW_DEFAULT_MAX_REQUESTS,
+		.request_queue = CW_DEFAULT_REQUEST_QUEUE,
+		.request_rate = 1,
+		.request_burst = 5,
 		.spool = CW_DEFAULT_SPOOL,
 		.max_libcs = CW_DEFAULT_MAX_LIBCS,
 		.max_go_binaries = CW_DEFAULT_MAX_GO,
@@ -401,6 +423,42 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->max_holds = (unsigned)v;
+			break;
+		case OPT_MAX_REQUESTS:
+		case OPT_REQUEST_QUEUE: {
+			unsigned max = c == OPT_MAX_REQUESTS ? CW_REQUEST_WORKERS_MAX
+							     : CW_REQUEST_QUEUE_MAX;
+
+			if (cw_parse_u64(optarg, 0, max, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad %s '%s': give a number from 0 to %u\n",
+					c == OPT_MAX_REQUESTS ? "--max-requests"
+							      : "--request-queue",
+					optarg, max);
+				return -EINVAL;
+			}
+			*(c == OPT_MAX_REQUESTS ? &o->max_requests : &o->request_queue) =
+				(unsigned)v;
+			break;
+		}
+		case OPT_REQUEST_RATE:
+			if (parse_number(optarg, 0, 1e6, &o->request_rate) < 0) {
+				fprintf(err,
+					"crashwatch: bad --request-rate '%s': give snapshots a "
+					"second, e.g. 0.5 (0 for no limit)\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_REQUEST_BURST:
+			if (cw_parse_u64(optarg, 1, 100000, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --request-burst '%s': give a count from 1 "
+					"to 100000\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->request_burst = (double)v;
 			break;
 		case OPT_HOLD_QUEUE:
 			if (cw_parse_u64(optarg, 0, CW_HOLD_QUEUE_MAX, &v) < 0) {

@@ -35,16 +35,21 @@ struct cw_watch_options {
 	double dedup_window_s; /* one snapshot per crash signature within this */
 	const char *upload;    /* KIND:WHERE, or NULL: snapshots stay in the spool */
 	const char *upload_token;
-	bool upload_sync;	       /* upload each snapshot before handling the next crash */
-	unsigned upload_timeout_s;     /* the most one request may take */
-	uint64_t spool_max_files;      /* 0: any number */
-	uint64_t spool_max_bytes;      /* 0: any size */
-	unsigned hold_timeout_s;       /* the deadline of one hold */
-	unsigned max_holds;	       /* snapshots taken at once */
-	unsigned hold_queue;	       /* crashes waiting for one, at most */
-	const char *spool;	       /* where snapshots go */
-	const char *metrics;	       /* ADDR:PORT serving /metrics, or NULL */
-	const char *snapshot_tool;     /* NULL: crashwatch-snapshot beside this executable */
+	bool upload_sync;	   /* upload each snapshot before handling the next crash */
+	unsigned upload_timeout_s; /* the most one request may take */
+	uint64_t spool_max_files;  /* 0: any number */
+	uint64_t spool_max_bytes;  /* 0: any size */
+	unsigned hold_timeout_s;   /* the deadline of one hold */
+	unsigned max_holds;	   /* snapshots taken at once */
+	unsigned hold_queue;	   /* crashes waiting for one, at most */
+	/* The request socket (request_server.h): 0 max_requests, none. */
+	unsigned max_requests;	   /* request snapshots taken at once, on workers of their own */
+	unsigned request_queue;	   /* requests that may wait for one */
+	double request_rate;	   /* per requesting user: snapshots a second */
+	double request_burst;	   /* and at once */
+	const char *spool;	   /* where snapshots go */
+	const char *metrics;	   /* ADDR:PORT serving /metrics, or NULL */
+	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
 	const char *host_core_handler; /* NULL: core_pattern runs this executable */
 	unsigned max_libcs;	       /* the most libcs abort() is probed in */
 	unsigned max_go_binaries;      /* the most Go executables whose fatal paths are probed */
@@ -63,6 +68,8 @@ struct cw_watch_options {
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"
 #define CW_DEFAULT_MAX_HOLDS	   4
 #define CW_DEFAULT_HOLD_QUEUE	   64
+#define CW_DEFAULT_MAX_REQUESTS	   1
+#define CW_DEFAULT_REQUEST_QUEUE   8
 #define CW_DEFAULT_SPOOL_MAX_FILES 1000
 #define CW_DEFAULT_SPOOL_MAX_BYTES (256ULL << 20)
 

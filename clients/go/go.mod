@@ -1,0 +1,3 @@
+module crashwatch/clients/go
+
+go 1.19
