@@ -15,6 +15,7 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
 	bc strace gdb elfutils libclang-rt-14-dev golang-go libiberty-dev g++ debuginfod \
+	systemtap-sdt-dev bpftrace \
 	iproute2
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
@@ -29,7 +30,7 @@ CW_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
 	-Iinclude $(SRC_DIRS:%=-I%) -I$(BUILD) $(PKG_CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Crash targets: frame pointers and no optimisation, so the crash happens where the source says.
-TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
+TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
 BPF_PROGS  := detect
 PROGRAMS   := crashwatch crashwatch-snapshot
