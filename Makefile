@@ -10,6 +10,8 @@ LLVM_STRIP ?= llvm-strip
 BPFTOOL    ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 PYTHON     ?= /usr/bin/python3
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# usdt.bpf.h includes <linux/errno.h>, whose <asm/errno.h> is in the multiarch directory.
+MULTIARCH  := $(shell $(CC) -dumpmachine 2>/dev/null)
 
 # Every Debian package the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
@@ -167,7 +169,7 @@ define compile_bpf
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
-		-I$(BUILD) -Iinclude -c $< -o $@
+		-I$(BUILD) -Iinclude -idirafter /usr/include/$(MULTIARCH) -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 endef
 

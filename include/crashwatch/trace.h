@@ -65,10 +65,11 @@
 		"983: .balign 4\n"                                                                 \
 		".popsection\n");                                                                  \
 	__attribute__((weak, visibility("hidden"), section(".probes"))) volatile unsigned short    \
-		CW_TRACE_SEMAPHORE_(provider, name)
+	CW_TRACE_SEMAPHORE_(provider, name)
 
 /* Whether something is attached to the event: for preparation an event alone needs. */
-#define CW_TRACE_ENABLED(provider, name) __builtin_expect(CW_TRACE_SEMAPHORE_(provider, name) != 0, 0)
+#define CW_TRACE_ENABLED(provider, name)                                                           \
+	__builtin_expect(CW_TRACE_SEMAPHORE_(provider, name) != 0, 0)
 
 /* Fire the event; the arguments are evaluated only while something is attached. */
 #define CW_TRACE(provider, name, ...)                                                              \

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "core_handler.h"
 #include "core_install.h"
+#include "probes_main.h"
 #include "upload_main.h"
 #include "version.h"
 #include "watch.h"
@@ -16,6 +17,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  watch      watch the host for crashing processes and report them\n"
 	"  upload     upload the snapshots waiting in a spool to a crash backend\n"
+	"  probes     list a program's USDT probes, or trace them as they fire\n"
 	"  config check [FILE]  report each problem in a config file (line, key, reason)\n"
 	"  core-handler  what kernel.core_pattern pipes cores to (set by watch)\n"
 	"  core-restore  give back the kernel.core_pattern a killed watcher left\n"
@@ -51,6 +53,8 @@ int main(int argc, char **argv)
 		return cw_watch_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "config") == 0)
 		return cw_config_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "probes") == 0)
+		return cw_probes_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "upload") == 0)
 		return cw_upload_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "core-handler") == 0)
