@@ -307,8 +307,8 @@ void cw_usdt_notes_free(struct cw_usdt_notes *n)
 	n->n = 0;
 }
 
-const struct cw_usdt_probe *cw_usdt_notes_find(const struct cw_usdt_notes *n,
-					       const char *provider, const char *name)
+const struct cw_usdt_probe *cw_usdt_notes_find(const struct cw_usdt_notes *n, const char *provider,
+					       const char *name)
 {
 	for (size_t i = 0; i < n->n; i++)
 		if (strcmp(n->v[i].provider, provider) == 0 && strcmp(n->v[i].name, name) == 0)

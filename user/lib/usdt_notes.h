@@ -15,20 +15,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CW_USDT_MAX_ARGS       12	/* sys/sdt.h's bound, and libbpf's */
-#define CW_USDT_NAME_MAX       128	/* a provider or probe name, NUL included */
-#define CW_USDT_SPEC_MAX       64	/* one argument's location, NUL included */
-#define CW_USDT_ARG_NAME_MAX   32	/* one argument's name from trace.h, NUL included */
-#define CW_USDT_MAX_PROBES     65536 /* per file: past it the file is refused */
-#define CW_USDT_NOTE_TYPE      3
-#define CW_TRACE_NOTE_TYPE     1
+#define CW_USDT_MAX_ARGS     12	   /* sys/sdt.h's bound, and libbpf's */
+#define CW_USDT_NAME_MAX     128   /* a provider or probe name, NUL included */
+#define CW_USDT_SPEC_MAX     64	   /* one argument's location, NUL included */
+#define CW_USDT_ARG_NAME_MAX 32	   /* one argument's name from trace.h, NUL included */
+#define CW_USDT_MAX_PROBES   65536 /* per file: past it the file is refused */
+#define CW_USDT_NOTE_TYPE    3
+#define CW_TRACE_NOTE_TYPE   1
 
 struct cw_usdt_arg {
-	int size;		       /* bytes: 1, 2, 4 or 8; 0 when the spec does not say */
-	bool is_signed;		       /* a negative size in the spec */
-	char spec[CW_USDT_SPEC_MAX];   /* "-4@-20(%rbp)", as written */
+	int size;			 /* bytes: 1, 2, 4 or 8; 0 when the spec does not say */
+	bool is_signed;			 /* a negative size in the spec */
+	char spec[CW_USDT_SPEC_MAX];	 /* "-4@-20(%rbp)", as written */
 	char name[CW_USDT_ARG_NAME_MAX]; /* from trace.h's list, or "" */
-	bool string;		       /* trace.h says ":str": a NUL-terminated string */
+	bool string;			 /* trace.h says ":str": a NUL-terminated string */
 };
 
 struct cw_usdt_probe {
@@ -57,8 +57,8 @@ int cw_usdt_notes_read_mem(const void *data, size_t size, struct cw_usdt_notes *
 void cw_usdt_notes_free(struct cw_usdt_notes *n);
 
 /* The first probe named provider:name, or NULL. */
-const struct cw_usdt_probe *cw_usdt_notes_find(const struct cw_usdt_notes *n,
-					       const char *provider, const char *name);
+const struct cw_usdt_probe *cw_usdt_notes_find(const struct cw_usdt_notes *n, const char *provider,
+					       const char *name);
 
 /* The arguments as trace.h's list says them ("i,cost" ...), applied to p.  0 or -EINVAL. */
 int cw_usdt_describe_args(struct cw_usdt_probe *p, const char *list);

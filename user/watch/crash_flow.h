@@ -26,6 +26,7 @@
 #include "symbol_server_proc.h"
 #include "symbolize.h"
 #include "uploader.h"
+#include "usdt_attach.h"
 #include "watch_options.h"
 
 struct cw_crash_flow_config {
@@ -56,6 +57,11 @@ struct cw_crash_flow {
 	double spool_fail_said_at; /* monotonic s, 0: never said */
 	char unwritten_why[4800];  /* a record's why_partial when its document was not written */
 	bool started;
+	/* --snapshot-on: the attachments (set once the detector runs), and each probe's
+	 * record until its held signal record comes (by thread). */
+	struct cw_usdt_set *usdt;
+	struct cw_usdt_event usdt_pending[16];
+	uint64_t usdt_snapshots, usdt_suppressed;
 };
 
 /* Allocate c->holding's state and start the hold pool.  0 or -errno (said on stderr). */
@@ -64,6 +70,8 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 /* A record from the kernel (checked by cw_event_check). */
 void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event *ev);
 void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x);
+/* A USDT probe fired (--snapshot-on); its held signal record (CW_SIG_AT_USDT) follows. */
+void cw_crash_flow_usdt(struct cw_crash_flow *f, const struct cw_usdt_event *ev);
 
 /*
  * A core dump held back by call (taken) for crashwatch: pid's thread tid

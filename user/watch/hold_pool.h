@@ -33,6 +33,8 @@ struct cw_hold_job {
 	pid_t pid, tid;
 	int sig;
 	uint64_t held_since_ns; /* boot time */
+	bool has_usdt;		/* CW_HOLD_STOPPED at a USDT probe: usdt says which */
+	struct cw_hold_usdt usdt;
 	/* Filled by the pool. */
 	atomic_bool stopped; /* CW_HOLD_STOPPED: seen stopped */
 	int err;

@@ -181,8 +181,8 @@ static void add_libraries(struct files *f, const char *program, int program_fd)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	if (posix_spawn(&child, ours, &fa, NULL,
-			(char *[]){ours, "--list", (char *)program, NULL}, environ) != 0)
+	if (posix_spawn(&child, ours, &fa, NULL, (char *[]){ours, "--list", (char *)program, NULL},
+			environ) != 0)
 		child = -1;
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
@@ -225,8 +225,8 @@ static int add_mapped(struct files *f, pid_t pid)
 		const struct cw_mapping *m = &maps.v[i];
 		int fd;
 
-		if (!m->path || m->path[0] != '/' || (i && maps.v[i - 1].path &&
-						      strcmp(maps.v[i - 1].path, m->path) == 0))
+		if (!m->path || m->path[0] != '/' ||
+		    (i && maps.v[i - 1].path && strcmp(maps.v[i - 1].path, m->path) == 0))
 			continue;
 		snprintf(link, sizeof(link), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
 			 m->start, m->end);
@@ -361,8 +361,8 @@ static int list(const struct probes_opts *o, struct files *f)
 				cw_hex(id, (size_t)len, hex);
 			with++;
 			if (!o->json)
-				printf("%s%s%s%s:\n", f->v[i].path, hex[0] ? " (build-id " : "", hex,
-				       hex[0] ? ")" : "");
+				printf("%s%s%s%s:\n", f->v[i].path, hex[0] ? " (build-id " : "",
+				       hex, hex[0] ? ")" : "");
 		}
 		for (size_t k = 0; k < notes.n; k++) {
 			if (o->json)
@@ -434,8 +434,8 @@ static int tracer_open(struct tracer *t, const struct probes_opts *o)
 	/* Only the USDT program, and the iterator that tells files apart. */
 	bpf_object__for_each_program(prog, t->skel->obj)
 	{
-		bool ours = prog == t->skel->progs.on_usdt ||
-			    prog == t->skel->progs.identify_mappings;
+		bool ours =
+			prog == t->skel->progs.on_usdt || prog == t->skel->progs.identify_mappings;
 
 		bpf_program__set_autoload(prog, ours);
 		bpf_program__set_autoattach(prog, false);
@@ -518,7 +518,8 @@ static int attach_all(struct tracer *t, const struct probes_opts *o, struct file
 			fprintf(stderr,
 				"crashwatch: no probe %s:%s in %s%s; crashwatch probes %s%s lists "
 				"them\n",
-				specs[s].provider, specs[s].name, o->pid ? "the files pid " : o->program,
+				specs[s].provider, specs[s].name,
+				o->pid ? "the files pid " : o->program,
 				o->pid ? "maps" : " or its libraries", o->pid ? "--pid=" : "",
 				o->pid ? "PID" : o->program);
 			return -ENOENT;
@@ -668,7 +669,8 @@ int cw_probes_main(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr, "crashwatch: bad option '%s'\nTry 'crashwatch probes --help'.\n",
+			fprintf(stderr,
+				"crashwatch: bad option '%s'\nTry 'crashwatch probes --help'.\n",
 				argv[optind - 1]);
 			return 2;
 		}

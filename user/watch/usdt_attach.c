@@ -68,13 +68,14 @@ static uint32_t string_mask(const struct cw_usdt_probe *p)
 	return m;
 }
 
-int cw_usdt_attach(struct cw_usdt_set *s, int fd, const struct cw_file_key *key,
-		   const char *path, const struct cw_usdt_probe *p, unsigned spec, char *err,
-		   size_t cap)
+int cw_usdt_attach(struct cw_usdt_set *s, int fd, const struct cw_file_key *key, const char *path,
+		   const struct cw_usdt_probe *p, unsigned spec, char *err, size_t cap)
 {
 	LIBBPF_OPTS(bpf_usdt_opts, opts);
 	struct cw_usdt_attachment *a;
-	struct { __u64 busy_since, quiet_until; } gate = {0, 0};
+	struct {
+		__u64 busy_since, quiet_until;
+	} gate = {0, 0};
 	char self[64];
 	__u32 id;
 
@@ -96,8 +97,8 @@ int cw_usdt_attach(struct cw_usdt_set *s, int fd, const struct cw_file_key *key,
 	snprintf(a->path, sizeof(a->path), "%s", path);
 	a->probe = *p;
 	a->spec = spec;
-	opts.usdt_cookie = CW_USDT_COOKIE(id, string_mask(p)) |
-			   (s->snapshot ? CW_USDT_COOKIE_SNAPSHOT : 0);
+	opts.usdt_cookie =
+		CW_USDT_COOKIE(id, string_mask(p)) | (s->snapshot ? CW_USDT_COOKIE_SNAPSHOT : 0);
 	if (s->gates_fd >= 0 && bpf_map_update_elem(s->gates_fd, &id, &gate, BPF_ANY) < 0) {
 		int e = errno;
 
@@ -132,7 +133,9 @@ const struct cw_usdt_attachment *cw_usdt_of(const struct cw_usdt_set *s, __u64 c
 
 void cw_usdt_gate_open(struct cw_usdt_set *s, __u64 cookie, uint64_t quiet_until_ns)
 {
-	struct { __u64 busy_since, quiet_until; } gate = {0, quiet_until_ns};
+	struct {
+		__u64 busy_since, quiet_until;
+	} gate = {0, quiet_until_ns};
 	__u32 id = CW_USDT_COOKIE_ID(cookie);
 
 	if (s && s->gates_fd >= 0 && id < s->n &&
@@ -174,7 +177,9 @@ void cw_usdt_arg_text(const struct cw_usdt_attachment *a, const struct cw_usdt_e
 
 static unsigned nargs(const struct cw_usdt_event *ev)
 {
-	return ev->nargs < 0 ? 0 : ev->nargs > CW_USDT_MAX_ARGS ? CW_USDT_MAX_ARGS : (unsigned)ev->nargs;
+	return ev->nargs < 0		      ? 0
+	       : ev->nargs > CW_USDT_MAX_ARGS ? CW_USDT_MAX_ARGS
+					      : (unsigned)ev->nargs;
 }
 
 static const char *arg_name(const struct cw_usdt_attachment *a, unsigned i, char *buf, size_t cap)
@@ -185,8 +190,8 @@ static const char *arg_name(const struct cw_usdt_attachment *a, unsigned i, char
 	return buf;
 }
 
-static void usdt_json(FILE *out, const struct cw_usdt_event *ev,
-		      const struct cw_usdt_attachment *a, const char *time)
+static void usdt_json(FILE *out, const struct cw_usdt_event *ev, const struct cw_usdt_attachment *a,
+		      const char *time)
 {
 	json_t *o = json_object(), *args = json_array();
 	char comm[CW_COMM_LEN + 1], probe[2 * CW_USDT_NAME_MAX + 1], val[CW_USDT_STRING_LEN + 32],
@@ -243,8 +248,8 @@ void cw_format_usdt(FILE *out, const struct cw_usdt_event *ev, const struct cw_u
 		return;
 	}
 	fprintf(out, "%s usdt pid=%u tid=%u comm=%.*s probe=%s%s%s", time, ev->task.pid,
-		ev->task.tid, CW_COMM_LEN, ev->task.comm, a ? a->probe.provider : "?",
-		a ? ":" : "", a ? a->probe.name : "");
+		ev->task.tid, CW_COMM_LEN, ev->task.comm, a ? a->probe.provider : "?", a ? ":" : "",
+		a ? a->probe.name : "");
 	for (unsigned i = 0; i < nargs(ev); i++) {
 		cw_usdt_arg_text(a, ev, i, val, sizeof(val));
 		fprintf(out, " %s=", arg_name(a, i, name, sizeof(name)));

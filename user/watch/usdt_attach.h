@@ -34,18 +34,18 @@ int cw_usdt_spec_parse(const char *text, bool program_allowed, struct cw_usdt_sp
 		       const char **why);
 
 struct cw_usdt_attachment {
-	struct cw_file_key file;   /* the real inode */
-	char path[256];		   /* where it was found, as its process saw it */
+	struct cw_file_key file;    /* the real inode */
+	char path[256];		    /* where it was found, as its process saw it */
 	struct cw_usdt_probe probe; /* its first site: argument specs, names, strings */
-	unsigned spec;		   /* the index of the spec it answers */
+	unsigned spec;		    /* the index of the spec it answers */
 	struct bpf_link *link;
 };
 
 struct cw_usdt_set {
-	struct bpf_program *prog; /* on_usdt */
-	int gates_fd;		  /* usdt_gates, or -1 */
-	bool snapshot;		  /* hold for a snapshot (watch), or only report (trace) */
-	pid_t pid;		  /* -1: every process */
+	struct bpf_program *prog;     /* on_usdt */
+	int gates_fd;		      /* usdt_gates, or -1 */
+	bool snapshot;		      /* hold for a snapshot (watch), or only report (trace) */
+	pid_t pid;		      /* -1: every process */
 	struct cw_usdt_attachment *v; /* CW_MAX_USDT_ATTACH of them */
 	size_t n;
 	uint64_t failed, skipped;
@@ -60,9 +60,8 @@ int cw_usdt_set_init(struct cw_usdt_set *s, struct bpf_program *prog, int gates_
  * found at path, for spec.  0; 1 when already attached; -errno (a message
  * in err).
  */
-int cw_usdt_attach(struct cw_usdt_set *s, int fd, const struct cw_file_key *key,
-		   const char *path, const struct cw_usdt_probe *p, unsigned spec, char *err,
-		   size_t cap);
+int cw_usdt_attach(struct cw_usdt_set *s, int fd, const struct cw_file_key *key, const char *path,
+		   const struct cw_usdt_probe *p, unsigned spec, char *err, size_t cap);
 
 /* The attachment a record's cookie names, or NULL. */
 const struct cw_usdt_attachment *cw_usdt_of(const struct cw_usdt_set *s, __u64 cookie);

@@ -92,6 +92,9 @@ static int handle_record(void *ctx, void *data, size_t size)
 	case CW_EVENT_EXIT:
 		cw_crash_flow_exit(w->flow, data);
 		break;
+	case CW_EVENT_USDT:
+		cw_crash_flow_usdt(w->flow, data);
+		break;
 	default:
 		w->malformed++;
 		break;
@@ -114,6 +117,8 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 		[CW_CNT_EXECS_NEW] = "execs_new",
 		[CW_CNT_OUT_OF_SCOPE] = "out_of_scope",
 		[CW_CNT_GO_FATAL] = "go_fatal_seen",
+		[CW_CNT_USDT_FIRED] = "usdt_fired",
+		[CW_CNT_USDT_UNHELD] = "usdt_unheld",
 	};
 	uint64_t c[CW_NR_COUNTERS];
 
@@ -126,6 +131,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
 	cw_libc_probes_print_counters(&d->libcs, stderr);
 	cw_go_probes_print_counters(&d->go, stderr);
+	cw_usdt_probes_print_counters(&d->usdt, stderr);
 	fprintf(stderr, " malformed=%" PRIu64 " core_calls_refused=%" PRIu64, w->malformed,
 		w->core_calls_refused);
 	if (w->up.target)
@@ -712,6 +718,7 @@ int cw_watch_main(int argc, char **argv)
 	err = cw_detector_start(&det, &opts, &scope, handle_record, &w);
 	if (err)
 		goto cleanup;
+	w.flow->usdt = det.usdt.started ? &det.usdt.set : NULL;
 	err = cw_scope_watch(&scope, stderr);
 	if (err)
 		goto cleanup;
