@@ -5,6 +5,7 @@
  *   fire N   N tick events, then "computed=C enabled=E" (C: how often the
  *            tick's costly argument was computed; E: its semaphore set now)
  *   order    one order event (a string argument)
+ *   enabled  "tick=E order=E": which semaphores are set
  *   quit     "sum=S orders=O", exit 0
  * It prints "pid=PID" first.  Its results never depend on what is attached,
  * but computed= does: an argument is computed only while an event is traced.
@@ -55,6 +56,9 @@ int main(void)
 			place_order(1000 + orders, "alice", 1999);
 			orders++;
 			printf("ordered=%ld\n", orders);
+		} else if (strncmp(line, "enabled", 7) == 0) {
+			printf("tick=%d order=%d\n", CW_TRACE_ENABLED(cwtest, tick) ? 1 : 0,
+			       CW_TRACE_ENABLED(cwtest, order) ? 1 : 0);
 		} else if (strncmp(line, "quit", 4) == 0) {
 			break;
 		}

@@ -283,15 +283,15 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 		if (e->ended && !e->holds_in_flight)
 			cw_ledger_forget(e);
 	}
+	/* The process went on: its probe may hold again, from before the record is read. */
+	if (ev->flags & CW_SIG_AT_USDT) {
+		f->usdt_snapshots += out.path[0] && !out.partial;
+		cw_usdt_gate_open(f->usdt, ev->fault_addr, 0);
+	}
 	/* With --upload-mode=sync the record says the snapshot was uploaded. */
 	if (out.path[0])
 		spooled(f);
 	print_outcome(f, ev, &out);
-	/* The process goes on: its probe may hold it again. */
-	if (ev->flags & CW_SIG_AT_USDT) {
-		f->usdt_snapshots++;
-		cw_usdt_gate_open(f->usdt, ev->fault_addr, 0);
-	}
 }
 
 void cw_crash_flow_holds_done(struct cw_crash_flow *f)

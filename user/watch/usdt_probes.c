@@ -34,8 +34,8 @@ static bool applies(const struct cw_usdt_spec *s, const char *path, bool is_exe)
  * Attach every spec that applies to the file open on fd.  Says what it
  * attached; a spec given by path that the file lacks is an error (-ENOENT).
  */
-static int look_at(struct cw_usdt_probes *u, struct cw_libc_probes *files, int fd,
-		   const char *path, bool is_exe, int only_spec, pid_t pid)
+static int look_at(struct cw_usdt_probes *u, struct cw_libc_probes *files, int fd, const char *path,
+		   bool is_exe, int only_spec, pid_t pid)
 {
 	struct cw_usdt_notes notes;
 	struct cw_file_key key;
@@ -70,8 +70,7 @@ static int look_at(struct cw_usdt_probes *u, struct cw_libc_probes *files, int f
 		if (r == 0 && pid)
 			fprintf(stderr,
 				"crashwatch: snapshots on %s:%s in %s (pid %d), %s semaphore\n",
-				p->provider, p->name, path, (int)pid,
-				p->semaphore ? "its" : "no");
+				p->provider, p->name, path, (int)pid, p->semaphore ? "its" : "no");
 		else if (r == 0)
 			fprintf(stderr, "crashwatch: snapshots on %s:%s in %s, %s semaphore\n",
 				p->provider, p->name, path, p->semaphore ? "its" : "no");
@@ -224,7 +223,8 @@ void cw_usdt_probes_print_counters(const struct cw_usdt_probes *u, FILE *out)
 {
 	if (!u->started)
 		return;
-	fprintf(out, " usdt_attached=%zu usdt_attach_failed=%" PRIu64 " usdt_attach_skipped=%" PRIu64,
+	fprintf(out,
+		" usdt_attached=%zu usdt_attach_failed=%" PRIu64 " usdt_attach_skipped=%" PRIu64,
 		u->set.n, u->set.failed, u->set.skipped);
 }
 
