@@ -72,7 +72,7 @@ FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
+.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-usdt bench-build \
 	fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -132,6 +132,10 @@ bench-go: deps
 bench-concurrent: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/concurrent.py
+
+bench-usdt: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/usdt_cost.sh
 
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
@@ -295,7 +299,7 @@ $(GOSNAP_DIR)/parked-pie: $(wildcard tests/targets/go_snap/parked/*)
 $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -o $@ $<
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -O2 -Wall -Wextra -Werror -MMD -MP -o $@ $<
 
 $(BUILD)/bench/floor: bench/floor.c $(BUILD)/floor.skel.h
 	$(call msg,CC-BENCH,$@)
