@@ -359,6 +359,24 @@ def test_snapshot_on_a_program_started_later_under_dedup(tmp_path):
     assert c["usdt_fired"] == 52 and c["usdt_unheld"] == 50 and c["usdt_suppressed"] == 1
 
 
+def test_snapshot_on_any_program_finds_one_running_before_the_watcher(tmp_path):
+    """PROVIDER:NAME alone: the files of the processes running at start are looked at."""
+    t = Target()
+    w = None
+    try:
+        w = snapshot_watcher(tmp_path, "--snapshot-on=cwtest:order")
+        w.wait_stderr(rf"snapshots on cwtest:order in {re.escape(EVENTS)} \(pid {t.pid}\)")
+        assert t.ask("order") == "ordered=1"
+        snap = w.wait_for(lambda r: r["type"] == "snapshot" and r["pid"] == t.pid, 30)
+        assert t.quit() == 0
+    finally:
+        t.kill()
+        if w:
+            assert w.stop() == 0
+    assert snap["tool_status"] == 0 and snap["path"]
+    assert t.said[-1] == "sum=0 orders=1"
+
+
 def test_snapshot_on_usage_and_a_file_without_the_probe(tmp_path):
     def run(*args):
         return subprocess.run([WATCHER, "watch", "--config=", f"--spool={tmp_path / 's'}",

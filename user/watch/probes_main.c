@@ -457,7 +457,6 @@ static int tracer_open(struct tracer *t, const struct probes_opts *o)
 		fprintf(stderr, "crashwatch: failed to allocate the probes: %s\n", strerror(-err));
 		return err;
 	}
-	(void)o;
 	return 0;
 }
 
@@ -481,7 +480,9 @@ static int attach_all(struct tracer *t, const struct probes_opts *o, struct file
 		struct cw_usdt_notes notes;
 		struct cw_file_key key;
 
-		if (cw_usdt_notes_read_fd(f->v[i].fd, &notes) < 0 || !notes.n) {
+		/* A PROGRAM's probes, its libraries' included, fire only in processes running it.
+		 */
+		if (cw_usdt_notes_read_fd(f->v[i].fd, &notes) < 0 || (!notes.n && (i || o->pid))) {
 			cw_usdt_notes_free(&notes);
 			continue;
 		}

@@ -10,6 +10,11 @@
 
 #include "event_decode.h"
 
+/* The value of the kernel's usdt_gates (detect.bpf.c). */
+struct gate {
+	__u64 busy_since, quiet_until;
+};
+
 static bool name_ok(const char *s, size_t len)
 {
 	if (len == 0 || len >= CW_USDT_NAME_MAX)
@@ -73,9 +78,7 @@ int cw_usdt_attach(struct cw_usdt_set *s, int fd, const struct cw_file_key *key,
 {
 	LIBBPF_OPTS(bpf_usdt_opts, opts);
 	struct cw_usdt_attachment *a;
-	struct {
-		__u64 busy_since, quiet_until;
-	} gate = {0, 0};
+	struct gate gate = {0, 0};
 	char self[64];
 	__u32 id;
 
@@ -133,9 +136,7 @@ const struct cw_usdt_attachment *cw_usdt_of(const struct cw_usdt_set *s, __u64 c
 
 void cw_usdt_gate_open(struct cw_usdt_set *s, __u64 cookie, uint64_t quiet_until_ns)
 {
-	struct {
-		__u64 busy_since, quiet_until;
-	} gate = {0, quiet_until_ns};
+	struct gate gate = {0, quiet_until_ns};
 	__u32 id = CW_USDT_COOKIE_ID(cookie);
 
 	if (s && s->gates_fd >= 0 && id < s->n &&
