@@ -261,6 +261,29 @@ def test_trace_of_a_program_covers_processes_started_after_it():
                      rf'id=1000 customer="alice" cents=1999 file={re.escape(EVENTS)}$', lines[0])
 
 
+def test_trace_of_a_cpp_program_shows_libstdcxx_throw():
+    """A probe in a library the PROGRAM maps, fired in the processes that run it."""
+    tr = Tracer("--trace=libstdcxx:throw", "--json", "--duration=60", THROWS)
+    t = None
+    try:
+        t = Target(THROWS)
+        assert t.ask("throw") == "caught=1"
+        assert t.ask("throw") == "caught=2"
+        assert t.quit() == 0
+        time.sleep(0.3)
+        rc, out, err = tr.stop()
+        assert rc == 0, err
+    finally:
+        tr.kill()
+        if t:
+            t.kill()
+    events = [json.loads(l) for l in out.splitlines()]
+    assert [(e["pid"], e["probe"], e["file"]) for e in events] == [
+        (t.pid, "libstdcxx:throw", LIBSTDCXX)] * 2
+    # throw's arguments: the exception object and its type_info, the same type twice.
+    assert events[0]["args"][1] == events[1]["args"][1]
+
+
 def reference_output():
     """What the target prints for the script the snapshot tests run, nothing attached."""
     t = Target()
