@@ -205,4 +205,3 @@ int cw_probe_files_collect(struct cw_probe_files *f, const char *program, pid_t 
 		add_libraries(f, program, f->v[0].fd);
 	return r;
 }
-

@@ -101,8 +101,8 @@ static void tracer_close(struct tracer *t)
 }
 
 /* Attach every spec to every file that has it; each spec must be found somewhere. */
-static int attach_all(struct tracer *t, const struct cw_probes_trace_opts *o, struct cw_probe_files *f,
-		      const struct cw_usdt_spec *specs, unsigned n_specs)
+static int attach_all(struct tracer *t, const struct cw_probes_trace_opts *o,
+		      struct cw_probe_files *f, const struct cw_usdt_spec *specs, unsigned n_specs)
 {
 	unsigned found[64] = {0};
 	char err[512];
@@ -250,4 +250,3 @@ int cw_probes_trace(const struct cw_probes_trace_opts *o, struct cw_probe_files 
 		fprintf(stderr, "crashwatch: stopped tracing, every probe detached\n");
 	return err;
 }
-
