@@ -10,9 +10,11 @@ semaphore is set, so the tests see what nothing attached costs it.
 """
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
+import threading
 import time
 
 from conftest import TARGETS, WATCHER, Watcher, wait_until
@@ -111,6 +113,19 @@ def test_an_event_nothing_is_attached_to_computes_no_argument():
     assert t.said[-1] == "sum=10 orders=1"
 
 
+def lines_of(stream):
+    """A queue of the stream's lines, read in the background (None at its end)."""
+    q = queue.Queue()
+
+    def pump():
+        for line in stream:
+            q.put(line)
+        q.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return q
+
+
 def test_bpftrace_attached_sets_the_semaphore_and_reads_the_arguments():
     """A real consumer of the notes: bpftrace attaches by them, the kernel counts the
     semaphore up while it is attached and down once it is gone, even killed."""
@@ -118,17 +133,25 @@ def test_bpftrace_attached_sets_the_semaphore_and_reads_the_arguments():
     bt = None
     try:
         bt = subprocess.Popen(
-            ["bpftrace", "-B", "none", "-p", str(t.pid), "-e",
+            ["bpftrace", "-f", "json", "-B", "none", "-p", str(t.pid), "-e",
              f'usdt:{EVENTS}:cwtest:order {{ printf("order %d %s %d\\n", arg0, str(arg1), '
              f'arg2); }}'],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # Its "Attaching" line may come before or after the attachment: the semaphore says.
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        out = lines_of(bt.stdout)
+        # Said once the program is attached; the semaphore is set around then.
+        assert json.loads(out.get(timeout=60)) == {"type": "attached_probes",
+                                                   "data": {"probes": 1}}
         wait_until(lambda: t.ask("enabled") == "tick=0 order=1", 60, "order's semaphore")
-        assert t.ask("order") == "ordered=1"
-        line = bt.stdout.readline()
-        while line.startswith("Attaching"):
-            line = bt.stdout.readline()
-        assert line.strip() == "order 1000 alice 1999"
+        # bpftrace 0.17 may miss the first events after it says attached: fire until seen.
+        for n in range(20):
+            assert t.ask("order") == f"ordered={n + 1}"
+            try:
+                said = json.loads(out.get(timeout=1.5))
+                break
+            except queue.Empty:
+                continue
+        assert said["type"] == "printf" and re.fullmatch(r"order 10\d\d alice 1999\n",
+                                                         said["data"]), said
         # bpftrace 0.17 may hang detaching without tracefs: killed, the kernel detaches.
         bt.kill()
         bt.wait()
