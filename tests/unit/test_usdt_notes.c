@@ -51,8 +51,7 @@ static void a_bad_list_is_refused_whole(void **state)
 	assert_int_equal(cw_usdt_describe_args(&p, "bad-name"), -EINVAL);
 	assert_int_equal(cw_usdt_describe_args(&p, ":str"), -EINVAL);
 	assert_int_equal(cw_usdt_describe_args(&p, "a,b,c,d,e,f,g,h,i,j,k,l,m"), -EINVAL);
-	assert_int_equal(
-		cw_usdt_describe_args(&p, "a_name_longer_than_thirty_one_chars"), -EINVAL);
+	assert_int_equal(cw_usdt_describe_args(&p, "a_name_longer_than_thirty_one_chars"), -EINVAL);
 	assert_false(p.described);
 	assert_int_equal(cw_usdt_describe_args(&p, ""), 0);
 	assert_string_equal(p.args[0].name, "");
@@ -68,9 +67,8 @@ static void spec_is_provider_name_and_maybe_program(void **state)
 	assert_string_equal(s.provider, "shop");
 	assert_string_equal(s.name, "order");
 	assert_null(s.program);
-	assert_int_equal(cw_usdt_spec_parse("libstdcxx:throw@/usr/lib/x/libstdc++.so.6", true, &s,
-					    &why),
-			 0);
+	assert_int_equal(
+		cw_usdt_spec_parse("libstdcxx:throw@/usr/lib/x/libstdc++.so.6", true, &s, &why), 0);
 	assert_string_equal(s.program, "/usr/lib/x/libstdc++.so.6");
 	assert_int_equal(cw_usdt_spec_parse("a:b@prog", false, &s, &why), -EINVAL);
 	assert_int_equal(cw_usdt_spec_parse("a:b@", true, &s, &why), -EINVAL);
