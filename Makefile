@@ -10,12 +10,14 @@ LLVM_STRIP ?= llvm-strip
 BPFTOOL    ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 PYTHON     ?= /usr/bin/python3
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# usdt.bpf.h includes <linux/errno.h>, whose <asm/errno.h> is in the multiarch directory.
+MULTIARCH  := $(shell $(CC) -dumpmachine 2>/dev/null)
 
 # Every Debian package the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
 	bc strace gdb elfutils libclang-rt-14-dev golang-go libiberty-dev g++ debuginfod \
-	iproute2 debhelper dpkg-dev lintian python3-prometheus-client
+	systemtap-sdt-dev bpftrace iproute2 debhelper dpkg-dev lintian python3-prometheus-client
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -29,7 +31,7 @@ CW_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
 	-Iinclude $(SRC_DIRS:%=-I%) -I$(BUILD) $(PKG_CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Crash targets: frame pointers and no optimisation, so the crash happens where the source says.
-TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
+TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
 BPF_PROGS  := detect
 PROGRAMS   := crashwatch crashwatch-snapshot
@@ -72,7 +74,7 @@ FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: deb all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
+.PHONY: deb all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-usdt bench-build \
 	fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -164,6 +166,10 @@ bench-concurrent: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/concurrent.py
 
+bench-usdt: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/usdt_cost.sh
+
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/exec_hook.sh
@@ -200,7 +206,7 @@ define compile_bpf
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
-		-I$(BUILD) -Iinclude -c $< -o $@
+		-I$(BUILD) -Iinclude -idirafter /usr/include/$(MULTIARCH) -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 endef
 
@@ -382,7 +388,7 @@ $(GOSNAP_DIR)/parked-pie: $(wildcard tests/targets/go_snap/parked/*)
 $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -o $@ $<
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Iinclude -O2 -Wall -Wextra -Werror -MMD -MP -o $@ $<
 
 # Built against libcrashwatch, as a program asking for its own snapshot would be.
 $(BUILD)/bench/request_pause: bench/request_pause.c $(BUILD)/libcrashwatch.a

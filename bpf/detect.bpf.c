@@ -11,6 +11,10 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "crashwatch/events.h"
+/* One spec per probe site attached (libbpf's table), for up to CW_MAX_USDT_ATTACH probes. */
+#define BPF_USDT_MAX_SPEC_CNT 4096
+#define BPF_USDT_MAX_IP_CNT   1 /* the kernel has BPF cookies (>= 5.15): this table is unused */
+#include <bpf/usdt.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -29,6 +33,17 @@ const volatile bool hold_sent = false;	  /* stop fatal signals another process s
  */
 const volatile __u32 view_pidns = 0;
 const volatile bool filter_cgroups = false;
+
+/*
+ * USDT (--snapshot-on): an attachment with a hold in flight is not held
+ * again; one is taken as ended usdt_busy_ns after it began, should its
+ * record have been lost.  crashwatch probes --trace of a PROGRAM: only the
+ * processes running trace_exe (its libraries' probes fire in every process).
+ */
+const volatile __u64 usdt_busy_ns = 60ULL * 1000000000ULL;
+/* Set after load: the file key comes from identify_mappings, a loaded program. */
+bool trace_exe_only = false;
+struct cw_file_key trace_exe = {};
 
 /* Linux >= 6.13; userspace sets hold_sent only where it exists. */
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
@@ -729,6 +744,140 @@ SEC("uprobe")
 int on_go_fatal(struct pt_regs *ctx)
 {
 	return go_hold(ctx, CW_SIG_AT_GO_FATAL);
+}
+
+/* Per USDT attachment: a hold in flight since, and quiet until (boot ns), set by userspace. */
+struct usdt_gate {
+	__u64 busy_since;
+	__u64 quiet_until;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CW_MAX_USDT_ATTACH);
+	__type(key, __u32);
+	__type(value, struct usdt_gate);
+} usdt_gates SEC(".maps");
+
+static __always_inline bool runs_trace_exe(struct task_struct *task)
+{
+	struct mm_struct *mm = task->mm;
+	struct cw_file_key k;
+
+	if (!mm || !mm->exe_file)
+		return false;
+	file_key(&k, mm->exe_file);
+	return k.ino == trace_exe.ino && k.dev == trace_exe.dev &&
+	       k.generation == trace_exe.generation;
+}
+
+/* May this attachment hold a process now?  Takes the gate when so. */
+static __always_inline bool usdt_take_gate(__u32 id, __u64 now)
+{
+	struct usdt_gate *g = bpf_map_lookup_elem(&usdt_gates, &id);
+	__u64 busy;
+
+	if (!g || now < g->quiet_until)
+		return false;
+	busy = g->busy_since;
+	if (busy && now - busy < usdt_busy_ns)
+		return false;
+	return __sync_val_compare_and_swap(&g->busy_since, busy, now) == busy;
+}
+
+static __always_inline void usdt_drop_gate(__u32 id)
+{
+	struct usdt_gate *g = bpf_map_lookup_elem(&usdt_gates, &id);
+
+	if (g)
+		g->busy_since = 0;
+}
+
+/*
+ * A USDT probe (bpf_program__attach_usdt; the cookie says which and how):
+ * its arguments as the note's specs say, the strings the cookie names
+ * copied.  For --snapshot-on the thread is stopped here, as at abort(),
+ * and a signal record with the first capture follows; the process goes on
+ * once snapshotted.  Not the watcher, nor what it runs (the snapshot tool,
+ * the symbol server): held, they would wait for themselves.
+ */
+SEC("usdt")
+int on_usdt(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = bpf_usdt_cookie(ctx), now = bpf_ktime_get_boot_ns();
+	__u32 id = CW_USDT_COOKIE_ID(cookie), strings = CW_USDT_COOKIE_STRINGS(cookie);
+	bool snapshot = cookie & CW_USDT_COOKIE_SNAPSHOT, hold;
+	struct cw_usdt_event *ev;
+	struct signal_scratch *s;
+	__u32 cpu, k = 0;
+	long v;
+
+	if (!watches(task) || view_tgid(task) == self_tgid ||
+	    view_tgid(BPF_CORE_READ(task, real_parent)) == self_tgid)
+		return 0;
+	if (trace_exe_only && !runs_trace_exe(task))
+		return 0;
+	if (snapshot) {
+		count(CW_CNT_USDT_FIRED);
+		if (!usdt_take_gate(id, now)) {
+			count(CW_CNT_USDT_UNHELD);
+			return 0;
+		}
+	}
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(CW_CNT_DROPPED_RINGBUF);
+		if (snapshot)
+			usdt_drop_gate(id);
+		return 0;
+	}
+	ev->hdr.kind = CW_EVENT_USDT;
+	ev->hdr.version = CW_EVENT_VERSION;
+	ev->hdr.size = sizeof(*ev);
+	ev->hdr.ts_ns = now;
+	fill_task(&ev->task, task, true);
+	ev->cookie = cookie;
+	ev->ip = PT_REGS_IP(ctx);
+	ev->flags = 0;
+	ev->nargs = bpf_usdt_arg_cnt(ctx);
+	for (__u32 i = 0; i < CW_USDT_MAX_ARGS; i++) {
+		v = 0;
+		if ((int)i < ev->nargs && bpf_usdt_arg(ctx, i, &v))
+			ev->flags |= CW_USDT_ARGS_UNREAD;
+		ev->args[i] = v;
+		if (k < CW_USDT_STRINGS) {
+			ev->strings[k][0] = 0;
+			if ((strings & (1U << i)) && (int)i < ev->nargs) {
+				if (bpf_probe_read_user_str(ev->strings[k], CW_USDT_STRING_LEN,
+							    (void *)v) < 0)
+					ev->strings[k][0] = 0;
+				k++;
+			}
+		}
+	}
+	for (; k < CW_USDT_STRINGS; k++)
+		ev->strings[k][0] = 0;
+	hold = snapshot && !BPF_CORE_READ(task, ptrace);
+	if (hold)
+		ev->flags |= CW_USDT_HELD_NEXT;
+	bpf_ringbuf_submit(ev, 0);
+	if (!snapshot)
+		return 0;
+	s = hold ? begin_event(0, task, true, &cpu) : NULL;
+	if (!s || bpf_send_signal(SIGSTOP)) {
+		/* Not held (traced, or no slot): the next event of it may be. */
+		usdt_drop_gate(id);
+		if (!s)
+			return 0;
+	} else {
+		s->ev.flags = CW_SIG_HELD;
+	}
+	s->ev.flags |= CW_SIG_AT_USDT;
+	s->ev.hdr.ts_ns = now; /* pairs it with the usdt record */
+	s->ev.fault_addr = cookie;
+	capture_and_emit(ctx, s, task, cpu);
+	return 0;
 }
 
 /*

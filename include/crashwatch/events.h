@@ -31,6 +31,7 @@ enum cw_event_kind {
 	CW_EVENT_SIGNAL = 1, /* a watched fatal signal is being delivered */
 	CW_EVENT_EXIT = 2,   /* how a flagged (or notable) process ended */
 	CW_EVENT_EXEC = 3,   /* an executable first run in a mount namespace (with --hold) */
+	CW_EVENT_USDT = 4,   /* a USDT probe fired (--snapshot-on, crashwatch probes --trace) */
 };
 
 struct cw_event_header {
@@ -127,6 +128,12 @@ enum cw_signal_flags {
 	 * runtime turns it into a panic, held at fatalpanic.
 	 */
 	CW_SIG_GO_RUNTIME = 1 << 13,
+	/*
+	 * At a USDT probe (watch --snapshot-on): no signal (sig 0), the
+	 * process goes on once snapshotted.  fault_addr is the attachment's
+	 * cookie; its cw_usdt_event, with the arguments, came just before.
+	 */
+	CW_SIG_AT_USDT = 1 << 14,
 };
 
 /* A Go crash's record: at a fatal path of its runtime, not at a signal. */
@@ -245,6 +252,40 @@ struct cw_mapped_file {
 };
 _Static_assert(sizeof(struct cw_mapped_file) == 24, "cw_mapped_file layout");
 
+/*
+ * USDT attachments: what userspace gives bpf_program__attach_usdt as the
+ * cookie, read back by the probe.  The id names the attachment (a probe in
+ * one file) in userspace's table and in the kernel's usdt_gates; the
+ * string mask says which arguments are NUL-terminated strings to copy.
+ */
+#define CW_MAX_USDT_ATTACH	    1024
+#define CW_USDT_MAX_ARGS	    12 /* sys/sdt.h's and libbpf's bound */
+#define CW_USDT_STRINGS		    4  /* strings copied per event, the first ones */
+#define CW_USDT_STRING_LEN	    128
+#define CW_USDT_COOKIE(id, strings) ((__u64)(id) | ((__u64)(strings) << 16))
+#define CW_USDT_COOKIE_ID(c)	    ((__u32)((c)&0xffff))
+#define CW_USDT_COOKIE_STRINGS(c)   ((__u32)(((c) >> 16) & 0xfff))
+#define CW_USDT_COOKIE_SNAPSHOT	    (1ULL << 32) /* hold the process for a snapshot */
+
+enum cw_usdt_flags {
+	CW_USDT_HELD_NEXT = 1 << 0,   /* a held signal record (CW_SIG_AT_USDT) follows */
+	CW_USDT_ARGS_UNREAD = 1 << 1, /* an argument could not be read: its value is 0 */
+};
+
+/* A USDT probe fired: who, which attachment, and its arguments. */
+struct cw_usdt_event {
+	struct cw_event_header hdr;
+	struct cw_task task;
+	__u64 cookie;
+	__u64 ip;		      /* the probe's address in the process */
+	__u32 flags;		      /* enum cw_usdt_flags */
+	__s32 nargs;		      /* the probe's argument count, < 0 unknown */
+	__u64 args[CW_USDT_MAX_ARGS]; /* sign- or zero-extended as the probe's specs say */
+	/* The string arguments the cookie names, in argument order, NUL-terminated (cut). */
+	char strings[CW_USDT_STRINGS][CW_USDT_STRING_LEN];
+};
+_Static_assert(sizeof(struct cw_usdt_event) == 712, "cw_usdt_event layout");
+
 /* Per-CPU counters, summed by userspace.  Loss is never silent. */
 enum cw_counter {
 	CW_CNT_SIGNAL_SEEN,	/* watched signals at delivery */
@@ -260,6 +301,8 @@ enum cw_counter {
 	CW_CNT_OUT_OF_SCOPE,	/* crash records not sent: outside --cgroup or the sidecar's pid
 				   namespace */
 	CW_CNT_GO_FATAL,	/* Go panics and fatal errors at their probed entry */
+	CW_CNT_USDT_FIRED,	/* USDT probes fired in scope (--snapshot-on) */
+	CW_CNT_USDT_UNHELD,	/* ... not held: one of that probe in flight, or it is quiet */
 	CW_NR_COUNTERS,
 };
 

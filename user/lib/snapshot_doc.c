@@ -346,6 +346,12 @@ static json_t *cause_json(const struct cw_snapshot_doc *d)
 		return json_sprintf("panic: %s", d->go->panic_message ? d->go->panic_message
 						 : d->go->panic_type  ? d->go->panic_type
 								      : "(unknown value)");
+	if (!d->has_signal && attribute(d, "usdt.probe")) {
+		/* watch --snapshot-on: the program was paused at its own trace event. */
+		where(d, at, sizeof(at));
+		snprintf(line, sizeof(line), "trace event %s%s", attribute(d, "usdt.probe"), at);
+		return text(line);
+	}
 	if (!d->has_signal) {
 		/* Asked for with an error (docs/snapshot.md "Snapshots on request"). */
 		const char *error = attribute(d, "error"), *type = attribute(d, "error.type");

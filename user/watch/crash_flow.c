@@ -237,7 +237,8 @@ static const char *why_hold_failed(const struct cw_hold_job *j, char *buf, size_
 
 static struct cw_ledger_entry *entry_of(struct cw_crash_flow *f, const struct cw_signal_event *ev)
 {
-	return ev->task.pid
+	/* A USDT probe's hold is no crash of its process: the ledger knows nothing of it. */
+	return ev->task.pid && !(ev->flags & CW_SIG_AT_USDT)
 		       ? cw_ledger_find(&f->ledger, (pid_t)ev->task.pid, ev->task.start_boottime)
 		       : NULL;
 }
@@ -301,6 +302,11 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 		e->snapshotted = true;
 		if (e->ended && !e->holds_in_flight)
 			cw_ledger_forget(e);
+	}
+	/* The process went on: its probe may hold again, from before the record is read. */
+	if (ev->flags & CW_SIG_AT_USDT) {
+		f->usdt_snapshots += out.path[0] && !out.partial;
+		cw_usdt_gate_open(f->usdt, ev->fault_addr, 0);
 	}
 	/* With --upload-mode=sync the record says the snapshot was uploaded. */
 	if (out.path[0])
@@ -407,11 +413,95 @@ static void held(struct cw_crash_flow *f, struct cw_ledger_entry *e,
 	submit(f, e, j);
 }
 
+void cw_crash_flow_usdt(struct cw_crash_flow *f, const struct cw_usdt_event *ev)
+{
+	if (ev->flags & CW_USDT_HELD_NEXT)
+		f->usdt_pending[ev->task.tid % 16] = *ev;
+	else /* a traced process: not held, only said */
+		cw_format_usdt(stdout, ev, cw_usdt_of(f->usdt, ev->cookie), f->c.fmt.json);
+}
+
+/* The probe's arguments, as the snapshot's attributes. */
+static void usdt_hold_args(struct cw_hold_job *j, const struct cw_usdt_event *u,
+			   const struct cw_usdt_attachment *a)
+{
+	j->has_usdt = true;
+	snprintf(j->usdt.probe, sizeof(j->usdt.probe), "%s:%s", a ? a->probe.provider : "?",
+		 a ? a->probe.name : "?");
+	j->usdt.nargs = 0;
+	if (!u)
+		return;
+	j->usdt.nargs = u->nargs < 0 ? 0 : (unsigned)u->nargs;
+	for (unsigned i = 0; i < j->usdt.nargs && i < CW_USDT_MAX_ARGS; i++)
+		cw_usdt_arg_text(a, u, i, j->usdt.args[i], sizeof(j->usdt.args[i]));
+}
+
+/*
+ * A thread stopped at a USDT probe of --snapshot-on: snapshotted like a
+ * crash (admission, the hold pool) but no crash of its process, which goes
+ * on after.  An event not admitted keeps its probe quiet for a while, so
+ * that a busy probe does not stop its process at every firing only to be
+ * let go.
+ */
+static void usdt_signal(struct cw_crash_flow *f, const struct cw_signal_event *ev)
+{
+	const struct cw_usdt_event *u = &f->usdt_pending[ev->task.tid % 16];
+	const struct cw_usdt_attachment *a = cw_usdt_of(f->usdt, ev->fault_addr);
+	enum cw_suppressed_why why;
+	struct cw_hold_job *j;
+	double quiet_s;
+
+	if (u->task.tid != ev->task.tid || u->hdr.ts_ns != ev->hdr.ts_ns)
+		u = NULL; /* its record was lost: no arguments */
+	if (u)
+		cw_format_usdt(stdout, u, a, f->c.fmt.json);
+	if (!(ev->flags & CW_SIG_HELD)) {
+		cw_usdt_gate_open(f->usdt, ev->fault_addr, 0);
+		return;
+	}
+	if (!cw_admit(&f->adm, ev, &why)) {
+		cw_hold_pool_release(&f->pool, ev);
+		f->usdt_suppressed++;
+		quiet_s = why == CW_SUPPRESSED_DUPLICATE ? f->c.o->dedup_window_s
+			  : f->c.o->rate_limit > 0	 ? 1.0 / f->c.o->rate_limit
+							 : 1.0;
+		cw_usdt_gate_open(f->usdt, ev->fault_addr,
+				  cw_boottime_ns() + (uint64_t)(quiet_s * 1e9));
+		cw_admission_report(&f->adm, ev, why, stdout, &f->c.fmt);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		cw_hold_pool_release(&f->pool, ev);
+		cw_usdt_gate_open(f->usdt, ev->fault_addr, 0);
+		return;
+	}
+	j->kind = CW_HOLD_STOPPED;
+	j->ev = *ev;
+	j->call = (struct cw_core_call){.conn = -1, .sock = CW_COREDUMP_CONN_INIT, .consumer = -1};
+	j->held_since_ns = ev->hdr.ts_ns;
+	usdt_hold_args(j, u, a);
+	if (cw_hold_pool_submit(&f->pool, j)) {
+		f->holds_started++;
+		return;
+	}
+	f->hold_queue_full++;
+	cw_hold_pool_release(&f->pool, ev);
+	cw_usdt_gate_open(f->usdt, ev->fault_addr, 0);
+	free(j);
+}
+
 void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event *ev)
 {
 	struct cw_format_options fmt = f->c.fmt;
 	enum cw_suppressed_why why;
 	bool suppressed = false, lines;
+
+	if (ev->flags & CW_SIG_AT_USDT) {
+		if (f->c.o->hold)
+			usdt_signal(f, ev);
+		return;
+	}
 
 	/* The process waits while we print: the hold is handed on first. */
 	if (f->c.o->hold) {
@@ -586,6 +676,11 @@ void cw_crash_flow_emit_counters(struct cw_crash_flow *f, struct cw_counter_sink
 	cw_sink_counter(s, "hold_registry_unwritten",
 			"Holds the watchdog's registry could not record.",
 			cw_registry_unwritten(&f->registry));
+	cw_sink_counter(s, "usdt_snapshots", "Snapshots taken at a USDT probe (--snapshot-on).",
+			f->usdt_snapshots);
+	cw_sink_counter(s, "usdt_suppressed",
+			"USDT probe firings not snapshotted: duplicate or over the rate limit.",
+			f->usdt_suppressed);
 	cw_sink_counter(s, "suppressed_duplicate",
 			"Crashes not snapshotted: a duplicate within --dedup-window.",
 			f->adm.suppressed[CW_SUPPRESSED_DUPLICATE]);

@@ -29,6 +29,7 @@
 #include "symbol_server_proc.h"
 #include "symbolize.h"
 #include "uploader.h"
+#include "usdt_attach.h"
 #include "watch_options.h"
 
 struct cw_crash_flow_config {
@@ -62,6 +63,11 @@ struct cw_crash_flow {
 	bool started;
 	/* The request socket, when listening: finished request jobs are answered there. */
 	struct cw_request_server *requests;
+	/* --snapshot-on: the attachments (set once the detector runs), and each probe's
+	 * record until its held signal record comes (by thread). */
+	struct cw_usdt_set *usdt;
+	struct cw_usdt_event usdt_pending[16];
+	uint64_t usdt_snapshots, usdt_suppressed;
 };
 
 /* Allocate c->holding's state and start the hold pool.  0 or -errno (said on stderr). */
@@ -70,6 +76,8 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 /* A record from the kernel (checked by cw_event_check). */
 void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event *ev);
 void cw_crash_flow_exit(struct cw_crash_flow *f, const struct cw_exit_event *x);
+/* A USDT probe fired (--snapshot-on); its held signal record (CW_SIG_AT_USDT) follows. */
+void cw_crash_flow_usdt(struct cw_crash_flow *f, const struct cw_usdt_event *ev);
 
 /*
  * A core dump held back by call (taken) for crashwatch: pid's thread tid

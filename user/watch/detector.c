@@ -117,6 +117,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (cw_event_check(data, size) == CW_EVENT_EXEC) {
 		cw_libc_probes_on_exec(&d->libcs, data);
 		cw_go_probes_on_exec(&d->go, &d->libcs, data);
+		cw_usdt_probes_on_exec(&d->usdt, &d->libcs, data);
 		return 0;
 	}
 	return d->fn(d->fn_ctx, data, size);
@@ -151,6 +152,8 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	d->oom_tracking = mark_victim_takes_task(vmlinux);
 	btf__free(vmlinux);
 	d->skel->rodata->hold_sent = d->hold_sent;
+	/* A hold whose record was lost stops blocking its probe after the hold deadline. */
+	d->skel->rodata->usdt_busy_ns = ((__u64)o->hold_timeout_s + 5) * 1000000000ULL;
 
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
@@ -171,8 +174,11 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 	}
 	/* Run on demand, over the watcher's own mappings only: libc_probes makes its link. */
 	bpf_program__set_autoattach(d->skel->progs.identify_mappings, false);
+	bpf_program__set_autoattach(d->skel->progs.on_usdt, false); /* per file: usdt_probes */
 	if (!d->oom_tracking)
 		bpf_program__set_autoload(d->skel->progs.on_mark_victim, false);
+	if (!o->n_snapshot_on)
+		bpf_program__set_autoload(d->skel->progs.on_usdt, false);
 
 	err = detect_bpf__load(d->skel);
 	if (err) {
@@ -213,6 +219,10 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 					d->skel->progs.on_go_fatal, d->skel->progs.on_go_preprint,
 					d->skel->progs.on_go_throw,
 					bpf_map__fd(d->skel->maps.go_exes), o->max_go_binaries);
+		if (err)
+			return err;
+		err = cw_usdt_probes_start(&d->usdt, o, d->skel->progs.on_usdt,
+					   bpf_map__fd(d->skel->maps.usdt_gates), &d->libcs);
 		if (err)
 			return err;
 	}
@@ -279,6 +289,7 @@ void cw_detector_stop(struct cw_detector *d)
 {
 	ring_buffer__free(d->rb);
 	d->rb = NULL;
+	cw_usdt_probes_free(&d->usdt);
 	cw_go_probes_free(&d->go);
 	cw_libc_probes_free(&d->libcs);
 	detect_bpf__destroy(d->skel);

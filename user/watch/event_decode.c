@@ -27,6 +27,11 @@ int cw_event_check(const void *data, size_t size)
 		if (h->size != sizeof(struct cw_exec_event))
 			return -EBADMSG;
 		return CW_EVENT_EXEC;
+	case CW_EVENT_USDT:
+		if (h->size != sizeof(struct cw_usdt_event) ||
+		    ((const struct cw_usdt_event *)data)->nargs > CW_USDT_MAX_ARGS)
+			return -EBADMSG;
+		return CW_EVENT_USDT;
 	}
 	return -EBADMSG;
 }

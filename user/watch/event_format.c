@@ -85,6 +85,8 @@ static const char *signal_record_type(const struct cw_signal_event *ev)
 		return "go-panic";
 	if (ev->flags & CW_SIG_AT_GO_FATAL)
 		return "go-fatal";
+	if (ev->flags & CW_SIG_AT_USDT)
+		return "usdt-hold";
 	return "signal";
 }
 
@@ -217,7 +219,7 @@ void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_sym
 		return;
 	}
 	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
-	if (ev->flags & CW_SIG_AT_GO) /* no signal: nothing of one to say */
+	if (ev->flags & (CW_SIG_AT_GO | CW_SIG_AT_USDT)) /* no signal: nothing of one to say */
 		fprintf(out, "%s %s pid=%u tid=%u comm=%.*s", time, signal_record_type(ev),
 			ev->task.pid, ev->task.tid, CW_COMM_LEN, ev->task.comm);
 	else

@@ -189,8 +189,27 @@ struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
 		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40], classifier[40],
 		go_type[64];
-	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS + 2 * CW_MAX_DEBUG_DIRS];
+	/* A USDT probe's: its classifier, then usdt.probe and usdt.argN attributes. */
+	char usdt_cls[2 * CW_USDT_NAME_MAX + 16];
+	char usdt_kv[1 + CW_USDT_MAX_ARGS][2 * CW_USDT_NAME_MAX + CW_USDT_STRING_LEN + 48];
+	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS + 2 * CW_MAX_DEBUG_DIRS + 3 + CW_USDT_MAX_ARGS];
 };
+
+/* A USDT probe's hold: not a crash; classified by the probe, its arguments as attributes. */
+static int usdt_args(struct tool_args *a, const struct cw_hold_usdt *u, int i)
+{
+	a->argv[i++] = "--classifier=usdt";
+	snprintf(a->usdt_cls, sizeof(a->usdt_cls), "--classifier=%s", u->probe);
+	a->argv[i++] = a->usdt_cls;
+	snprintf(a->usdt_kv[0], sizeof(a->usdt_kv[0]), "--kv=usdt.probe:%s", u->probe);
+	a->argv[i++] = a->usdt_kv[0];
+	for (unsigned k = 0; k < u->nargs && k < CW_USDT_MAX_ARGS; k++) {
+		snprintf(a->usdt_kv[k + 1], sizeof(a->usdt_kv[k + 1]), "--kv=usdt.arg%u:%s", k,
+			 u->args[k]);
+		a->argv[i++] = a->usdt_kv[k + 1];
+	}
+	return i;
+}
 
 static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t pid, pid_t tid,
 		      int sig, bool at_exit, const struct cw_crash_signal *known)
@@ -226,6 +245,8 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 			a->argv[i++] = a->go_type;
 		}
 	}
+	if (known && known->usdt)
+		i = usdt_args(a, known->usdt, i);
 	a->argv[i++] = a->out;
 	a->argv[i++] = a->timeout;
 	/* A tool outliving the watcher would stop a process nobody releases any more. */
@@ -263,9 +284,10 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 			 (uint64_t)known->fault_addr);
 		snprintf(a->sender, sizeof(a->sender), "--sender=%d", (int)known->sender_pid);
 		/* At abort()'s entry SIGABRT is not raised yet: there is no siginfo. */
-		if (!(known->flags & (CW_SIG_AT_ABORT | CW_SIG_AT_GO)))
+		if (!(known->flags & (CW_SIG_AT_ABORT | CW_SIG_AT_GO | CW_SIG_AT_USDT)))
 			a->argv[i++] = a->code;
-		if (!(known->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT | CW_SIG_AT_GO)))
+		if (!(known->flags &
+		      (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT | CW_SIG_AT_GO | CW_SIG_AT_USDT)))
 			a->argv[i++] = a->addr;
 		if (known->sender_pid)
 			a->argv[i++] = a->sender;
@@ -323,7 +345,8 @@ static void close_pair(int p[2])
 }
 
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
-		     atomic_bool *stopped, struct cw_hold_result *r)
+		     const struct cw_hold_usdt *usdt, atomic_bool *stopped,
+		     struct cw_hold_result *r)
 {
 	struct cw_crash_signal known;
 	double deadline = now_ms() + c->timeout_s * 1e3;
@@ -344,6 +367,7 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 		goto release;
 	}
 	cw_crash_signal_of(ev, &known);
+	known.usdt = usdt;
 	tool_args(&a, c, pid, (pid_t)ev->task.tid, ev->sig, false, &known);
 	err = run_tool(a.argv, out[1], captured[1], -1, &child);
 	close(out[1]);

@@ -22,6 +22,7 @@
 #include "crashwatch/request.h"
 #include "hold_registry.h"
 #include "redact.h"
+#include "usdt_notes.h"
 
 struct cw_hold_config {
 	const char *tool;		   /* the snapshot tool */
@@ -40,6 +41,13 @@ struct cw_hold_config {
 	unsigned n_debug_dirs;
 };
 
+/* A USDT probe's snapshot (watch --snapshot-on): its name and arguments, as text. */
+struct cw_hold_usdt {
+	char probe[2 * CW_USDT_NAME_MAX]; /* PROVIDER:NAME */
+	unsigned nargs;
+	char args[CW_USDT_MAX_ARGS][CW_USDT_STRING_LEN + 24];
+};
+
 /* What the kernel said of a crash's signal, as the snapshot tool is told it. */
 struct cw_crash_signal {
 	pid_t pid;
@@ -48,7 +56,8 @@ struct cw_crash_signal {
 	__u32 flags; /* enum cw_signal_flags: AT_ABORT, FROM_PROCESS */
 	__u64 fault_addr;
 	pid_t sender_pid;
-	__u64 go_message_len; /* a Go fatal error's message length (at fault_addr) */
+	__u64 go_message_len;		 /* a Go fatal error's message length (at fault_addr) */
+	const struct cw_hold_usdt *usdt; /* CW_SIG_AT_USDT: the probe, else NULL */
 };
 
 void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal *out);
@@ -71,9 +80,11 @@ int cw_make_dir(const char *path);
  * Snapshot the held process of ev and release it, whatever happens: at the
  * tool's capture, or at the deadline.  -ESRCH: it never stopped.  stopped
  * (may be NULL) turns true once it is seen stopped, for other threads to read.
+ * usdt: a USDT probe's hold (the process goes on after), or NULL.
  */
 int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_event *ev,
-		     atomic_bool *stopped, struct cw_hold_result *r);
+		     const struct cw_hold_usdt *usdt, atomic_bool *stopped,
+		     struct cw_hold_result *r);
 
 /*
  * A snapshot asked for on the request socket (request_server.h): the

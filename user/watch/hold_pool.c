@@ -52,7 +52,8 @@ static void run_job(struct cw_hold_pool *p, struct cw_hold_job *j, bool stopping
 		return;
 	}
 	if (j->kind == CW_HOLD_STOPPED) {
-		j->err = cw_hold_snapshot(&p->cfg, &j->ev, &j->stopped, &j->r);
+		j->err = cw_hold_snapshot(&p->cfg, &j->ev, j->has_usdt ? &j->usdt : NULL,
+					  &j->stopped, &j->r);
 		return;
 	}
 	if (j->ev.task.pid)

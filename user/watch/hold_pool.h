@@ -38,7 +38,9 @@ struct cw_hold_job {
 	uint64_t held_since_ns; /* boot time */
 	/* CW_HOLD_REQUEST: what was asked (malloc'ed, freed with the job), where to answer. */
 	struct cw_hold_req *req;
-	int req_conn; /* -1: nobody waits for the answer */
+	int req_conn;  /* -1: nobody waits for the answer */
+	bool has_usdt; /* CW_HOLD_STOPPED at a USDT probe: usdt says which */
+	struct cw_hold_usdt usdt;
 	/* Filled by the pool. */
 	atomic_bool stopped; /* CW_HOLD_STOPPED: seen stopped */
 	int err;

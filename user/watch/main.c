@@ -9,6 +9,7 @@
 #include "crash_list.h"
 #include "crash_show.h"
 #include "request_cli.h"
+#include "probes_main.h"
 #include "upload_main.h"
 #include "version.h"
 #include "watch.h"
@@ -22,6 +23,7 @@ static const char usage[] =
 	"  list       the recent crashes on this host, newest first\n"
 	"  show ID|PID|FILE  one crash: its cause, its threads' stacks, modules\n"
 	"  snapshot PID  ask the running watcher for a snapshot of a live process\n"
+	"  probes     list a program's USDT probes, or trace them as they fire\n"
 	"  config check [FILE]  report each problem in a config file (line, key, reason)\n"
 	"  core-handler  what kernel.core_pattern pipes cores to (set by watch)\n"
 	"  core-restore  give back the kernel.core_pattern a killed watcher left\n"
@@ -57,6 +59,8 @@ int main(int argc, char **argv)
 		return cw_watch_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "config") == 0)
 		return cw_config_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "probes") == 0)
+		return cw_probes_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "upload") == 0)
 		return cw_upload_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "list") == 0)

@@ -98,6 +98,9 @@ static int handle_record(void *ctx, void *data, size_t size)
 	case CW_EVENT_EXIT:
 		cw_crash_flow_exit(w->flow, data);
 		break;
+	case CW_EVENT_USDT:
+		cw_crash_flow_usdt(w->flow, data);
+		break;
 	default:
 		w->malformed++;
 		break;
@@ -145,6 +148,10 @@ static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_c
 		[CW_CNT_OUT_OF_SCOPE] = {"out_of_scope",
 					 "Crash records not sent: outside the watched scope."},
 		[CW_CNT_GO_FATAL] = {"go_fatal_seen", "Go panics and fatal errors seen."},
+		[CW_CNT_USDT_FIRED] = {"usdt_fired", "USDT probes of --snapshot-on that fired."},
+		[CW_CNT_USDT_UNHELD] =
+			{"usdt_unheld",
+			 "USDT probe firings not held: one hold per probe at a time."},
 	};
 	uint64_t c[CW_NR_COUNTERS];
 
@@ -154,6 +161,7 @@ static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_c
 		cw_sink_counter(s, names[i].name, names[i].help, c[i]);
 	cw_libc_probes_emit_counters(&d->libcs, s);
 	cw_go_probes_emit_counters(&d->go, s);
+	cw_usdt_probes_emit_counters(&d->usdt, s);
 	cw_sink_counter(s, "malformed", "Records the watcher could not read.", w->malformed);
 	cw_sink_counter(s, "core_calls_refused",
 			"Calls to the core socket refused: not a core dump's own.",
@@ -850,6 +858,7 @@ int cw_watch_main(int argc, char **argv)
 	err = cw_detector_start(&det, &opts, &scope, handle_record, &w);
 	if (err)
 		goto cleanup;
+	w.flow->usdt = det.usdt.started ? &det.usdt.set : NULL;
 	err = cw_scope_watch(&scope, stderr);
 	if (err)
 		goto cleanup;

@@ -13,6 +13,7 @@
 #include "signals.h"
 #include "upload_target.h"
 #include "crashwatch/request.h"
+#include "usdt_attach.h"
 
 static const char usage[] =
 	"Usage: crashwatch watch [OPTIONS]\n"
@@ -105,6 +106,14 @@ static const char usage[] =
 	"  --metrics=ADDR:PORT  serve the counters at http://ADDR:PORT/metrics in the\n"
 	"                       Prometheus text format; a PORT alone listens on\n"
 	"                       127.0.0.1 (default: not served)\n"
+	"  --snapshot-on=PROVIDER:NAME[@PROGRAM]  take a snapshot when this USDT probe\n"
+	"                       fires (crashwatch probes lists a program's): the firing\n"
+	"                       thread is paused and marked faulted until the capture is\n"
+	"                       done, the probe's arguments are attributes usdt.arg0...,\n"
+	"                       then the program goes on; rate limit and dedup apply.\n"
+	"                       @/PATH: in that file (program or library); @NAME: in the\n"
+	"                       executables of that name; alone: in every program, those\n"
+	"                       running and those started later (repeatable, at most 64)\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -153,6 +162,7 @@ enum {
 	OPT_NO_REDACT,
 	OPT_DEBUG_DIR,
 	OPT_METRICS,
+	OPT_SNAPSHOT_ON,
 };
 
 static const struct option long_options[] = {
@@ -194,6 +204,7 @@ static const struct option long_options[] = {
 	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
 	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"snapshot-on", required_argument, NULL, OPT_SNAPSHOT_ON},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -554,6 +565,20 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			/* Checked where it is bound: one parser of the address. */
 			o->metrics = optarg[0] ? optarg : NULL;
 			break;
+		case OPT_SNAPSHOT_ON: {
+			struct cw_usdt_spec spec;
+
+			if (cw_usdt_spec_parse(optarg, true, &spec, &bad) < 0 ||
+			    (o->n_snapshot_on == CW_MAX_SNAPSHOT_ON && (bad = "give at most 64"))) {
+				fprintf(err,
+					"crashwatch: bad --snapshot-on '%s': %s "
+					"(PROVIDER:NAME[@PROGRAM])\n",
+					optarg, bad);
+				return -EINVAL;
+			}
+			o->snapshot_on[o->n_snapshot_on++] = optarg;
+			break;
+		}
 		case 'v':
 			o->verbose = true;
 			break;
@@ -575,6 +600,13 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 	if (o->no_redact && o->n_redact) {
 		fprintf(err, "crashwatch: bad --redact '%s': give it or --no-redact, not both\n",
 			o->redact[0]);
+		return -EINVAL;
+	}
+	if (o->n_snapshot_on && !o->hold) {
+		fprintf(err,
+			"crashwatch: bad --snapshot-on '%s': a snapshot needs holding: drop "
+			"--no-hold\n",
+			o->snapshot_on[0]);
 		return -EINVAL;
 	}
 	if (optind < argc) {

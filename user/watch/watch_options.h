@@ -18,6 +18,8 @@ enum cw_core_hold {
 	CW_CORE_HOLD_PIPE,   /* core_pattern = |crashwatch core-handler */
 };
 
+#define CW_MAX_SNAPSHOT_ON 64
+
 struct cw_watch_options {
 	uint64_t signals;	/* CW_SIGMASK() of the watched fatal signals */
 	uint32_t stack_bytes;	/* stack the snapshot tool copies per thread */
@@ -63,6 +65,9 @@ struct cw_watch_options {
 	/* --debug-dir: passed to the snapshot tool and the symbol server it starts. */
 	const char *debug_dirs[CW_MAX_DEBUG_DIRS];
 	unsigned n_debug_dirs;
+	/* --snapshot-on: PROVIDER:NAME[@PROGRAM], USDT probes that take a snapshot. */
+	const char *snapshot_on[CW_MAX_SNAPSHOT_ON];
+	unsigned n_snapshot_on;
 };
 
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"

@@ -1,0 +1,444 @@
+"""Issue 17: trace events as USDT probes attached at run time.
+
+include/crashwatch/trace.h declares events as the notes <sys/sdt.h> writes,
+with semaphores: checked with readelf and bpftrace, real consumers of the
+format.  `crashwatch probes` lists them (compared with readelf -n) and traces
+them; `crashwatch watch --snapshot-on` snapshots a program at one and lets it
+go on.  The target (tests/targets/usdt_events.c) is driven line by line on
+stdin; it says how often a traced argument was computed and whether its
+semaphore is set, so the tests see what nothing attached costs it.
+"""
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+
+from conftest import TARGETS, WATCHER, Watcher, wait_until
+
+EVENTS = os.path.join(TARGETS, "usdt_events")
+THROWS = os.path.join(TARGETS, "cpp_throws")
+LIBSTDCXX = "/lib/x86_64-linux-gnu/libstdc++.so.6"
+
+
+class Target:
+    """A target that reads commands on stdin and answers a line for each."""
+
+    def __init__(self, path=EVENTS):
+        self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+        first = self.proc.stdout.readline().strip()
+        assert first == f"pid={self.proc.pid}", first
+        self.pid = self.proc.pid
+        self.said = [first]
+
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        self.said.append(answer)
+        return answer
+
+    def fire(self, n):
+        """computed, enabled after n tick events."""
+        m = re.fullmatch(r"computed=(\d+) enabled=(\d)", self.ask(f"fire {n}"))
+        assert m, self.said
+        return int(m.group(1)), int(m.group(2))
+
+    def quit(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        rest = self.proc.stdout.read()
+        self.said += rest.splitlines()
+        rc = self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def readelf_probes(path):
+    """(provider, name, location, semaphore, args) of each stapsdt note, as readelf -n says."""
+    out = subprocess.run(["readelf", "-n", "--wide", path], capture_output=True, text=True,
+                         check=True).stdout
+    found = re.findall(r"Provider: (\S+)\n\s+Name: (\S+)\n\s+Location: (0x[0-9a-f]+), "
+                       r"Base: 0x[0-9a-f]+, Semaphore: (0x[0-9a-f]+)\n\s+Arguments: ?(.*)\n",
+                       out)
+    return sorted((p, n, int(loc, 16), int(sem, 16), args.strip()) for p, n, loc, sem, args in found)
+
+
+def probes(*args):
+    return subprocess.run([WATCHER, "probes", *args], capture_output=True, text=True, timeout=60)
+
+
+def listed(path, *args):
+    """`crashwatch probes --json`: each probe of the file at path, as readelf's tuples."""
+    r = probes("--json", *args)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(l) for l in r.stdout.splitlines()]
+    mine = [p for p in rows if os.path.realpath(p["file"]) == os.path.realpath(path)]
+    return rows, sorted((p["provider"], p["name"], int(p["pc"], 16),
+                         int(p["semaphore"], 16) if p["semaphore"] else 0,
+                         " ".join(a["spec"] for a in p["args"])) for p in mine)
+
+
+def test_trace_h_events_are_usdt_notes_with_semaphores_bpftrace_lists():
+    notes = readelf_probes(EVENTS)
+    assert [(p, n) for p, n, *_ in notes] == [
+        ("cwtest", "idle"), ("cwtest", "order"), ("cwtest", "tick")]
+    assert all(sem for *_, sem, _ in notes), notes  # every trace.h event has its semaphore
+    assert dict(((p, n), a) for p, n, _, _, a in notes)[("cwtest", "order")].count("@") == 3
+    bt = subprocess.run(["bpftrace", "-l", f"usdt:{EVENTS}:*"], capture_output=True, text=True,
+                        timeout=60)
+    assert bt.returncode == 0, bt.stderr
+    assert sorted(bt.stdout.split()) == [f"usdt:{EVENTS}:cwtest:{n}" for n in
+                                         ("idle", "order", "tick")]
+
+
+def test_an_event_nothing_is_attached_to_computes_no_argument():
+    t = Target()
+    try:
+        assert t.fire(5) == (0, 0)
+        assert t.ask("order") == "ordered=1"
+        assert t.quit() == 0
+    finally:
+        t.kill()
+    assert t.said[-1] == "sum=10 orders=1"
+
+
+def lines_of(stream):
+    """A queue of the stream's lines, read in the background (None at its end)."""
+    q = queue.Queue()
+
+    def pump():
+        for line in stream:
+            q.put(line)
+        q.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return q
+
+
+def test_bpftrace_attached_sets_the_semaphore_and_reads_the_arguments():
+    """A real consumer of the notes: bpftrace attaches by them, the kernel counts the
+    semaphore up while it is attached and down once it is gone, even killed."""
+    t = Target()
+    bt = None
+    try:
+        bt = subprocess.Popen(
+            ["bpftrace", "-f", "json", "-B", "none", "-p", str(t.pid), "-e",
+             f'usdt:{EVENTS}:cwtest:order {{ printf("order %d %s %d\\n", arg0, str(arg1), '
+             f'arg2); }}'],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        out = lines_of(bt.stdout)
+        # Said once the program is attached; the semaphore is set around then.
+        assert json.loads(out.get(timeout=60)) == {"type": "attached_probes",
+                                                   "data": {"probes": 1}}
+        wait_until(lambda: t.ask("enabled") == "tick=0 order=1", 60, "order's semaphore")
+        # bpftrace 0.17 may miss the first events after it says attached: fire until seen.
+        for n in range(20):
+            assert t.ask("order") == f"ordered={n + 1}"
+            try:
+                said = json.loads(out.get(timeout=1.5))
+                break
+            except queue.Empty:
+                continue
+        assert said["type"] == "printf" and re.fullmatch(r"order 10\d\d alice 1999\n",
+                                                         said["data"]), said
+        # bpftrace 0.17 may hang detaching without tracefs: killed, the kernel detaches.
+        bt.kill()
+        bt.wait()
+        assert t.ask("enabled") == "tick=0 order=0"
+        assert t.fire(1) == (0, 0)
+        assert t.quit() == 0
+    finally:
+        if bt and bt.poll() is None:
+            bt.kill()
+            bt.wait()
+        t.kill()
+
+
+def test_probes_lists_what_readelf_says_with_trace_h_names_and_strings():
+    rows, mine = listed(EVENTS, EVENTS)
+    assert mine == readelf_probes(EVENTS)
+    order = next(p for p in rows if p["probe"] == "cwtest:order")
+    assert [(a["name"], a["size"], a["signed"], a["string"]) for a in order["args"]] == [
+        ("id", 8, True, False), ("customer", 8, False, True), ("cents", 4, True, False)]
+    assert order["build_id"] and order["semaphore"]
+    text = probes(EVENTS)
+    assert text.returncode == 0, text.stderr
+    line = next(l for l in text.stdout.splitlines() if "cwtest:order" in l)
+    assert "semaphore=0x" in line and "customer:string(8@" in line and "cents:s32(-4@" in line
+    assert text.stdout.splitlines()[-1].startswith("3 probe(s) in 1 of ")
+
+
+def test_probes_of_a_cpp_program_list_libstdcxx_throw_as_readelf_does():
+    """The libraries a PROGRAM maps are the loader's: libstdc++'s probes, no semaphore."""
+    rows, mine = listed(LIBSTDCXX, THROWS)
+    assert mine == readelf_probes(LIBSTDCXX)
+    throw = next(p for p in rows if p["probe"] == "libstdcxx:throw")
+    assert throw["semaphore"] is None and [a["size"] for a in throw["args"]] == [8, 8]
+    text = probes(THROWS).stdout
+    assert re.search(r"^  libstdcxx:throw  pc=0x[0-9a-f]+ no-semaphore args=2: ", text, re.M)
+
+
+def test_probes_of_a_running_process_list_the_files_it_maps():
+    t = Target(THROWS)
+    try:
+        rows, mine = listed(LIBSTDCXX, f"--pid={t.pid}")
+        assert mine == readelf_probes(LIBSTDCXX)
+        assert t.ask("throw") == "caught=1"
+        assert t.quit() == 0
+    finally:
+        t.kill()
+
+
+def test_probes_usage_and_failures_have_their_exit_status(tmp_path):
+    assert probes().returncode == 2
+    assert probes(EVENTS, "--pid=1").returncode == 2
+    assert probes("--pid=x").returncode == 2
+    assert probes("--duration=5", EVENTS).returncode == 2
+    assert probes("--trace=nocolon", EVENTS).returncode == 2
+    r = probes(str(tmp_path / "missing"))
+    assert r.returncode == 1 and "cannot open" in r.stderr
+    (tmp_path / "text").write_text("not ELF\n")
+    r = probes(str(tmp_path / "text"))
+    assert r.returncode == 1 and "not an ELF file" in r.stderr
+    r = probes("--trace=cwtest:nope", EVENTS)
+    assert r.returncode == 1 and "no probe cwtest:nope in" in r.stderr
+
+
+class Tracer:
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([WATCHER, "probes", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        assert "crashwatch: tracing " in line, line + self.proc.stderr.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        out, err = self.proc.communicate(timeout=30)
+        return self.proc.returncode, out, err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def test_trace_prints_each_event_with_its_arguments_and_detaches_everything():
+    t = Target()
+    tr = None
+    try:
+        assert t.fire(2) == (0, 0)
+        tr = Tracer("--trace=cwtest:tick,cwtest:order", "--json", f"--pid={t.pid}")
+        # Attached: the semaphore is set and the costly argument computed, only now.
+        assert t.fire(3) == (3, 1)
+        assert t.ask("order") == "ordered=1"
+        rc, out, err = tr.stop()
+        assert rc == 0, err
+        assert "stopped tracing, every probe detached" in err
+        # Detached: the semaphore is back to zero.
+        assert t.fire(2) == (3, 0)
+        assert t.quit() == 0
+    finally:
+        if tr:
+            tr.kill()
+        t.kill()
+    events = [json.loads(l) for l in out.splitlines()]
+    ticks = [e for e in events if e["probe"] == "cwtest:tick"]
+    assert [(a["name"], a["value"]) for e in ticks for a in e["args"]] == [
+        ("i", 2), ("cost", 11), ("i", 3), ("cost", 16), ("i", 4), ("cost", 23)]
+    (order,) = [e for e in events if e["probe"] == "cwtest:order"]
+    assert order["args"] == [{"name": "id", "value": 1000}, {"name": "customer", "value": "alice"},
+                             {"name": "cents", "value": 1999}]
+    assert all(e["pid"] == t.pid and e["tid"] == t.pid and e["type"] == "usdt" for e in events)
+    assert t.said[-1] == "sum=21 orders=1"
+
+
+def test_trace_of_a_program_covers_processes_started_after_it():
+    tr = Tracer("--trace=cwtest:order", f"--duration=60", EVENTS)
+    t = None
+    try:
+        t = Target()
+        assert t.ask("order") == "ordered=1"
+        assert t.quit() == 0
+        time.sleep(0.3)
+        rc, out, err = tr.stop()
+        assert rc == 0, err
+    finally:
+        tr.kill()
+        if t:
+            t.kill()
+    lines = out.splitlines()
+    assert len(lines) == 1, lines
+    assert re.search(rf" usdt pid={t.pid} tid={t.pid} comm=usdt_events probe=cwtest:order "
+                     rf'id=1000 customer="alice" cents=1999 file={re.escape(EVENTS)}$', lines[0])
+
+
+def test_trace_of_a_cpp_program_shows_libstdcxx_throw():
+    """A probe in a library the PROGRAM maps, fired in the processes that run it."""
+    tr = Tracer("--trace=libstdcxx:throw", "--json", "--duration=60", THROWS)
+    t = None
+    try:
+        t = Target(THROWS)
+        assert t.ask("throw") == "caught=1"
+        assert t.ask("throw") == "caught=2"
+        assert t.quit() == 0
+        time.sleep(0.3)
+        rc, out, err = tr.stop()
+        assert rc == 0, err
+    finally:
+        tr.kill()
+        if t:
+            t.kill()
+    events = [json.loads(l) for l in out.splitlines()]
+    assert [(e["pid"], e["probe"], e["file"]) for e in events] == [
+        (t.pid, "libstdcxx:throw", LIBSTDCXX)] * 2
+    # throw's arguments: the exception object and its type_info, the same type twice.
+    assert events[0]["args"][1] == events[1]["args"][1]
+
+
+def reference_output():
+    """What the target prints for the script the snapshot tests run, nothing attached."""
+    t = Target()
+    try:
+        t.fire(3)
+        t.ask("order")
+        t.ask("order")
+        assert t.quit() == 0
+    finally:
+        t.kill()
+    return t.said[1:]
+
+
+def wait_count(w, pred, n, timeout=30):
+    """The first n records of the watcher that pred takes."""
+    deadline = time.monotonic() + timeout
+    while len([r for r in w.seen if pred(r)]) < n:
+        assert time.monotonic() < deadline, f"fewer than {n} such records: {w.seen}"
+        w._read(0.1)
+    return [r for r in w.seen if pred(r)][:n]
+
+
+def snapshot_watcher(tmp_path, *args):
+    return Watcher("--hold", f"--spool={tmp_path / 'spool'}", *args)
+
+
+def test_snapshot_on_an_event_pauses_it_and_the_program_goes_on_unharmed(tmp_path):
+    expected = [re.sub(r"computed=\d+ enabled=\d", "computed=C", l) for l in reference_output()]
+    w = snapshot_watcher(tmp_path, f"--snapshot-on=cwtest:order@{EVENTS}", "--dedup-window=0",
+                         "--rate-limit=0")
+    t = None
+    try:
+        w.wait_stderr(rf"snapshots on cwtest:order in {re.escape(EVENTS)}, its semaphore")
+        t = Target()
+        t.fire(3)
+        assert t.ask("order") == "ordered=1"
+        # One hold of a probe at a time: the next event is held once this one's is done.
+        wait_count(w, lambda r: r["type"] == "snapshot" and r["pid"] == t.pid, 1)
+        assert t.ask("order") == "ordered=2"
+        rc = t.quit()
+        snaps = wait_count(w, lambda r: r["type"] == "snapshot" and r["pid"] == t.pid, 2)
+    finally:
+        if t:
+            t.kill()
+        assert w.stop() == 0
+    assert rc == 0
+    assert [re.sub(r"computed=\d+ enabled=\d", "computed=C", l) for l in t.said[1:]] == expected
+    usdt = [r for r in w.seen if r["type"] == "usdt" and r["pid"] == t.pid]
+    assert [r["args"][0]["value"] for r in usdt] == [1000, 1001]
+    assert all(r["held"] and r["probe"] == "cwtest:order" for r in usdt)
+    for snap in snaps:
+        assert snap["tool_status"] == 0 and snap["path"] and not snap["partial"]
+    with open(snaps[0]["path"]) as f:
+        doc = json.load(f)
+    assert doc["signal"] is None
+    assert doc["classifiers"] == ["usdt", "cwtest:order"]
+    assert {k: v for k, v in doc["attributes"].items() if k.startswith("usdt.")} == {
+        "usdt.probe": "cwtest:order", "usdt.arg0": "1000", "usdt.arg1": "alice",
+        "usdt.arg2": "1999"}
+    assert doc["cause"].startswith("trace event cwtest:order in place_order (")
+    (faulted,) = [th for th in doc["threads"] if th["faulted"]]
+    assert faulted["tid"] == t.pid
+    names = [fr["function"] for fr in faulted["frames"]]
+    assert names[:2] == ["place_order", "main"], names
+    # No crash, no exit record: the program ended as it would have.
+    assert not [r for r in w.seen if r["type"] in ("exit", "signal", "abort")
+                and r["pid"] == t.pid]
+    c = w.counters()
+    assert c["usdt_fired"] == 2 and c["usdt_snapshots"] == 2 and c["usdt_unheld"] == 0
+
+
+def test_snapshot_on_a_program_started_later_under_dedup(tmp_path):
+    """@NAME: the executable of that name, found as it starts.  With the default
+    dedup window, the events after the first at the same place are duplicates:
+    counted, the probe quiet for the window, the program never held again."""
+    w = snapshot_watcher(tmp_path, "--snapshot-on=cwtest:tick@usdt_events")
+    t = None
+    try:
+        t = Target()
+        w.wait_stderr(rf"snapshots on cwtest:tick in {re.escape(EVENTS)} \(pid {t.pid}\), its "
+                      r"semaphore")
+        assert t.fire(1)[1] == 1
+        snap = w.wait_for(lambda r: r["type"] == "snapshot" and r["pid"] == t.pid, 30)
+        assert t.fire(1)[1] == 1  # a duplicate: let go
+        assert t.fire(50)[1] == 1  # quiet: not even stopped
+        assert t.quit() == 0
+    finally:
+        if t:
+            t.kill()
+        assert w.stop() == 0
+    assert snap["tool_status"] == 0 and snap["path"]
+    assert t.said[-1] == "sum=1326 orders=0"
+    assert len([r for r in w.seen if r["type"] == "snapshot" and r["pid"] == t.pid]) == 1
+    assert [r["type"] for r in w.seen if r["pid"] == t.pid].count("suppressed") == 1
+    c = w.counters()
+    assert c["usdt_fired"] == 52 and c["usdt_unheld"] == 50 and c["usdt_suppressed"] == 1
+
+
+def test_snapshot_on_any_program_finds_one_running_before_the_watcher(tmp_path):
+    """PROVIDER:NAME alone: the files of the processes running at start are looked at."""
+    t = Target()
+    w = None
+    try:
+        w = snapshot_watcher(tmp_path, "--snapshot-on=cwtest:order")
+        w.wait_stderr(rf"snapshots on cwtest:order in {re.escape(EVENTS)} \(pid {t.pid}\)")
+        assert t.ask("order") == "ordered=1"
+        snap = w.wait_for(lambda r: r["type"] == "snapshot" and r["pid"] == t.pid, 30)
+        assert t.quit() == 0
+    finally:
+        t.kill()
+        if w:
+            assert w.stop() == 0
+    assert snap["tool_status"] == 0 and snap["path"]
+    assert t.said[-1] == "sum=0 orders=1"
+
+
+def test_snapshot_on_usage_and_a_file_without_the_probe(tmp_path):
+    def run(*args):
+        return subprocess.run([WATCHER, "watch", "--config=", f"--spool={tmp_path / 's'}",
+                               *args], capture_output=True, text=True, timeout=60)
+
+    r = run("--snapshot-on=nocolon")
+    assert r.returncode == 2 and "bad --snapshot-on 'nocolon'" in r.stderr
+    r = run("--no-hold", "--snapshot-on=cwtest:tick")
+    assert r.returncode == 2 and "drop --no-hold" in r.stderr
+    r = run(f"--snapshot-on=cwtest:nope@{EVENTS}")
+    assert r.returncode == 1 and f"{EVENTS} has no such USDT probe" in r.stderr
+    conf = tmp_path / "c.conf"
+    conf.write_text(f"[watch]\nsnapshot-on = cwtest:order@{EVENTS}\nsnapshot-on = cwtest:tick\n"
+                    "snapshot-on = bad\n")
+    r = subprocess.run([WATCHER, "config", "check", str(conf)], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        f"{conf}:4: key 'snapshot-on': bad --snapshot-on 'bad': give PROVIDER:NAME "
+        "(PROVIDER:NAME[@PROGRAM])"]
