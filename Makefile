@@ -15,7 +15,7 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
 	bc strace gdb elfutils libclang-rt-14-dev golang-go libiberty-dev g++ debuginfod \
-	iproute2
+	iproute2 rustc
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -42,6 +42,16 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
+# Rust crash targets (tests/targets/rust/NAME.rs), built by Debian's rustc (1.63, no cargo):
+# NAME with the default panic=unwind, NAME_abort with -C panic=abort, and both stripped.
+# Debian's, not another rustc first on PATH: the tests know 1.63's panic messages.
+RUSTC      ?= /usr/bin/rustc
+RUST_FLAGS := --edition=2021 -C opt-level=0 -C debuginfo=1
+RUST_SRCS  := $(wildcard tests/targets/rust/*.rs)
+TARGETS    += $(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%,$(RUST_SRCS)) \
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_abort,$(RUST_SRCS)) \
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_stripped,$(RUST_SRCS)) \
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_abort_stripped,$(RUST_SRCS))
 # Go crash targets (tests/targets/go/NAME/main.go), built by Debian's golang-go; go_panic again
 # without symbols or DWARF (-s -w) and as PIE.
 GO         ?= go
@@ -61,7 +71,8 @@ HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard t
 GOSNAP_DIR := $(BUILD)/tests/targets/go_snap
 GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked-pie
 GOSNAP_ENV := $(GO_ENV)
-BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
+BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c))) \
+	$(BUILD)/bench/cxx_throw
 
 # libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
 # built again by clang for them; `make fuzz` runs each for FUZZ_SECONDS.
@@ -70,7 +81,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
-	fuzz fuzz-build format format-check clean
+	bench-cxx fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -129,6 +140,10 @@ bench-go: deps
 bench-concurrent: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/concurrent.py
+
+bench-cxx: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/cxx_throw.sh
 
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
@@ -259,6 +274,27 @@ $(BUILD)/tests/targets/cpp_%: tests/targets/cpp/%.cpp
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -std=c++17 -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -MMD -MP -o $@ $<
 
+# rustc writes beside -o only what it is told to (no incremental dir): into $(BUILD).
+$(BUILD)/tests/targets/rust_%_abort_stripped: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) $(RUST_FLAGS) -C panic=abort -C strip=symbols -o $@ $<
+
+$(BUILD)/tests/targets/rust_%_abort: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) $(RUST_FLAGS) -C panic=abort -o $@ $<
+
+$(BUILD)/tests/targets/rust_%_stripped: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) $(RUST_FLAGS) -C strip=symbols -o $@ $<
+
+$(BUILD)/tests/targets/rust_%: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) $(RUST_FLAGS) -o $@ $<
+
 # One file, no go.mod: built as command-line-arguments, the standard library only.
 $(BUILD)/tests/targets/go_%: tests/targets/go/go_%/main.go
 	$(call msg,GO-TGT,$@)
@@ -293,6 +329,11 @@ $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -o $@ $<
+
+$(BUILD)/bench/cxx_throw: bench/cxx_throw.cpp
+	$(call msg,CXX-BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(BUILD)/bench/floor: bench/floor.c $(BUILD)/floor.skel.h
 	$(call msg,CC-BENCH,$@)

@@ -48,6 +48,8 @@ struct cw_crash_signal {
 	__u64 fault_addr;
 	pid_t sender_pid;
 	__u64 go_message_len; /* a Go fatal error's message length (at fault_addr) */
+	/* With CW_SIG_RUST_PANIC: a Rust panic's &Location, payload object and vtable. */
+	__u64 rust_location, rust_payload, rust_vtable;
 };
 
 void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal *out);

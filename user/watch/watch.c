@@ -114,6 +114,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 		[CW_CNT_EXECS_NEW] = "execs_new",
 		[CW_CNT_OUT_OF_SCOPE] = "out_of_scope",
 		[CW_CNT_GO_FATAL] = "go_fatal_seen",
+		[CW_CNT_RUST_PANIC] = "rust_panics_seen",
 	};
 	uint64_t c[CW_NR_COUNTERS];
 
@@ -126,6 +127,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 		fprintf(stderr, " %s=%" PRIu64, names[i], c[i]);
 	cw_libc_probes_print_counters(&d->libcs, stderr);
 	cw_go_probes_print_counters(&d->go, stderr);
+	cw_rust_probes_print_counters(&d->rust, stderr);
 	fprintf(stderr, " malformed=%" PRIu64 " core_calls_refused=%" PRIu64, w->malformed,
 		w->core_calls_refused);
 	if (w->up.target)
@@ -531,8 +533,9 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 		 "handled signals (SIGSTOP at the handler), abort() in %s and in the libcs of "
 		 "other mount namespaces (containers) as their programs start, Go panics and "
 		 "fatal errors (runtime.fatalpanic, runtime.fatalthrow) in Go executables as "
-		 "they start (at most %u), %s, %s",
-		 d->libc, o->max_go_binaries,
+		 "they start (at most %u), Rust panics (std's rust_panic) in Rust executables "
+		 "as they start (at most %u), %s, %s",
+		 d->libc, o->max_go_binaries, o->max_rust_binaries,
 		 !w->core_installed ? "not default-action faults (partial snapshots: see above)"
 		 : w->core_by_socket
 			 ? "default-action faults (core dump: the kernel's coredump socket)"
