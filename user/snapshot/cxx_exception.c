@@ -13,9 +13,9 @@
 #include "elf_info.h"
 #include "module_open.h"
 
-#define GNU_CXX_CLASS	   0x474e5543432b2b00ULL /* "GNUCC++\0", as GCC makes it */
-#define HEADER_UNWIND	   80			 /* offsetof(__cxa_exception, unwindHeader) */
-#define HEADER_SIZE	   112			 /* sizeof(__cxa_exception): the object follows */
+#define GNU_CXX_CLASS	    0x474e5543432b2b00ULL /* "GNUCC++\0", as GCC makes it */
+#define HEADER_UNWIND	    80			  /* offsetof(__cxa_exception, unwindHeader) */
+#define HEADER_SIZE	    112			  /* sizeof(__cxa_exception): the object follows */
 #define TLS_DTV_UNALLOCATED ((uint64_t)-1)
 
 static bool is_libstdcxx(const char *path)
@@ -52,12 +52,7 @@ static void dynsyms(Elf *elf, const char *const *names, uint64_t *vaddrs, size_t
 	}
 }
 
-/*
- * __cxa_get_globals is "lea tls_index(%rip), %rdi; call __tls_get_addr;
- * [add $N, %rax]" (after endbr64 and a stack adjustment): where its
- * tls_index is, as a link-time address, and N.
- */
-static int decode_get_globals(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *got,
+int cw_cxx_decode_get_globals(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *got,
 			      uint64_t *add)
 {
 	size_t at;
@@ -128,7 +123,7 @@ int cw_cxx_exception_locate(pid_t pid, const struct cw_maps *maps, struct cw_cxx
 	r = -EIO;
 	if (pread(fd, code, sizeof(code), (off_t)off) != (ssize_t)sizeof(code))
 		goto out;
-	r = decode_get_globals(code, sizeof(code), vaddrs[0], &got, &add);
+	r = cw_cxx_decode_get_globals(code, sizeof(code), vaddrs[0], &got, &add);
 	if (r < 0)
 		goto out;
 	x->tls_index = lib->start + (got - base);

@@ -32,20 +32,29 @@
 
 struct cw_cxx_exception {
 	/* Found before the pause, in the process: 0 when it has no libstdc++. */
-	uint64_t tls_index;		 /* libstdc++'s GOT pair: module id, offset */
-	uint64_t tls_add;		 /* added by __cxa_get_globals past the offset */
-	uint64_t si_vtable, vmi_vtable;	 /* type_info kinds with bases: their vptrs */
+	uint64_t tls_index;		/* libstdc++'s GOT pair: module id, offset */
+	uint64_t tls_add;		/* added by __cxa_get_globals past the offset */
+	uint64_t si_vtable, vmi_vtable; /* type_info kinds with bases: their vptrs */
 	/* Read in the pause. */
-	bool found;			 /* an exception is being handled on the thread */
-	bool foreign;			 /* not a C++ one (another language's unwinding) */
-	bool std_exception;		 /* derives from std::exception */
-	char type[CW_CXX_TYPE_MAX];	 /* the mangled name of its type ("" unknown) */
+	bool found;		    /* an exception is being handled on the thread */
+	bool foreign;		    /* not a C++ one (another language's unwinding) */
+	bool std_exception;	    /* derives from std::exception */
+	char type[CW_CXX_TYPE_MAX]; /* the mangled name of its type ("" unknown) */
 	bool has_message;
 	char message[CW_CXX_MESSAGE_MAX + 1]; /* what(), for runtime_error and logic_error */
 };
 
 /* Where libstdc++ keeps the thread's exceptions, in pid.  0, or -errno (-ENOENT: none). */
 int cw_cxx_exception_locate(pid_t pid, const struct cw_maps *maps, struct cw_cxx_exception *x);
+
+/*
+ * __cxa_get_globals's code (len bytes from its start, at link-time address
+ * vaddr) is "lea tls_index(%rip), %rdi; call __tls_get_addr; [add $N, %rax]"
+ * after endbr64 and a stack adjustment: where its tls_index is, as a
+ * link-time address, and N.  0, or -ENOEXEC when the code is not that.
+ */
+int cw_cxx_decode_get_globals(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *got,
+			      uint64_t *add);
 
 /* Read the thread's (its fs_base) current exception, once pid is stopped. */
 void cw_cxx_exception_read(pid_t pid, uint64_t fs_base, struct cw_cxx_exception *x);

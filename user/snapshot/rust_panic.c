@@ -48,8 +48,7 @@ void cw_rust_panic_read(pid_t pid, struct cw_rust_panic *p)
 		return;
 	switch (size) {
 	case 16: /* &'static str: pointer, length */
-		p->has_message =
-			read_str(pid, words[0], words[1], p->message, sizeof(p->message));
+		p->has_message = read_str(pid, words[0], words[1], p->message, sizeof(p->message));
 		break;
 	case 24: /* String: pointer, capacity, length (None: a null pointer) */
 		p->has_message = words[2] <= words[1] &&
