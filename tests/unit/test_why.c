@@ -63,8 +63,13 @@ static void cxx_tls_index(void **state)
 
 static void cxx_terminate_path(void **state)
 {
-	const char *uncaught[] = {"__pthread_kill_implementation", "raise", "abort", NULL,
-				  "std::terminate()", "__cxa_throw", "fail(char const*)"};
+	const char *uncaught[] = {"__pthread_kill_implementation",
+				  "raise",
+				  "abort",
+				  NULL,
+				  "std::terminate()",
+				  "__cxa_throw",
+				  "fail(char const*)"};
 	const char *handled[] = {"raise", "abort", "handle(std::exception const&)", "main"};
 	const char *verbose[] = {"abort", "__gnu_cxx::__verbose_terminate_handler()"};
 
@@ -80,8 +85,8 @@ static void rust_hook_symbols(void **state)
 	(void)state;
 	assert_true(cw_rust_is_panic_hook_symbol(
 		"_ZN3std9panicking20rust_panic_with_hook17h57071e38e2bc223fE"));
-	assert_true(cw_rust_is_panic_hook_symbol(
-		"_RNvNtCs1234_3std9panicking20rust_panic_with_hook"));
+	assert_true(
+		cw_rust_is_panic_hook_symbol("_RNvNtCs1234_3std9panicking20rust_panic_with_hook"));
 	/* Its closures and other functions of the module are not it. */
 	assert_false(cw_rust_is_panic_hook_symbol(
 		"_ZN3std9panicking20rust_panic_with_hook28_$u7b$$u7b$closure$u7d$$u7d$17h0E"));
@@ -183,10 +188,9 @@ static void cause_lines(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(cxx_type_names),    cmocka_unit_test(cxx_tls_index),
-		cmocka_unit_test(cxx_terminate_path),
-		cmocka_unit_test(rust_hook_symbols), cmocka_unit_test(rust_caught_or_not),
-		cmocka_unit_test(cause_lines),
+		cmocka_unit_test(cxx_type_names),     cmocka_unit_test(cxx_tls_index),
+		cmocka_unit_test(cxx_terminate_path), cmocka_unit_test(rust_hook_symbols),
+		cmocka_unit_test(rust_caught_or_not), cmocka_unit_test(cause_lines),
 	};
 
 	return cw_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "why");
