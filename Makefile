@@ -81,7 +81,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
-	bench-cxx fuzz fuzz-build format format-check clean
+	bench-cxx bench-why fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -140,6 +140,10 @@ bench-go: deps
 bench-concurrent: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/concurrent.py
+
+bench-why: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/why_hold.py
 
 bench-cxx: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
