@@ -43,7 +43,8 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
 # Rust crash targets (tests/targets/rust/NAME.rs), built by Debian's rustc (1.63, no cargo):
-# NAME with the default panic=unwind, NAME_abort with -C panic=abort, and both stripped.
+# NAME with the default panic=unwind, NAME_abort with -C panic=abort, and both stripped;
+# NAME_opt optimized (-C opt-level=3, no debug info), as release builds are.
 # Debian's, not another rustc first on PATH: the tests know 1.63's panic messages.
 RUSTC      ?= /usr/bin/rustc
 RUST_FLAGS := --edition=2021 -C opt-level=0 -C debuginfo=1
@@ -51,7 +52,8 @@ RUST_SRCS  := $(wildcard tests/targets/rust/*.rs)
 TARGETS    += $(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%,$(RUST_SRCS)) \
 	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_abort,$(RUST_SRCS)) \
 	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_stripped,$(RUST_SRCS)) \
-	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_abort_stripped,$(RUST_SRCS))
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_abort_stripped,$(RUST_SRCS)) \
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_opt,$(RUST_SRCS))
 # Go crash targets (tests/targets/go/NAME/main.go), built by Debian's golang-go; go_panic again
 # without symbols or DWARF (-s -w) and as PIE.
 GO         ?= go
@@ -288,6 +290,11 @@ $(BUILD)/tests/targets/rust_%_abort: tests/targets/rust/rust_%.rs
 	$(call msg,RUSTC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(RUSTC) $(RUST_FLAGS) -C panic=abort -o $@ $<
+
+$(BUILD)/tests/targets/rust_%_opt: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) --edition=2021 -C opt-level=3 -o $@ $<
 
 $(BUILD)/tests/targets/rust_%_stripped: tests/targets/rust/rust_%.rs
 	$(call msg,RUSTC,$@)

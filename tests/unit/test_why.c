@@ -15,6 +15,7 @@
 
 #include "cxx_exception.h"
 #include "demangle.h"
+#include "eh_catch.h"
 #include "rust_elf.h"
 #include "rust_panic.h"
 #include "snapshot_doc.h"
@@ -59,6 +60,34 @@ static void cxx_tls_index(void **state)
 	assert_int_equal(add, 0x10);	 /* the add to rax (0 in the real one; 16 here) */
 	assert_int_equal(cw_cxx_decode_get_globals(other, sizeof(other), 0, &got, &add), -ENOEXEC);
 	assert_int_equal(cw_cxx_decode_get_globals(debian12, 9, 0, &got, &add), -ENOEXEC);
+}
+
+static void eh_catch_clauses(void **state)
+{
+	/*
+	 * One CIE (zPLR, absolute pointers), one FDE for [0x1000, 0x1100) whose
+	 * LSDA at 0x10000 has one call site, [+0, +0x80), landing at +0x90 with a
+	 * catch clause (filter 1: as Rust's `catch ptr null` or C++'s catch (...)).
+	 */
+	static const uint8_t frame[] = {
+		0x19, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x7a, 0x50, 0x4c, 0x52, 0x00,
+		0x01, 0x78, 0x10, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x1d, 0x00, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00,
+		0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+	static uint8_t lsda[] = {0xff, 0xff, 0x01, 0x06, 0x00, 0x80,
+				 0x01, 0x90, 0x01, 0x01, 0x01, 0x00};
+	struct cw_eh_section f = {frame, sizeof(frame), 0x1000}, t = {lsda, sizeof(lsda), 0x10000};
+
+	(void)state;
+	assert_int_equal(cw_eh_catches(&f, &t, 0x1010), 1);
+	assert_int_equal(cw_eh_catches(&f, &t, 0x1090), 0); /* no call site there */
+	assert_int_equal(cw_eh_catches(&f, &t, 0x2000), 0); /* no FDE */
+	lsda[sizeof(lsda) - 2] = 0x00;			    /* filter 0: a cleanup */
+	assert_int_equal(cw_eh_catches(&f, &t, 0x1010), 0);
+	lsda[sizeof(lsda) - 2] = 0x01;
+	t.size = 4; /* the call-site table cut short */
+	assert_int_equal(cw_eh_catches(&f, &t, 0x1010), -EBADMSG);
 }
 
 static void cxx_terminate_path(void **state)
@@ -189,8 +218,9 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cxx_type_names),     cmocka_unit_test(cxx_tls_index),
-		cmocka_unit_test(cxx_terminate_path), cmocka_unit_test(rust_hook_symbols),
-		cmocka_unit_test(rust_caught_or_not), cmocka_unit_test(cause_lines),
+		cmocka_unit_test(cxx_terminate_path), cmocka_unit_test(eh_catch_clauses),
+		cmocka_unit_test(rust_hook_symbols),  cmocka_unit_test(rust_caught_or_not),
+		cmocka_unit_test(cause_lines),
 	};
 
 	return cw_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "why");

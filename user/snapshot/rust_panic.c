@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "rust_panic.h"
 
+#include <gelf.h>
 #include <string.h>
 #include <sys/uio.h>
+
+#include "eh_catch.h"
 
 static bool peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
@@ -75,6 +78,83 @@ bool cw_rust_panic_caught(const char *const *functions, size_t n)
 			return false;
 		if ((f && strcmp(f, "__rust_try") == 0) || starts(f, "std::panicking::try") ||
 		    starts(f, "std::panic::catch_unwind"))
+			return true;
+	}
+	return false;
+}
+
+/* A module's .eh_frame and .gcc_except_table, as libdwfl has its file. */
+struct eh_tables {
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;
+	struct cw_eh_section frame, except;
+};
+
+static void section(Elf *elf, size_t shstrndx, const char *want, struct cw_eh_section *out)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name || strcmp(name, want) != 0 || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+			continue;
+		*out = (struct cw_eh_section){d->d_buf, d->d_size, shdr.sh_addr};
+		return;
+	}
+}
+
+static int frame_catches(Dwfl *dwfl, uint64_t pc, struct eh_tables *cache, size_t *n_cache)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+	struct eh_tables *e = NULL;
+
+	if (!mod)
+		return 0;
+	for (size_t i = 0; i < *n_cache; i++)
+		if (cache[i].mod == mod)
+			e = &cache[i];
+	if (!e) {
+		Elf *elf;
+		size_t shstrndx;
+
+		if (*n_cache == 16)
+			return 0;
+		e = &cache[(*n_cache)++];
+		*e = (struct eh_tables){.mod = mod};
+		elf = dwfl_module_getelf(mod, &e->bias);
+		if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+			section(elf, shstrndx, ".eh_frame", &e->frame);
+			section(elf, shstrndx, ".gcc_except_table", &e->except);
+		}
+	}
+	return cw_eh_catches(&e->frame, &e->except, pc - e->bias);
+}
+
+bool cw_rust_panic_caught_at(const struct cw_unwinder *u, const struct cw_unwound_thread *t,
+			     const char *const *functions, size_t n)
+{
+	struct eh_tables cache[16];
+	size_t n_cache = 0;
+
+	for (size_t i = 0; t && i < t->n && i < n; i++) {
+		const char *f = functions[i];
+		uint64_t pc = t->frames[i].pc;
+
+		if (starts(f, "std::rt::lang_start_internal"))
+			return false;
+		if ((f && strcmp(f, "__rust_try") == 0) || starts(f, "std::panicking::try") ||
+		    starts(f, "std::panic::catch_unwind"))
+			return true;
+		/* A return address is past its call: the call site is the byte before. */
+		if (u->dwfl && pc &&
+		    frame_catches(u->dwfl, t->frames[i].activation ? pc : pc - 1, cache,
+				  &n_cache) == 1)
 			return true;
 	}
 	return false;

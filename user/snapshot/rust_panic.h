@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "unwind.h"
+
 #define CW_RUST_MESSAGE_MAX 4096
 
 struct cw_rust_panic {
@@ -39,12 +41,21 @@ void cw_rust_panic_read(pid_t pid, struct cw_rust_panic *p);
 
 /*
  * Held at rust_panic: whether a catch_unwind catches the panic, from the
- * functions of the panicking thread (innermost first, demangled): the
- * first catching frame met going out (__rust_try, std::panicking::try,
+ * functions of the panicking thread (innermost first, demangled): a
+ * catching frame met going out (__rust_try, std::panicking::try,
  * std::panic::catch_unwind) before std::rt::lang_start_internal, whose own
  * catch turns main's panic into exit status 101.  Not known (no such
  * frame named): false, reported.
  */
 bool cw_rust_panic_caught(const char *const *functions, size_t n);
+
+/*
+ * The same, asking each frame's own exception table too (eh_catch.h), as
+ * the unwinder will: a catch_unwind the compiler inlined into optimized
+ * code leaves no frame of its name but its catching landing pad.  t: the
+ * panicking thread as u unwound it; functions: its frames' names.
+ */
+bool cw_rust_panic_caught_at(const struct cw_unwinder *u, const struct cw_unwound_thread *t,
+			     const char *const *functions, size_t n);
 
 #endif

@@ -499,7 +499,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; ft && i < ft->n; i++)
 		functions[n_functions++] = ft->frames[i].function;
 	/* Held at rust_panic: a panic a catch_unwind catches is no crash. */
-	if (o.rust_unwinding && cw_rust_panic_caught(functions, n_functions)) {
+	if (o.rust_unwinding && cw_rust_panic_caught_at(&u, ft, functions, n_functions)) {
 		rc = CW_SNAP_NOT_A_CRASH;
 		goto cleanup;
 	}
