@@ -6,17 +6,17 @@
 #include <string.h>
 
 /* DW_EH_PE_*: the pointer encodings of .eh_frame and the LSDA. */
-#define PE_OMIT	   0xff
-#define PE_ABSPTR  0x00
-#define PE_ULEB128 0x01
-#define PE_UDATA2  0x02
-#define PE_UDATA4  0x03
-#define PE_UDATA8  0x04
-#define PE_SLEB128 0x09
-#define PE_SDATA2  0x0a
-#define PE_SDATA4  0x0b
-#define PE_SDATA8  0x0c
-#define PE_PCREL   0x10
+#define PE_OMIT	    0xff
+#define PE_ABSPTR   0x00
+#define PE_ULEB128  0x01
+#define PE_UDATA2   0x02
+#define PE_UDATA4   0x03
+#define PE_UDATA8   0x04
+#define PE_SLEB128  0x09
+#define PE_SDATA2   0x0a
+#define PE_SDATA4   0x0b
+#define PE_SDATA8   0x0c
+#define PE_PCREL    0x10
 #define PE_INDIRECT 0x80
 
 /* A cursor over a section: every read checked against its end. */
