@@ -17,7 +17,7 @@ MULTIARCH  := $(shell $(CC) -dumpmachine 2>/dev/null)
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
 	bc strace gdb elfutils libclang-rt-14-dev golang-go libiberty-dev g++ debuginfod \
-	systemtap-sdt-dev bpftrace iproute2 debhelper dpkg-dev lintian python3-prometheus-client
+	systemtap-sdt-dev bpftrace iproute2 rustc debhelper dpkg-dev lintian python3-prometheus-client
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -44,6 +44,18 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 TARGETS    := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(wildcard tests/targets/*.c))
+# Rust crash targets (tests/targets/rust/NAME.rs), built by Debian's rustc (1.63, no cargo):
+# NAME with the default panic=unwind, NAME_abort with -C panic=abort, and both stripped;
+# NAME_opt optimized (-C opt-level=3, no debug info), as release builds are.
+# Debian's, not another rustc first on PATH: the tests know 1.63's panic messages.
+RUSTC      ?= /usr/bin/rustc
+RUST_FLAGS := --edition=2021 -C opt-level=0 -C debuginfo=1
+RUST_SRCS  := $(wildcard tests/targets/rust/*.rs)
+TARGETS    += $(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%,$(RUST_SRCS)) \
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_abort,$(RUST_SRCS)) \
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_stripped,$(RUST_SRCS)) \
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_abort_stripped,$(RUST_SRCS)) \
+	$(patsubst tests/targets/rust/%.rs,$(BUILD)/tests/targets/%_opt,$(RUST_SRCS))
 # Go crash targets (tests/targets/go/NAME/main.go), built by Debian's golang-go; go_panic again
 # without symbols or DWARF (-s -w) and as PIE.
 GO         ?= go
@@ -66,7 +78,8 @@ GOSNAP_ENV := $(GO_ENV)
 # Programs built against libcrashwatch alone, as its users would: static and shared.
 CLIENT_TESTS := $(patsubst tests/client/%.c,$(BUILD)/tests/client/%,$(wildcard tests/client/*.c))
 CLIENT_TESTS += $(CLIENT_TESTS:%=%-shared) $(BUILD)/tests/client/go_trace
-BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
+BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c))) \
+	$(BUILD)/bench/cxx_throw
 
 # libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
 # built again by clang for them; `make fuzz` runs each for FUZZ_SECONDS.
@@ -75,7 +88,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: deb all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-usdt bench-build \
-	fuzz fuzz-build format format-check clean
+	bench-cxx bench-why fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -169,6 +182,14 @@ bench-concurrent: deps
 bench-usdt: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/usdt_cost.sh
+
+bench-why: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/why_hold.py
+
+bench-cxx: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/cxx_throw.sh
 
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
@@ -355,6 +376,32 @@ $(BUILD)/tests/targets/cpp_%: tests/targets/cpp/%.cpp
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -std=c++17 -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -MMD -MP -o $@ $<
 
+# rustc writes beside -o only what it is told to (no incremental dir): into $(BUILD).
+$(BUILD)/tests/targets/rust_%_abort_stripped: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) $(RUST_FLAGS) -C panic=abort -C strip=symbols -o $@ $<
+
+$(BUILD)/tests/targets/rust_%_abort: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) $(RUST_FLAGS) -C panic=abort -o $@ $<
+
+$(BUILD)/tests/targets/rust_%_opt: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) --edition=2021 -C opt-level=3 -o $@ $<
+
+$(BUILD)/tests/targets/rust_%_stripped: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) $(RUST_FLAGS) -C strip=symbols -o $@ $<
+
+$(BUILD)/tests/targets/rust_%: tests/targets/rust/rust_%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) $(RUST_FLAGS) -o $@ $<
+
 # One file, no go.mod: built as command-line-arguments, the standard library only.
 $(BUILD)/tests/targets/go_%: tests/targets/go/go_%/main.go
 	$(call msg,GO-TGT,$@)
@@ -396,6 +443,11 @@ $(BUILD)/bench/request_pause: bench/request_pause.c $(BUILD)/libcrashwatch.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -MMD -MP -pthread -Iinclude -o $@ $< \
 		$(BUILD)/libcrashwatch.a
+
+$(BUILD)/bench/cxx_throw: bench/cxx_throw.cpp
+	$(call msg,CXX-BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(BUILD)/bench/floor: bench/floor.c $(BUILD)/floor.skel.h
 	$(call msg,CC-BENCH,$@)

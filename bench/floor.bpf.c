@@ -26,3 +26,10 @@ int BPF_PROG(floor_process_exit)
 {
 	return 0;
 }
+
+/* An empty entry uprobe, attached only where floor is told (floor LIB:FUNCTION). */
+SEC("uprobe")
+int floor_uprobe(struct pt_regs *ctx)
+{
+	return 0;
+}

@@ -475,6 +475,9 @@ static __always_inline struct signal_scratch *begin_event(int sig, struct task_s
 	ev->stack_vma_start = 0;
 	ev->stack_vma_end = 0;
 	ev->exe_len = 0;
+	ev->rust_location = 0;
+	ev->rust_payload = 0;
+	ev->rust_vtable = 0;
 	return s;
 }
 
@@ -605,6 +608,40 @@ static __always_inline void hold_here(void *ctx, struct signal_scratch *s, struc
 }
 
 /*
+ * A Rust panic in progress, by thread: what std::panicking::
+ * rust_panic_with_hook was given (its &Location, its payload as &mut dyn
+ * BoxMeUp), for the hold that follows: at rust_panic (panic=unwind) or at
+ * abort() (panic=abort, or a panic while panicking).  LRU: a thread's
+ * caught panic is forgotten in time, and replaced by its next one.
+ */
+struct rust_panic {
+	__u64 location;
+	__u64 payload;
+	__u64 vtable;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* the host's tid */
+	__type(value, struct rust_panic);
+} rust_panics SEC(".maps");
+
+/* The panic of the current thread, taken out of the table into the record. */
+static __always_inline void take_rust_panic(struct cw_signal_event *ev, __u32 tid)
+{
+	struct rust_panic *p = bpf_map_lookup_elem(&rust_panics, &tid);
+
+	if (!p)
+		return;
+	ev->flags |= CW_SIG_RUST_PANIC;
+	ev->rust_location = p->location;
+	ev->rust_payload = p->payload;
+	ev->rust_vtable = p->vtable;
+	bpf_map_delete_elem(&rust_panics, &tid);
+}
+
+/*
  * abort(), and so a failed assert(): attached by userspace to the entry of
  * abort in each libc.  SIGSTOP from here stops the thread before abort
  * raises SIGABRT, which a SIGSTOP could not overtake later.
@@ -624,7 +661,75 @@ int on_abort(struct pt_regs *ctx)
 	if (!s)
 		return 0;
 	s->ev.flags = CW_SIG_AT_ABORT;
+	/* A Rust panic=abort panic ends here: its message and location come along. */
+	take_rust_panic(&s->ev, (__u32)bpf_get_current_pid_tgid());
 	hold_here(ctx, s, task, cpu, tgid, &fl);
+	return 0;
+}
+
+/*
+ * std::panicking::rust_panic_with_hook(payload: &mut dyn BoxMeUp,
+ * message: Option<&fmt::Arguments>, location: &Location, can_unwind:
+ * bool), attached by userspace per Rust executable (std is linked into
+ * each): noted, not held.  Rust passes these as C would: RDI, RSI the
+ * payload's object and vtable, RCX the location.  Panics are rare: this
+ * costs nothing to a program that does not panic.
+ */
+SEC("uprobe")
+int on_rust_hook(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct rust_panic p = {.location = ctx->cx, .payload = ctx->di, .vtable = ctx->si};
+
+	count(CW_CNT_RUST_PANIC);
+	bpf_map_update_elem(&rust_panics, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+/*
+ * std::panicking::rust_panic, entered once the hook has run (the message is
+ * formatted then), attached only where the panic unwinds (panic=unwind):
+ * a panic=abort one is held at abort().  Only the main thread's can end the
+ * process (exit status 101, through std's lang_start); another thread's
+ * ends that thread, caught for its join(), and is no crash.  Whether a
+ * catch_unwind in main catches it is for the snapshot tool to tell from the
+ * stack: held here all the same.  No signal: sig 0.
+ */
+SEC("uprobe")
+int on_rust_panic(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 cpu, tgid = id >> 32, tid = (__u32)id;
+	struct signal_scratch *s;
+	struct flag *prev;
+
+	if (tid != tgid) {
+		bpf_map_delete_elem(&rust_panics, &tid);
+		return 0;
+	}
+	if (!in_scope(task))
+		return 0;
+	if (view_tgid(task) == self_tgid) {
+		count(CW_CNT_FILTERED);
+		return 0;
+	}
+	prev = bpf_map_lookup_elem(&flagged, &tgid);
+	if (prev && prev->held)
+		return 0;
+	s = begin_event(0, task, true, &cpu);
+	if (!s)
+		return 0;
+	s->ev.flags = CW_SIG_AT_RUST_PANIC;
+	take_rust_panic(&s->ev, tid);
+	/*
+	 * Not written down in flagged: a caught panic is no crash, and the
+	 * process's later exit is not one to report.  A crash after it is
+	 * held again.
+	 */
+	if (!BPF_CORE_READ(task, ptrace) && bpf_send_signal(SIGSTOP) == 0)
+		s->ev.flags |= CW_SIG_HELD;
+	capture_and_emit(ctx, s, task, cpu);
 	return 0;
 }
 

@@ -129,11 +129,21 @@ enum cw_signal_flags {
 	 */
 	CW_SIG_GO_RUNTIME = 1 << 13,
 	/*
+	 * Rust: no signal (sig is 0), from an entry uprobe on std's
+	 * rust_panic (after the panic hook printed the message) in an
+	 * executable built with panic=unwind, on the main thread only: its
+	 * panic ends the process with exit status 101 unless a catch_unwind
+	 * catches it, which the snapshot tool tells from the stack.
+	 */
+	CW_SIG_AT_RUST_PANIC = 1 << 14,
+	/* rust_location, rust_payload, rust_vtable are valid: a Rust panic's (at abort, too). */
+	CW_SIG_RUST_PANIC = 1 << 15,
+	/*
 	 * At a USDT probe (watch --snapshot-on): no signal (sig 0), the
 	 * process goes on once snapshotted.  fault_addr is the attachment's
 	 * cookie; its cw_usdt_event, with the arguments, came just before.
 	 */
-	CW_SIG_AT_USDT = 1 << 14,
+	CW_SIG_AT_USDT = 1 << 16,
 };
 
 /* A Go crash's record: at a fatal path of its runtime, not at a signal. */
@@ -175,8 +185,16 @@ struct cw_signal_event {
 	struct cw_frame frames[CW_MAX_FRAMES];
 	/* The executable's path components, leaf first, each NUL-terminated. */
 	char exe_parts[CW_EXE_PATH_LEN];
+	/*
+	 * With CW_SIG_RUST_PANIC, what std::panicking::rust_panic_with_hook
+	 * was given, in the process: the panic's &Location, and its payload
+	 * (&mut dyn BoxMeUp: the object and its vtable).
+	 */
+	__u64 rust_location;
+	__u64 rust_payload;
+	__u64 rust_vtable;
 };
-_Static_assert(sizeof(struct cw_signal_event) == 3160, "cw_signal_event layout");
+_Static_assert(sizeof(struct cw_signal_event) == 3184, "cw_signal_event layout");
 
 enum cw_exit_flags {
 	CW_EXIT_SEEN_AT_DELIVERY = 1 << 0, /* a watched signal was delivered to it before */
@@ -303,6 +321,7 @@ enum cw_counter {
 	CW_CNT_GO_FATAL,	/* Go panics and fatal errors at their probed entry */
 	CW_CNT_USDT_FIRED,	/* USDT probes fired in scope (--snapshot-on) */
 	CW_CNT_USDT_UNHELD,	/* ... not held: one of that probe in flight, or it is quiet */
+	CW_CNT_RUST_PANIC,	/* Rust panics at rust_panic_with_hook (caught ones too) */
 	CW_NR_COUNTERS,
 };
 

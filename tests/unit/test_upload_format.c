@@ -680,6 +680,59 @@ static void cause_only_after_the_signal_names(void **state)
 	json_decref(doc);
 }
 
+static void cpp_exception_and_rust_panic(void **state)
+{
+	json_t *doc = snapshot(), *ev, *r;
+	char err[256];
+
+	(void)state;
+	/* An uncaught C++ exception held at abort(): its type, its cause line as the value. */
+	json_object_set_new(doc, "classifiers",
+			    json_pack("[s,s,s]", "SIGABRT", "abort", "cpp-exception"));
+	json_object_set_new(doc, "signal",
+			    json_pack("{s:i,s:s,s:n,s:n,s:n,s:n}", "number", 6, "name", "SIGABRT",
+				      "code", "code_name", "address", "sender_pid"));
+	json_object_set_new(doc, "attributes",
+			    json_pack("{s:s,s:s}", "exception.type", "std::system_error",
+				      "exception.message", "connect: Connection refused"));
+	json_object_set_new(doc, "cause",
+			    json_string("uncaught exception std::system_error: connect: "
+					"Connection refused"));
+	assert_int_equal(cw_sentry_event(doc, &ev, err, sizeof(err)), 0);
+	assert_string_equal(str_at(ev, "exception/values/0/type"), "std::system_error");
+	assert_string_equal(str_at(ev, "exception/values/0/value"),
+			    "uncaught exception std::system_error: connect: Connection refused");
+	assert_string_equal(str_at(ev, "exception/values/0/mechanism/type"), "cpp-exception");
+	assert_true(json_is_false(at(ev, "exception/values/0/mechanism/handled")));
+	assert_string_equal(str_at(ev, "exception/values/0/mechanism/meta/signal/name"), "SIGABRT");
+	assert_string_equal(str_at(ev, "tags/exception.type"), "std::system_error");
+	json_decref(ev);
+	assert_int_equal(cw_backtrace_report(doc, &r, err, sizeof(err)), 0);
+	assert_string_equal(str_at(r, "attributes/error.message"),
+			    "uncaught exception std::system_error: connect: Connection refused");
+	json_decref(r);
+
+	/* A Rust panic held at rust_panic: no signal. */
+	json_object_set_new(doc, "classifiers", json_pack("[s]", "rust-panic"));
+	json_object_set_new(doc, "signal", json_null());
+	json_object_set_new(doc, "attributes",
+			    json_pack("{s:s,s:s}", "panic.message", "boom", "panic.location",
+				      "src/main.rs:3:5"));
+	json_object_set_new(doc, "cause", json_string("panicked at 'boom', src/main.rs:3:5"));
+	assert_int_equal(cw_sentry_event(doc, &ev, err, sizeof(err)), 0);
+	assert_string_equal(str_at(ev, "exception/values/0/type"), "panic");
+	assert_string_equal(str_at(ev, "exception/values/0/value"),
+			    "panicked at 'boom', src/main.rs:3:5");
+	assert_string_equal(str_at(ev, "exception/values/0/mechanism/type"), "rust-panic");
+	assert_null(at(ev, "exception/values/0/mechanism/meta"));
+	json_decref(ev);
+	assert_int_equal(cw_backtrace_report(doc, &r, err, sizeof(err)), 0);
+	assert_string_equal(str_at(r, "attributes/error.message"),
+			    "panicked at 'boom', src/main.rs:3:5");
+	json_decref(r);
+	json_decref(doc);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(refuses_other_versions),
 	cmocka_unit_test(generic_is_the_snapshot_compact),
@@ -694,6 +747,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(on_demand_snapshot),
 	cmocka_unit_test(requested_snapshot_is_not_fatal),
 	cmocka_unit_test(cause_only_after_the_signal_names),
+	cmocka_unit_test(cpp_exception_and_rust_panic),
 };
 
 CW_TEST_MAIN(tests)

@@ -34,6 +34,13 @@ char *cw_demangle(const char *sym)
 	return d;
 }
 
+char *cw_demangle_type(const char *name)
+{
+	if (!name || !*name)
+		return NULL;
+	return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_TYPES | DMGL_GNU_V3);
+}
+
 static size_t slot(const struct cw_demangle_cache *c, const char *sym)
 {
 	size_t h = (size_t)(((uintptr_t)sym * 0x9e3779b97f4a7c15ULL) >> 20) & (c->cap - 1);

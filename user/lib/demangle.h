@@ -12,6 +12,12 @@
 char *cw_demangle(const char *sym);
 
 /*
+ * A type's mangled name as std::type_info::name() gives it ("St13runtime_error",
+ * "i") made readable ("std::runtime_error", "int"), malloc'd; NULL when it is not one.
+ */
+char *cw_demangle_type(const char *name);
+
+/*
  * Demangled names remembered by the address of the raw name, for raw names
  * that stay put while the cache lives (libdwfl's, until dwfl_end).
  */

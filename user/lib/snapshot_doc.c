@@ -330,6 +330,30 @@ static void where(const struct cw_snapshot_doc *d, char *buf, size_t cap)
 		snprintf(buf, cap, " at pc 0x%" PRIx64, f->pc);
 }
 
+static bool classified(const struct cw_snapshot_doc *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_classifiers; i++)
+		if (strcmp(d->classifiers[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* As Rust's own panic hook (1.63) says it: "panicked at 'MESSAGE', FILE:LINE:COL". */
+static json_t *rust_panic_cause(const struct cw_snapshot_doc *d, char *line, size_t cap)
+{
+	const char *msg = attribute(d, "panic.message"), *loc = attribute(d, "panic.location");
+
+	if (msg && loc)
+		snprintf(line, cap, "panicked at '%s', %s", msg, loc);
+	else if (msg)
+		snprintf(line, cap, "panicked at '%s'", msg);
+	else if (loc)
+		snprintf(line, cap, "panicked at %s", loc);
+	else
+		snprintf(line, cap, "panicked (Rust)");
+	return text(line);
+}
+
 /*
  * docs/snapshot.md "cause": one line a person reads first, from what is
  * known.  NULL: none (an on-demand snapshot).
@@ -346,6 +370,8 @@ static json_t *cause_json(const struct cw_snapshot_doc *d)
 		return json_sprintf("panic: %s", d->go->panic_message ? d->go->panic_message
 						 : d->go->panic_type  ? d->go->panic_type
 								      : "(unknown value)");
+	if (classified(d, "rust-panic"))
+		return rust_panic_cause(d, line, sizeof(line));
 	if (!d->has_signal && attribute(d, "usdt.probe")) {
 		/* watch --snapshot-on: the program was paused at its own trace event. */
 		where(d, at, sizeof(at));
@@ -359,6 +385,13 @@ static json_t *cause_json(const struct cw_snapshot_doc *d)
 		if (!error)
 			return json_null();
 		snprintf(line, sizeof(line), "%s: %s", type ? type : "error", error);
+		return text(line);
+	}
+	if (attribute(d, "exception.type")) {
+		const char *what = attribute(d, "exception.message");
+
+		snprintf(line, sizeof(line), "uncaught exception %s%s%s",
+			 attribute(d, "exception.type"), what ? ": " : "", what ? what : "");
 		return text(line);
 	}
 	if (expr) {

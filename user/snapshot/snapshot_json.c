@@ -22,6 +22,7 @@ struct full_parts {
 	struct cw_doc_requester requester;
 	struct cw_assert assert_parts;
 	char assert_line[16], abort_message[CW_ABORT_MESSAGE_MAX + 1];
+	char exception_type[CW_CXX_TYPE_MAX + 64], panic_location[1100];
 };
 
 static void parts_free(struct full_parts *p)
@@ -149,8 +150,9 @@ static bool parts_alloc(const struct cw_snapshot *s, struct full_parts *p)
 	p->frames = calloc(n_frames + 1, sizeof(*p->frames));
 	p->modules = calloc(s->unwound->n_modules + 1, sizeof(*p->modules));
 	p->attributes =
-		/* + "error", "error.type", Go's "error", abort's 5 */
-		calloc(s->opts->n_kv + 9, sizeof(*p->attributes));
+		/* + "error", "error.type", Go's "error", abort's 5, a C++ exception's 2, a Rust
+		 * panic's 2 */
+		calloc(s->opts->n_kv + 12, sizeof(*p->attributes));
 	p->vanished = calloc(n_threads + 1, sizeof(*p->vanished));
 	if (s->go) {
 		size_t n_go_frames = 0;
@@ -279,6 +281,39 @@ static void fill_abort(const struct cw_abort_message *m, struct full_parts *p,
 		a[d->n_attributes++] = (struct cw_doc_attribute){"assert.function", as->function};
 }
 
+/* The uncaught C++ exception: its type (readable) always, what() when the object keeps it. */
+static void fill_cxx(const struct cw_cxx_exception *x, struct full_parts *p,
+		     struct cw_snapshot_doc *d)
+{
+	struct cw_doc_attribute *a = p->attributes;
+
+	if (x->foreign)
+		snprintf(p->exception_type, sizeof(p->exception_type), "(a foreign exception)");
+	else if (x->type[0])
+		cw_cxx_type_name(x->type, p->exception_type, sizeof(p->exception_type));
+	else
+		snprintf(p->exception_type, sizeof(p->exception_type), "(unknown type)");
+	a[d->n_attributes++] = (struct cw_doc_attribute){"exception.type", p->exception_type};
+	if (x->has_message)
+		a[d->n_attributes++] = (struct cw_doc_attribute){"exception.message", x->message};
+}
+
+/* A Rust panic: its message and where it was raised ("src/main.rs:3:5"). */
+static void fill_rust(const struct cw_rust_panic *r, struct full_parts *p,
+		      struct cw_snapshot_doc *d)
+{
+	struct cw_doc_attribute *a = p->attributes;
+
+	if (r->has_message)
+		a[d->n_attributes++] = (struct cw_doc_attribute){"panic.message", r->message};
+	if (r->has_location) {
+		snprintf(p->panic_location, sizeof(p->panic_location), "%s:%u:%u", r->file, r->line,
+			 r->column);
+		a[d->n_attributes++] =
+			(struct cw_doc_attribute){"panic.location", p->panic_location};
+	}
+}
+
 static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_snapshot_doc *d)
 {
 	const struct cw_unwinder *u = s->unwound;
@@ -338,6 +373,10 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 		fill_go(s, p, d);
 	if (s->abort_msg)
 		fill_abort(s->abort_msg, p, d);
+	if (s->cxx)
+		fill_cxx(s->cxx, p, d);
+	if (s->rust)
+		fill_rust(s->rust, p, d);
 	d->capture = (struct cw_doc_capture){
 		.method = s->method,
 		.pause_ms = s->pause_ms,

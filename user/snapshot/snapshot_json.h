@@ -9,9 +9,11 @@
 
 #include "abort_message.h"
 #include "container_read.h"
+#include "cxx_exception.h"
 #include "go_capture.h"
 #include "proc_info.h"
 #include "ptrace_capture.h"
+#include "rust_panic.h"
 #include "snapshot_doc.h"
 #include "snapshot_options.h"
 #include "unwind.h"
@@ -38,6 +40,10 @@ struct cw_snapshot {
 	const struct cw_go_capture *go;
 	/* glibc's abort message, read at the hold at abort() (NULL: none). */
 	const struct cw_abort_message *abort_msg;
+	/* The uncaught C++ exception std::terminate() aborted for (NULL: none). */
+	const struct cw_cxx_exception *cxx;
+	/* A Rust panic's message and location, as read at the hold (NULL: none). */
+	const struct cw_rust_panic *rust;
 };
 
 /* Fills the document's description from s and writes it (snapshot_doc.h).  NULL on ENOMEM. */

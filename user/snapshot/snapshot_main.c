@@ -23,9 +23,11 @@
 #include "go_binary.h"
 #include "go_capture.h"
 #include "container_read.h"
+#include "cxx_exception.h"
 #include "proc_info.h"
 #include "proc_maps.h"
 #include "redact.h"
+#include "rust_panic.h"
 #include "ptrace_capture.h"
 #include "ptrace_denied.h"
 #include "signals.h"
@@ -36,7 +38,7 @@
 #include "symbol_server.h"
 #include "unwind.h"
 
-#define MAX_CLASSIFIERS (CW_SNAP_MAX_LIST + 5)
+#define MAX_CLASSIFIERS (CW_SNAP_MAX_LIST + 7)
 #define MAX_NOTES	8
 
 static void on_timeout(int sig)
@@ -255,13 +257,18 @@ static int refused(int proc_dir, pid_t pid, int *rc)
 	return -EPERM;
 }
 
-/* What the capture reads while the process is stopped: a Go program's goroutines, glibc's abort
- * message. */
+/*
+ * What the capture reads while the process is stopped: a Go program's
+ * goroutines, glibc's abort message, the C++ exception being handled on the
+ * faulted thread, a Rust panic's message and location.
+ */
 struct go_stop {
 	const struct cw_go_binary *binary; /* NULL: not a Go program */
 	struct cw_go_capture *out;
 	pid_t fault_tid;
 	struct cw_abort_message *abort_msg; /* addr 0: none to read */
+	struct cw_cxx_exception *cxx;	    /* tls_index 0: none to read */
+	struct cw_rust_panic *rust;	    /* location and payload 0: none */
 };
 
 static void go_stopped(void *arg, const struct cw_capture *c)
@@ -272,6 +279,20 @@ static void go_stopped(void *arg, const struct cw_capture *c)
 		cw_go_capture_stopped(g->binary, c, g->fault_tid, g->out);
 	if (g->abort_msg->addr)
 		cw_abort_message_read(c->pid, g->abort_msg);
+	for (size_t i = 0; g->cxx->tls_index && i < c->n; i++)
+		if (c->threads[i].tid == g->fault_tid && c->threads[i].captured)
+			cw_cxx_exception_read(c->pid, c->threads[i].regs.fs_base, g->cxx);
+	if (g->rust->location || g->rust->payload)
+		cw_rust_panic_read(c->pid, g->rust);
+}
+
+/* The classifier given or derived already: once is enough. */
+static bool has_classifier(const char *const *cls, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cls[i], name) == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -288,12 +309,15 @@ int main(int argc, char **argv)
 	struct cw_go_capture go_cap = {0};
 	struct go_stop go_stop = {0};
 	static struct cw_abort_message abort_msg; /* 4 KiB: not on the stack */
+	static struct cw_cxx_exception cxx;
+	static struct cw_rust_panic rust;
 	bool is_go = false;
 	char go_err[256] = "", go_note[320];
 	struct sigaction sa = {0};
 	struct timespec t0;
 	const char *classifiers[MAX_CLASSIFIERS], *notes[MAX_NOTES];
 	const char *functions[CW_UNWIND_MAX_FRAMES];
+	const struct cw_unwound_thread *ft = NULL;
 	size_t n_cls = 0, n_notes = 0, n_functions = 0, env_len = 0;
 	char uuid[64], err[512] = "", *env = NULL;
 	int proc_dir = -1, core_fd = -1, rc = CW_SNAP_FAILED, r;
@@ -404,9 +428,18 @@ int main(int argc, char **argv)
 			notes[n_notes++] = go_note;
 		}
 		/* Held at abort(): where glibc keeps why, found now; read in the pause. */
-		if (o.sig == SIGABRT)
+		if (o.sig == SIGABRT) {
 			cw_abort_message_locate(o.pid, &maps, &abort_msg);
+			/* std::terminate() aborts: the exception it terminates for. */
+			cw_cxx_exception_locate(o.pid, &maps, &cxx);
+		}
+		rust.location = o.rust_location;
+		rust.payload = o.rust_payload;
+		rust.vtable = o.rust_vtable;
+		go_stop.fault_tid = o.fault_tid;
 		go_stop.abort_msg = &abort_msg;
+		go_stop.cxx = &cxx;
+		go_stop.rust = &rust;
 		r = cw_capture_process(
 			proc_dir, o.pid,
 			&(struct cw_capture_options){
@@ -417,7 +450,10 @@ int main(int argc, char **argv)
 				.fault_tid = o.fault_tid,
 				.seized_fd = o.seized_fd,
 				.stop_together = o.stop_together,
-				.stopped = is_go || abort_msg.addr ? go_stopped : NULL,
+				.stopped = is_go || abort_msg.addr || cxx.tls_index ||
+							   rust.location || rust.payload
+						   ? go_stopped
+						   : NULL,
 				.stopped_arg = &go_stop,
 			},
 			&cap);
@@ -461,21 +497,25 @@ int main(int argc, char **argv)
 			}
 	}
 
+	for (size_t i = 0; i < u.n; i++)
+		if (u.threads[i].tid == o.fault_tid)
+			ft = &u.threads[i];
+	for (size_t i = 0; ft && i < ft->n; i++)
+		functions[n_functions++] = ft->frames[i].function;
+	/* Held at rust_panic: a panic a catch_unwind catches is no crash. */
+	if (o.rust_unwinding && cw_rust_panic_caught_at(&u, ft, functions, n_functions)) {
+		rc = CW_SNAP_NOT_A_CRASH;
+		goto cleanup;
+	}
 	for (size_t i = 0; i < o.n_classifiers; i++)
 		classifiers[n_cls++] = o.classifiers[i];
 	if (o.sig) {
-		const struct cw_unwound_thread *ft = NULL;
 		const char *code = o.has_si_code ? cw_si_code_name(o.sig, o.si_code) : NULL;
 		const char *cause;
 
 		classifiers[n_cls++] = cw_signal_name(o.sig);
 		if (code)
 			classifiers[n_cls++] = code;
-		for (size_t i = 0; i < u.n; i++)
-			if (u.threads[i].tid == o.fault_tid)
-				ft = &u.threads[i];
-		for (size_t i = 0; ft && i < ft->n; i++)
-			functions[n_functions++] = ft->frames[i].function;
 		cause = cw_crash_cause(&(struct cw_crash_facts){
 			.sig = o.sig,
 			.code = o.si_code,
@@ -506,10 +546,19 @@ int main(int argc, char **argv)
 		if (go_cap.panic_type[0] && strcmp(go_cap.panic_type, "string") != 0)
 			classifiers[n_cls++] = go_cap.panic_type;
 	}
+	/* Uncaught: the exception is on the thread's way to abort() through std::terminate(). */
+	if (cxx.found && !cw_cxx_terminating(functions, n_functions))
+		cxx.found = false;
+	if (cxx.found && !has_classifier(classifiers, n_cls, "cpp-exception"))
+		classifiers[n_cls++] = "cpp-exception";
+	if ((rust.location || rust.payload) && !has_classifier(classifiers, n_cls, "rust-panic"))
+		classifiers[n_cls++] = "rust-panic";
 	if (!u.n && n_notes < MAX_NOTES)
 		notes[n_notes++] = "no thread could be unwound";
 
 	snap.abort_msg = abort_msg.has_message ? &abort_msg : NULL;
+	snap.cxx = cxx.found ? &cxx : NULL;
+	snap.rust = rust.location || rust.payload ? &rust : NULL;
 	snap.opts = &o;
 	snap.proc = &proc;
 	snap.unwound = &u;

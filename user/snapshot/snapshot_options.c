@@ -61,6 +61,12 @@ static const char usage[] =
 	"                       printed; the watcher reads it at runtime.throw/fatal)\n"
 	"  --caller-goroutine=ID  a Go program's goroutine that asked for the snapshot:\n"
 	"                       marked faulted (the seed's AddCallerGo)\n"
+	"  --rust-panic=LOC:PAYLOAD:VTABLE  a Rust panic's &Location and payload (the\n"
+	"                       &mut dyn BoxMeUp std's rust_panic_with_hook was given):\n"
+	"                       its message and location are read while it is stopped\n"
+	"  --rust-unwinding     held at std's rust_panic: when a catch_unwind (not std's\n"
+	"                       own around main) catches the panic, no snapshot is written\n"
+	"                       and the exit status is 12\n"
 	"  --go-system-goroutines\n"
 	"                       a Go program: list the runtime's own goroutines too\n"
 	"  --env                also record the environment (it can hold secrets)\n"
@@ -87,7 +93,8 @@ static const char usage[] =
 	"Exit status: 0 written; 1 failed; 2 bad usage; 3 no such process; 4 kernel thread;\n"
 	"5 zombie; 6 ptrace not permitted; 7 already traced; 8 timed out; 9 the process\n"
 	"ended before it was captured; 10 not a readable core file; 11 the snapshot could\n"
-	"not be written (a full or read-only --output); 128+N killed by signal N (137:\n"
+	"not be written (a full or read-only --output); 12 --rust-unwinding: the panic is\n"
+	"caught, no snapshot; 128+N killed by signal N (137:\n"
 	"--die-with-parent's process had ended already).\n";
 
 enum {
@@ -112,6 +119,8 @@ enum {
 	OPT_GO_SYSTEM,
 	OPT_GO_PANIC_TYPE,
 	OPT_GO_FATAL_MESSAGE,
+	OPT_RUST_PANIC,
+	OPT_RUST_UNWINDING,
 	OPT_CAPTURED_FD,
 	OPT_SEIZED_FD,
 	OPT_SYMBOLIZER,
@@ -149,6 +158,8 @@ static const struct option long_options[] = {
 	{"go-system-goroutines", no_argument, NULL, OPT_GO_SYSTEM},
 	{"go-panic-type", required_argument, NULL, OPT_GO_PANIC_TYPE},
 	{"go-fatal-message", required_argument, NULL, OPT_GO_FATAL_MESSAGE},
+	{"rust-panic", required_argument, NULL, OPT_RUST_PANIC},
+	{"rust-unwinding", no_argument, NULL, OPT_RUST_UNWINDING},
 	{"seized-fd", required_argument, NULL, OPT_SEIZED_FD},
 	{"captured-fd", required_argument, NULL, OPT_CAPTURED_FD},
 	{"symbolizer", required_argument, NULL, OPT_SYMBOLIZER},
@@ -219,7 +230,7 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 {
 	uint64_t v;
 	char *colon;
-	int c;
+	int c, r;
 
 	*o = (struct cw_snapshot_options){.output = ".",
 					  .timeout_s = 30,
@@ -343,6 +354,32 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 					   "give ADDR:LEN, where the message is in the process");
 			}
 			*colon = ':';
+			break;
+		case OPT_RUST_PANIC: {
+			uint64_t *into[3] = {&o->rust_location, &o->rust_payload, &o->rust_vtable};
+			char *at = optarg, *end;
+
+			for (int k = 0; k < 3; k++) {
+				end = strchr(at, ':');
+				if ((k < 2) != (end != NULL))
+					return bad(err, "--rust-panic", optarg,
+						   "give LOCATION:PAYLOAD:VTABLE, addresses in "
+						   "the process");
+				if (end)
+					*end = '\0';
+				r = cw_parse_u64(at, 0, UINT64_MAX, into[k]);
+				if (end)
+					*end = ':';
+				if (r < 0)
+					return bad(err, "--rust-panic", optarg,
+						   "give LOCATION:PAYLOAD:VTABLE, addresses in "
+						   "the process");
+				at = end ? end + 1 : at;
+			}
+			break;
+		}
+		case OPT_RUST_UNWINDING:
+			o->rust_unwinding = true;
 			break;
 		case OPT_GO_SYSTEM:
 			o->go_system = true;

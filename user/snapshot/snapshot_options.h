@@ -26,6 +26,7 @@ enum cw_snapshot_exit {
 	CW_SNAP_VANISHED = 9,	    /* it ended before anything was captured */
 	CW_SNAP_BAD_CORE = 10,	    /* --core is not a readable core file */
 	CW_SNAP_UNWRITTEN = 11,	    /* the document could not be written (full, read-only) */
+	CW_SNAP_NOT_A_CRASH = 12,   /* --rust-unwinding: a catch_unwind catches the panic */
 };
 
 #define CW_SNAP_MAX_LIST 256
@@ -61,8 +62,11 @@ struct cw_snapshot_options {
 	bool go_system;		/* --go-system-goroutines: the runtime's own goroutines too */
 	uint64_t go_panic_type; /* the panic value's runtime._type, 0 unknown */
 	uint64_t go_fatal_addr, go_fatal_len; /* a Go fatal error's message, 0 unknown */
-	const char *core;		      /* a core file, "-" for stdin, or NULL */
-	const char *exe; /* with --core: the executable, when the core's notes lack it */
+	/* --rust-panic: std's &Location and the payload (object, vtable); 0 unknown. */
+	uint64_t rust_location, rust_payload, rust_vtable;
+	bool rust_unwinding; /* held at rust_panic: is the panic caught? */
+	const char *core;    /* a core file, "-" for stdin, or NULL */
+	const char *exe;     /* with --core: the executable, when the core's notes lack it */
 	size_t stack_bytes;
 	size_t stop_together; /* --stop-together: more threads are captured one at a time */
 	/* What the caller knows of the crash (the daemon has it from the kernel). */

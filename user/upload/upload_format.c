@@ -139,6 +139,19 @@ const json_t *cw_upload_main_thread(const json_t *snap)
 	return json_is_object(t) ? t : NULL;
 }
 
+bool cw_upload_classified(const json_t *snap, const char *name)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(snap, "classifiers"), i, c)
+	{
+		if (json_is_string(c) && strcmp(json_string_value(c), name) == 0)
+			return true;
+	}
+	return false;
+}
+
 const json_t *cw_upload_go_panic(const json_t *snap)
 {
 	const json_t *p = json_object_get(json_object_get(snap, "go"), "panic");

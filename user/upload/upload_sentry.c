@@ -272,13 +272,32 @@ static json_t *exception(const json_t *snap, const json_t *main, const char *des
 {
 	const json_t *sig = json_object_get(snap, "signal"), *panic = cw_upload_go_panic(snap),
 		     *g = cw_upload_faulted_goroutine(snap);
+	const json_t *attrs = json_object_get(snap, "attributes");
+	const char *cxx_type = cw_upload_str(attrs, "exception.type");
+	bool rust_panic = cw_upload_classified(snap, "rust-panic");
 	json_t *ex = json_object(), *mech = json_object(), *st;
 
 	/* A Go panic: the panicking goroutine's stack, not the OS thread's. */
 	if (panic && g)
 		main = g;
 	st = main ? stacktrace(main) : NULL;
-	if (panic) {
+	if (cxx_type || rust_panic) {
+		/*
+		 * Why in the program's own terms: the C++ exception's type (its
+		 * what() is in the value, the cause line), or a Rust panic.
+		 */
+		json_object_set_new(ex, "type", json_string(cxx_type ? cxx_type : "panic"));
+		json_object_set_new(mech, "type",
+				    json_string(cxx_type ? "cpp-exception" : "rust-panic"));
+		json_object_set_new(mech, "handled", json_false());
+		if (json_is_object(sig)) {
+			json_t *meta_sig = json_object();
+
+			json_object_set(meta_sig, "number", json_object_get(sig, "number"));
+			set_str(meta_sig, "name", cw_upload_str(sig, "name"));
+			json_object_set_new(mech, "meta", json_pack("{s:o}", "signal", meta_sig));
+		}
+	} else if (panic) {
 		const char *type = cw_upload_str(panic, "type");
 
 		json_object_set_new(ex, "type", json_string(type ? type : "panic"));

@@ -31,6 +31,9 @@ bool cw_upload_uuid_hex(const char *uuid, char out[33]);
 /* The faulted thread, else the first one (an on-demand snapshot), else NULL. */
 const json_t *cw_upload_main_thread(const json_t *snap);
 
+/* Whether snap's classifiers name it (e.g. "rust-panic"). */
+bool cw_upload_classified(const json_t *snap, const char *name);
+
 /* A Go program's panic ({type, message, address}) as read at its hold, or NULL. */
 const json_t *cw_upload_go_panic(const json_t *snap);
 

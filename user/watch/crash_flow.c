@@ -177,8 +177,11 @@ static void print_outcome(struct cw_crash_flow *f, const struct cw_signal_event 
 		cause = json_string_value(json_object_get(doc, "cause"));
 	if (!f->c.fmt.json)
 		said.cause = cause;
-	cw_crash_stats_note(&f->stats, ev->sig, at, snap, out->held_ms);
-	cw_outcome_index(f->c.spool, ev, at, snap, out->path, cause);
+	/* A program paused at its own trace event did not crash: not counted, not listed. */
+	if (!(ev->flags & CW_SIG_AT_USDT)) {
+		cw_crash_stats_note(&f->stats, ev->sig, at, snap, out->held_ms);
+		cw_outcome_index(f->c.spool, ev, at, snap, out->path, cause);
+	}
 	cw_format_snapshot(stdout, ev, &said, &f->c.fmt);
 	json_decref(doc);
 	if (f->c.fmt.json || !f->c.fmt.show_stack)
@@ -259,6 +262,28 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 
 	if (e && e->holds_in_flight)
 		e->holds_in_flight--;
+	/*
+	 * A Rust panic held at rust_panic: its record waited for this, as a
+	 * catch_unwind may catch it (no crash: nothing said, no document).
+	 * No exit record follows (the kernel did not flag it): forgotten now.
+	 */
+	if (ev->flags & CW_SIG_AT_RUST_PANIC) {
+		struct cw_format_options fmt = f->c.fmt;
+
+		if (e && !e->holds_in_flight)
+			cw_ledger_forget(e);
+		e = NULL;
+		if (j->r.tool_status == CW_SNAP_NOT_A_CRASH) {
+			if (f->c.o->verbose)
+				fprintf(stderr,
+					"crashwatch: the panic of %u (%.*s) is caught by a "
+					"catch_unwind: not a crash\n",
+					ev->task.pid, CW_COMM_LEN, ev->task.comm);
+			return;
+		}
+		fmt.show_stack = false;
+		cw_format_signal(stdout, ev, f->c.sym, &fmt);
+	}
 	/*
 	 * It never stopped: a signal sent by another process can be delivered
 	 * before the SIGSTOP sent at its generation (a lower number goes
@@ -521,6 +546,10 @@ void cw_crash_flow_signal(struct cw_crash_flow *f, const struct cw_signal_event 
 	 * snapshot has the lines, and a library's first read of DWARF (~45 ms)
 	 * here would keep core dumps waiting for their answer.
 	 */
+	/* A Rust panic may be caught: its record waits for the snapshot tool's word. */
+	if (f->c.o->hold && (ev->flags & CW_SIG_AT_RUST_PANIC) && (ev->flags & CW_SIG_HELD) &&
+	    !suppressed)
+		return;
 	lines = cw_symbolizer_source_lines(f->c.sym, !f->c.o->hold);
 	cw_format_signal(stdout, ev, f->c.sym, &fmt);
 	cw_symbolizer_source_lines(f->c.sym, lines);

@@ -11,7 +11,8 @@ static const double hold_le_ms[CW_HOLD_BUCKETS] = {1,	2.5, 5,	   10,	 25,   50, 
 
 static const char *const point_names[CW_HELD_N] = {
 	[CW_HELD_NONE] = "none",       [CW_HELD_HANDLER] = "handler", [CW_HELD_ABORT] = "abort",
-	[CW_HELD_GENERATE] = "sender", [CW_HELD_GO] = "go",	      [CW_HELD_CORE] = "core",
+	[CW_HELD_GENERATE] = "sender", [CW_HELD_GO] = "go",	      [CW_HELD_RUST] = "rust",
+	[CW_HELD_CORE] = "core",
 };
 
 static const char *const snapshot_names[CW_SNAP_N] = {
@@ -39,6 +40,8 @@ enum cw_hold_point cw_hold_point_of(const struct cw_signal_event *ev)
 		return CW_HELD_GENERATE;
 	if (ev->flags & CW_SIG_AT_GO)
 		return CW_HELD_GO;
+	if (ev->flags & CW_SIG_AT_RUST_PANIC)
+		return CW_HELD_RUST;
 	return CW_HELD_HANDLER;
 }
 

@@ -21,6 +21,7 @@ enum cw_hold_point {
 	CW_HELD_ABORT,	  /* at abort() */
 	CW_HELD_GENERATE, /* a signal sent by another process */
 	CW_HELD_GO,	  /* a Go panic or fatal error */
+	CW_HELD_RUST,	  /* a Rust panic=unwind panic at std's rust_panic */
 	CW_HELD_CORE,	  /* in its core dump */
 	CW_HELD_N,
 };
@@ -36,7 +37,7 @@ enum cw_crash_snapshot {
 #define CW_HOLD_BUCKETS 14
 
 struct cw_crash_stats {
-	uint64_t crashes[65][CW_HELD_N]; /* [signal 0..64: 0 for none (Go panics)] */
+	uint64_t crashes[65][CW_HELD_N]; /* [signal 0..64: 0 for none (Go, Rust unwind panics)] */
 	uint64_t snapshots[CW_SNAP_N];
 	uint64_t held[CW_HOLD_BUCKETS + 1]; /* [i]: at most le[i] ms; the last: above all */
 	double held_ms_sum;

@@ -118,6 +118,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		cw_libc_probes_on_exec(&d->libcs, data);
 		cw_go_probes_on_exec(&d->go, &d->libcs, data);
 		cw_usdt_probes_on_exec(&d->usdt, &d->libcs, data);
+		cw_rust_probes_on_exec(&d->rust, &d->libcs, data);
 		return 0;
 	}
 	return d->fn(d->fn_ctx, data, size);
@@ -169,6 +170,8 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 		bpf_program__set_autoload(d->skel->progs.on_go_fatal, false);
 		bpf_program__set_autoload(d->skel->progs.on_go_preprint, false);
 		bpf_program__set_autoload(d->skel->progs.on_go_throw, false);
+		bpf_program__set_autoload(d->skel->progs.on_rust_hook, false);
+		bpf_program__set_autoload(d->skel->progs.on_rust_panic, false);
 		bpf_program__set_autoload(d->skel->progs.on_exec, false);
 		bpf_program__set_autoload(d->skel->progs.identify_mappings, false);
 	}
@@ -219,6 +222,11 @@ int cw_detector_start(struct cw_detector *d, const struct cw_watch_options *o,
 					d->skel->progs.on_go_fatal, d->skel->progs.on_go_preprint,
 					d->skel->progs.on_go_throw,
 					bpf_map__fd(d->skel->maps.go_exes), o->max_go_binaries);
+		if (err)
+			return err;
+		err = cw_rust_probes_init(&d->rust, d->skel->progs.on_rust_hook,
+					  d->skel->progs.on_rust_panic, o->debug_dirs,
+					  o->n_debug_dirs, o->max_rust_binaries);
 		if (err)
 			return err;
 		err = cw_usdt_probes_start(&d->usdt, o, d->skel->progs.on_usdt,
@@ -291,6 +299,7 @@ void cw_detector_stop(struct cw_detector *d)
 	d->rb = NULL;
 	cw_usdt_probes_free(&d->usdt);
 	cw_go_probes_free(&d->go);
+	cw_rust_probes_free(&d->rust);
 	cw_libc_probes_free(&d->libcs);
 	detect_bpf__destroy(d->skel);
 	d->skel = NULL;

@@ -11,6 +11,7 @@
 #include "crashwatch/events.h"
 #include "go_probes.h"
 #include "libc_probes.h"
+#include "rust_probes.h"
 #include "scope.h"
 #include "usdt_probes.h"
 #include "watch_options.h"
@@ -26,6 +27,7 @@ struct cw_detector {
 	struct cw_libc_probes libcs; /* the abort() uprobes: owned here */
 	struct cw_go_probes go;	     /* the Go runtimes' fatal paths: owned here */
 	struct cw_usdt_probes usdt;  /* --snapshot-on: owned here */
+	struct cw_rust_probes rust;  /* Rust std's panic paths: owned here */
 };
 
 /* Root, BPF and BTF present: prints what is missing and how to fix it. 0 or -errno. */

@@ -73,7 +73,8 @@ static void print_frames_text(FILE *out, const struct cw_frame_view *v, size_t n
 
 /*
  * abort: at abort()'s entry; kill: sent by another process, at generation;
- * go-panic, go-fatal: at the Go runtime's fatal paths; else delivery.
+ * go-panic, go-fatal: at the Go runtime's fatal paths; rust-panic: at Rust
+ * std's rust_panic; else delivery.
  */
 static const char *signal_record_type(const struct cw_signal_event *ev)
 {
@@ -87,6 +88,8 @@ static const char *signal_record_type(const struct cw_signal_event *ev)
 		return "go-fatal";
 	if (ev->flags & CW_SIG_AT_USDT)
 		return "usdt-hold";
+	if (ev->flags & CW_SIG_AT_RUST_PANIC)
+		return "rust-panic";
 	return "signal";
 }
 
@@ -219,7 +222,8 @@ void cw_format_signal(FILE *out, const struct cw_signal_event *ev, struct cw_sym
 		return;
 	}
 	cw_format_time(ev->hdr.ts_ns, time, sizeof(time));
-	if (ev->flags & (CW_SIG_AT_GO | CW_SIG_AT_USDT)) /* no signal: nothing of one to say */
+	/* no signal: nothing of one to say */
+	if (ev->flags & (CW_SIG_AT_GO | CW_SIG_AT_USDT | CW_SIG_AT_RUST_PANIC))
 		fprintf(out, "%s %s pid=%u tid=%u comm=%.*s", time, signal_record_type(ev),
 			ev->task.pid, ev->task.tid, CW_COMM_LEN, ev->task.comm);
 	else

@@ -188,11 +188,11 @@ static void collect_tool(pid_t child, int out_fd, double deadline, int cancel_fd
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
 		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40], classifier[40],
-		go_type[64];
+		go_type[64], rust[96];
 	/* A USDT probe's: its classifier, then usdt.probe and usdt.argN attributes. */
 	char usdt_cls[2 * CW_USDT_NAME_MAX + 16];
 	char usdt_kv[1 + CW_USDT_MAX_ARGS][2 * CW_USDT_NAME_MAX + CW_USDT_STRING_LEN + 48];
-	char *argv[26 + 2 * CW_REDACT_MAX_PATTERNS + 2 * CW_MAX_DEBUG_DIRS + 3 + CW_USDT_MAX_ARGS];
+	char *argv[28 + 2 * CW_REDACT_MAX_PATTERNS + 2 * CW_MAX_DEBUG_DIRS + 3 + CW_USDT_MAX_ARGS];
 };
 
 /* A USDT probe's hold: not a crash; classified by the probe, its arguments as attributes. */
@@ -247,6 +247,22 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 	}
 	if (known && known->usdt)
 		i = usdt_args(a, known->usdt, i);
+	/*
+	 * A Rust panic: where std keeps its location and payload.  Held at
+	 * rust_panic (no signal), the tool tells a panic caught by a
+	 * catch_unwind from one that ends the process.
+	 */
+	if (known && (known->flags & CW_SIG_RUST_PANIC)) {
+		snprintf(a->rust, sizeof(a->rust),
+			 "--rust-panic=0x%" PRIx64 ":0x%" PRIx64 ":0x%" PRIx64,
+			 (uint64_t)known->rust_location, (uint64_t)known->rust_payload,
+			 (uint64_t)known->rust_vtable);
+		a->argv[i++] = a->rust;
+	}
+	if (known && (known->flags & CW_SIG_AT_RUST_PANIC)) {
+		a->argv[i++] = "--classifier=rust-panic";
+		a->argv[i++] = "--rust-unwinding";
+	}
 	a->argv[i++] = a->out;
 	a->argv[i++] = a->timeout;
 	/* A tool outliving the watcher would stop a process nobody releases any more. */
@@ -284,10 +300,11 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 			 (uint64_t)known->fault_addr);
 		snprintf(a->sender, sizeof(a->sender), "--sender=%d", (int)known->sender_pid);
 		/* At abort()'s entry SIGABRT is not raised yet: there is no siginfo. */
-		if (!(known->flags & (CW_SIG_AT_ABORT | CW_SIG_AT_GO | CW_SIG_AT_USDT)))
-			a->argv[i++] = a->code;
 		if (!(known->flags &
-		      (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT | CW_SIG_AT_GO | CW_SIG_AT_USDT)))
+		      (CW_SIG_AT_ABORT | CW_SIG_AT_GO | CW_SIG_AT_USDT | CW_SIG_AT_RUST_PANIC)))
+			a->argv[i++] = a->code;
+		if (!(known->flags & (CW_SIG_FROM_PROCESS | CW_SIG_AT_ABORT | CW_SIG_AT_GO |
+				      CW_SIG_AT_USDT | CW_SIG_AT_RUST_PANIC)))
 			a->argv[i++] = a->addr;
 		if (known->sender_pid)
 			a->argv[i++] = a->sender;
@@ -306,6 +323,9 @@ void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal
 		.fault_addr = ev->fault_addr,
 		.sender_pid = (pid_t)ev->sender_pid,
 		.go_message_len = (ev->flags & CW_SIG_AT_GO_FATAL) ? ev->handler : 0,
+		.rust_location = ev->rust_location,
+		.rust_payload = ev->rust_payload,
+		.rust_vtable = ev->rust_vtable,
 	};
 }
 

@@ -58,6 +58,8 @@ struct cw_crash_signal {
 	pid_t sender_pid;
 	__u64 go_message_len;		 /* a Go fatal error's message length (at fault_addr) */
 	const struct cw_hold_usdt *usdt; /* CW_SIG_AT_USDT: the probe, else NULL */
+	/* With CW_SIG_RUST_PANIC: a Rust panic's &Location, payload object and vtable. */
+	__u64 rust_location, rust_payload, rust_vtable;
 };
 
 void cw_crash_signal_of(const struct cw_signal_event *ev, struct cw_crash_signal *out);

@@ -182,6 +182,11 @@ static void fill_classifiers(struct cw_partial_doc *p, const struct cw_signal_ev
 		p->classifiers[d->n_classifiers++] = "usdt";
 		return;
 	}
+	/* A Rust panic held at rust_panic: no signal either. */
+	if (ev->flags & CW_SIG_AT_RUST_PANIC) {
+		p->classifiers[d->n_classifiers++] = "rust-panic";
+		return;
+	}
 	p->classifiers[d->n_classifiers++] = cw_signal_name(ev->sig);
 	if (!(ev->flags & CW_SIG_AT_ABORT) && cw_si_code_name(ev->sig, ev->si_code))
 		p->classifiers[d->n_classifiers++] = cw_si_code_name(ev->sig, ev->si_code);
@@ -240,7 +245,7 @@ void cw_partial_doc_fill(struct cw_partial_doc *p, const struct cw_signal_event 
 	fill_notes(p, ev, why, repeated);
 	p->doc.uuid = uuid;
 	p->doc.container = &p->container;
-	p->doc.has_signal = !(ev->flags & (CW_SIG_AT_GO | CW_SIG_AT_USDT));
+	p->doc.has_signal = !(ev->flags & (CW_SIG_AT_GO | CW_SIG_AT_USDT | CW_SIG_AT_RUST_PANIC));
 	fill_signal(&p->doc.signal, ev);
 	p->doc.classifiers = p->classifiers;
 	p->doc.threads = &p->thread;

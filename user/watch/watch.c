@@ -152,6 +152,9 @@ static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_c
 		[CW_CNT_USDT_UNHELD] =
 			{"usdt_unheld",
 			 "USDT probe firings not held: one hold per probe at a time."},
+		[CW_CNT_RUST_PANIC] =
+			{"rust_panics_seen",
+			 "Rust panics seen at rust_panic_with_hook (caught ones too)."},
 	};
 	uint64_t c[CW_NR_COUNTERS];
 
@@ -162,6 +165,7 @@ static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_c
 	cw_libc_probes_emit_counters(&d->libcs, s);
 	cw_go_probes_emit_counters(&d->go, s);
 	cw_usdt_probes_emit_counters(&d->usdt, s);
+	cw_rust_probes_emit_counters(&d->rust, s);
 	cw_sink_counter(s, "malformed", "Records the watcher could not read.", w->malformed);
 	cw_sink_counter(s, "core_calls_refused",
 			"Calls to the core socket refused: not a core dump's own.",
@@ -654,8 +658,9 @@ static void describe_holds(const struct cw_watch_options *o, const struct cw_det
 		 "handled signals (SIGSTOP at the handler), abort() in %s and in the libcs of "
 		 "other mount namespaces (containers) as their programs start, Go panics and "
 		 "fatal errors (runtime.fatalpanic, runtime.fatalthrow) in Go executables as "
-		 "they start (at most %u), %s, %s",
-		 d->libc, o->max_go_binaries,
+		 "they start (at most %u), Rust panics (std's rust_panic) in Rust executables "
+		 "as they start (at most %u), %s, %s",
+		 d->libc, o->max_go_binaries, o->max_rust_binaries,
 		 !w->core_installed ? "not default-action faults (partial snapshots: see above)"
 		 : w->core_by_socket
 			 ? "default-action faults (core dump: the kernel's coredump socket)"

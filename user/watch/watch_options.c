@@ -89,6 +89,11 @@ static const char usage[] =
 	"                       mount namespace); default 256, at most 4096; past it, a\n"
 	"                       Go program's faults are held at its signal handler and\n"
 	"                       its panics are reported at its exit\n"
+	"  --max-rust-binaries=N  with --hold, the most Rust executable files whose panics\n"
+	"                       are probed (std's panic path, found as they start);\n"
+	"                       default 256, at most 4096; past it, a panic=abort panic\n"
+	"                       is held at abort() without its message, a panic=unwind\n"
+	"                       one is not seen\n"
 	"  --cgroup=PATH        watch only the processes in this cgroup v2 cgroup and below\n"
 	"                       it, including cgroups made later; PATH as /proc/PID/cgroup\n"
 	"                       shows it or under the cgroup2 mount; repeat for more (at\n"
@@ -156,6 +161,7 @@ enum {
 	OPT_SNAPSHOT_TOOL,
 	OPT_MAX_LIBCS,
 	OPT_MAX_GO,
+	OPT_MAX_RUST,
 	OPT_CGROUP,
 	OPT_HOST_CORE_HANDLER,
 	OPT_REDACT,
@@ -198,6 +204,7 @@ static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"max-libcs", required_argument, NULL, OPT_MAX_LIBCS},
 	{"max-go-binaries", required_argument, NULL, OPT_MAX_GO},
+	{"max-rust-binaries", required_argument, NULL, OPT_MAX_RUST},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"host-core-handler", required_argument, NULL, OPT_HOST_CORE_HANDLER},
 	{"redact", required_argument, NULL, OPT_REDACT},
@@ -258,6 +265,7 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.spool = CW_DEFAULT_SPOOL,
 		.max_libcs = CW_DEFAULT_MAX_LIBCS,
 		.max_go_binaries = CW_DEFAULT_MAX_GO,
+		.max_rust_binaries = CW_DEFAULT_MAX_RUST,
 	};
 	cw_parse_signal_list(CW_DEFAULT_SIGNALS, &o->signals, &bad);
 	optind = 1;
@@ -516,6 +524,16 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 				return -EINVAL;
 			}
 			o->max_go_binaries = (unsigned)v;
+			break;
+		case OPT_MAX_RUST:
+			if (cw_parse_u64(optarg, 1, CW_MAX_RUST_LIMIT, &v) < 0) {
+				fprintf(err,
+					"crashwatch: bad --max-rust-binaries '%s': give a number "
+					"from 1 to %d\n",
+					optarg, CW_MAX_RUST_LIMIT);
+				return -EINVAL;
+			}
+			o->max_rust_binaries = (unsigned)v;
 			break;
 		case OPT_CGROUP:
 			if (!optarg[0] || o->n_cgroups == CW_MAX_SCOPE_CGROUPS) {

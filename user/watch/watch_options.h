@@ -55,6 +55,7 @@ struct cw_watch_options {
 	const char *host_core_handler; /* NULL: core_pattern runs this executable */
 	unsigned max_libcs;	       /* the most libcs abort() is probed in */
 	unsigned max_go_binaries;      /* the most Go executables whose fatal paths are probed */
+	unsigned max_rust_binaries;    /* the most Rust executables whose panic path is probed */
 	/* --cgroup: watch only these cgroup v2 cgroups and their descendants. */
 	const char *cgroups[CW_MAX_SCOPE_CGROUPS];
 	unsigned n_cgroups;
@@ -83,6 +84,8 @@ struct cw_watch_options {
 #define CW_MAX_LIBCS_LIMIT   1024
 #define CW_DEFAULT_MAX_GO    256
 #define CW_MAX_GO_LIMIT	     CW_MAX_GO_FILES
+#define CW_DEFAULT_MAX_RUST  256
+#define CW_MAX_RUST_LIMIT    4096
 
 #define CW_DEFAULT_SIGNALS "SEGV,BUS,FPE,ILL,ABRT,TRAP,SYS"
 
