@@ -31,7 +31,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 # Crash targets: frame pointers and no optimisation, so the crash happens where the source says.
 TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
-BPF_PROGS  := detect
+BPF_PROGS  := detect timeline
 PROGRAMS   := crashwatch crashwatch-snapshot
 MAINS      := user/watch/main.c user/snapshot/snapshot_main.c user/core/core_handler_main.c
 LIB_SRCS   := $(filter-out $(MAINS),$(wildcard $(SRC_DIRS:%=%/*.c)))
@@ -170,7 +170,8 @@ define compile_bpf
 	$(Q)$(LLVM_STRIP) -g $@
 endef
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h include/crashwatch/events.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h include/crashwatch/events.h \
+	include/crashwatch/timeline.h bpf/scope.bpf.h
 	$(compile_bpf)
 
 # The benchmark's empty programs (bench/floor.bpf.c).

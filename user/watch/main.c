@@ -6,6 +6,7 @@
 #include "config.h"
 #include "core_handler.h"
 #include "core_install.h"
+#include "timeline_main.h"
 #include "upload_main.h"
 #include "version.h"
 #include "watch.h"
@@ -15,6 +16,8 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  watch      watch the host for crashing processes and report them\n"
+	"  timeline   record a wall-clock timeline of every thread of processes (Chrome trace "
+	"JSON)\n"
 	"  upload     upload the snapshots waiting in a spool to a crash backend\n"
 	"  config check [FILE]  report each problem in a config file (line, key, reason)\n"
 	"  core-handler  what kernel.core_pattern pipes cores to (set by watch)\n"
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "watch") == 0)
 		return cw_watch_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "timeline") == 0)
+		return cw_timeline_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "config") == 0)
 		return cw_config_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "upload") == 0)
