@@ -15,7 +15,7 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
 	bc strace gdb elfutils libclang-rt-14-dev golang-go libiberty-dev g++ debuginfod \
-	iproute2
+	iproute2 nodejs
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -61,6 +61,10 @@ HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard t
 GOSNAP_DIR := $(BUILD)/tests/targets/go_snap
 GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked-pie
 GOSNAP_ENV := $(GO_ENV)
+# A real consumer of the timeline's trace format, for its tests: the trace engine of
+# Chrome DevTools' Performance panel, from npm (pinned), under $(BUILD)/node.
+TRACE_ENGINE := @paulirish/trace_engine@0.0.65
+TRACE_CONSUMER := $(BUILD)/node/node_modules/@paulirish/trace_engine/package.json
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
 
 # libFuzzer harnesses over every parser of outside input (tests/fuzz/), with the library
@@ -103,7 +107,7 @@ test: deps
 check: test
 
 test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) $(HELPERS) \
-	$(GOSNAP_BINS) \
+	$(GOSNAP_BINS) $(TRACE_CONSUMER) \
 	format-check
 
 bench: deps
@@ -233,6 +237,12 @@ $(BUILD)/san/crashwatch-core-handler: $(BUILD)/crashwatch-core-handler
 	$(Q)mkdir -p $(@D) && cp $< $@
 
 # ---- tests and benchmarks ------------------------------------------------
+$(TRACE_CONSUMER):
+	$(call msg,NPM,$(TRACE_ENGINE))
+	$(Q)command -v npm >/dev/null || { echo "crashwatch: npm is missing: apt-get install npm"; exit 1; }
+	$(Q)mkdir -p $(BUILD)/node && npm install --prefix $(BUILD)/node --no-audit --no-fund --no-save \
+		--loglevel=error $(TRACE_ENGINE) >/dev/null
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D)

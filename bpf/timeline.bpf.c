@@ -275,8 +275,7 @@ int iter_tasks(struct bpf_iter__task *ctx)
 	if (iter_mode == CW_TL_ITER_SEED) {
 		unsigned int state = task->__state;
 
-		if (!(state & 0xff) || (state & TASK_EXITING) ||
-		    task == bpf_get_current_task_btf())
+		if (!(state & 0xff) || (state & TASK_EXITING) || task == bpf_get_current_task_btf())
 			return 0;
 		r = bpf_task_storage_get(&waiting, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!r || r->hdr.kind)

@@ -71,11 +71,11 @@ _Static_assert(sizeof(struct cw_tl_record) == 88 + 16 * CW_TL_MAX_FRAMES + CW_TL
 #define CW_TL_RECORD_HEAD (sizeof(struct cw_tl_record) - CW_TL_STACK_MAX)
 
 enum cw_tl_counter {
-	CW_TL_CNT_SAMPLES,	/* on-CPU samples sent */
-	CW_TL_CNT_OFF_CPU,	/* off-CPU intervals sent */
+	CW_TL_CNT_SAMPLES,	 /* on-CPU samples sent */
+	CW_TL_CNT_OFF_CPU,	 /* off-CPU intervals sent */
 	CW_TL_CNT_OFF_CPU_SHORT, /* off-CPU intervals with no tick in them: not sent */
-	CW_TL_CNT_DROPPED,	/* records lost: the ring buffer was full */
-	CW_TL_CNT_NO_STACK,	/* the user stack could not be read */
+	CW_TL_CNT_DROPPED,	 /* records lost: the ring buffer was full */
+	CW_TL_CNT_NO_STACK,	 /* the user stack could not be read */
 	CW_TL_NR_COUNTERS,
 };
 

@@ -13,8 +13,8 @@
 #include "timeline_unwind.h"
 
 static const char *const state_names[CW_TL_NR_STATES] = {
-	[CW_TL_RUNNING] = "running",   [CW_TL_RUNNABLE] = "runnable", [CW_TL_SLEEPING] = "sleeping",
-	[CW_TL_DISK] = "disk",	       [CW_TL_STOPPED] = "stopped",
+	[CW_TL_RUNNING] = "running", [CW_TL_RUNNABLE] = "runnable", [CW_TL_SLEEPING] = "sleeping",
+	[CW_TL_DISK] = "disk",	     [CW_TL_STOPPED] = "stopped",
 };
 
 const char *cw_tl_state_name(enum cw_tl_state s)
@@ -128,7 +128,6 @@ static const char *frame_name(struct names *t, struct cw_symbolizer *sym,
 
 struct event {
 	uint64_t ts;
-	size_t seq; /* order of emission: ties keep it */
 	uint32_t pid, tid;
 	char ph; /* 'B' or 'E' */
 	const char *name;
@@ -157,8 +156,7 @@ static void add_event(struct writer *w, uint64_t ts, uint32_t pid, uint32_t tid,
 		w->ev = nv;
 		w->cap_ev = cap;
 	}
-	w->ev[w->n_ev] = (struct event){
-		.ts = ts, .seq = w->n_ev, .pid = pid, .tid = tid, .ph = ph, .name = name};
+	w->ev[w->n_ev] = (struct event){.ts = ts, .pid = pid, .tid = tid, .ph = ph, .name = name};
 	w->n_ev++;
 }
 
@@ -199,15 +197,6 @@ static int by_thread_then_time(const void *a, const void *b)
 	return x->end_ns < y->end_ns ? -1 : x->end_ns > y->end_ns;
 }
 
-static int by_time(const void *a, const void *b)
-{
-	const struct event *x = a, *y = b;
-
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 /* One thread's records, recs[0..n), sorted: its slices, and its name. */
 static void thread_slices(struct writer *w, const struct cw_tl_record *const *recs, size_t n,
 			  struct names *names, struct cw_symbolizer *sym,
@@ -222,7 +211,8 @@ static void thread_slices(struct writer *w, const struct cw_tl_record *const *re
 	for (size_t i = 0; i < n && !w->err; i++) {
 		const struct cw_tl_record *r = recs[i];
 		uint64_t start = r->hdr.ts_ns > o->start_ns ? r->hdr.ts_ns : o->start_ns;
-		/* A sample stands until the next one is late (two periods), an interval a period past its end. */
+		/* A sample stands until the next one is late (two periods), an interval a period
+		 * past its end. */
 		uint64_t until = r->hdr.kind == CW_TL_ON_CPU ? r->hdr.ts_ns + 2 * w->period
 							     : r->end_ns + w->period;
 		size_t np;
@@ -302,12 +292,14 @@ static int write_meta(FILE *out, const char *name, uint32_t pid, uint32_t tid, c
 	if (!v)
 		return -ENOMEM;
 	if (tid)
-		r = fprintf(out, ",{\"name\":\"%s\",\"ph\":\"M\",\"ts\":0,\"pid\":%u,\"tid\":%u,"
-				 "\"args\":{\"name\":%s}}\n",
+		r = fprintf(out,
+			    ",{\"name\":\"%s\",\"ph\":\"M\",\"ts\":0,\"pid\":%u,\"tid\":%u,"
+			    "\"args\":{\"name\":%s}}\n",
 			    name, pid, tid, v);
 	else
-		r = fprintf(out, ",{\"name\":\"%s\",\"ph\":\"M\",\"ts\":0,\"pid\":%u,"
-				 "\"args\":{\"name\":%s}}\n",
+		r = fprintf(out,
+			    ",{\"name\":\"%s\",\"ph\":\"M\",\"ts\":0,\"pid\":%u,"
+			    "\"args\":{\"name\":%s}}\n",
 			    name, pid, v);
 	free(v);
 	return r < 0 ? -EIO : 0;
@@ -382,14 +374,20 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 		err = w.err;
 	if (err)
 		goto out;
-	qsort(w.ev, w.n_ev, sizeof(*w.ev), by_time);
+	/*
+	 * Thread after thread, each in time order: the format does not ask for
+	 * one order over all, and a reader that matches B and E on one stack
+	 * for the whole trace (DevTools' trace engine) then pairs them right.
+	 */
 	for (size_t i = 0; i < w.n_ev; i++) {
 		const struct event *e = &w.ev[i];
 		uint64_t rel = e->ts - o->start_ns;
 
-		if (fprintf(out, ",{\"name\":%s,\"ph\":\"%c\",\"ts\":%" PRIu64 ".%03u,\"pid\":%u,"
-				 "\"tid\":%u}\n",
-			    e->name, e->ph, rel / 1000, (unsigned)(rel % 1000), e->pid, e->tid) < 0) {
+		if (fprintf(out,
+			    ",{\"name\":%s,\"ph\":\"%c\",\"ts\":%" PRIu64 ".%03u,\"pid\":%u,"
+			    "\"tid\":%u}\n",
+			    e->name, e->ph, rel / 1000, (unsigned)(rel % 1000), e->pid,
+			    e->tid) < 0) {
 			err = -EIO;
 			goto out;
 		}

@@ -116,11 +116,25 @@ static int collect(void *ctx, const struct cw_tl_record *r)
 	return 0;
 }
 
+/* Still running: not gone, and not a zombie waiting for its parent. */
 static bool any_alive(const pid_t *pids, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (kill(pids[i], 0) == 0 || errno == EPERM)
+	for (size_t i = 0; i < n; i++) {
+		char path[64], buf[512], *paren;
+		FILE *f;
+		size_t len;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pids[i]);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		paren = strrchr(buf, ')');
+		if (paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X')
 			return true;
+	}
 	return false;
 }
 
@@ -162,7 +176,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		switch (c) {
 		case 'p':
 			if (cw_parse_u64(optarg, 1, 0x7fffffff, &v) < 0) {
-				fprintf(stderr, "crashwatch: bad --pid '%s': a process id\n", optarg);
+				fprintf(stderr, "crashwatch: bad --pid '%s': a process id\n",
+					optarg);
 				return 2;
 			}
 			if (a->n_pids == CW_TL_MAX_PIDS) {
@@ -339,7 +354,8 @@ int cw_timeline_main(int argc, char **argv)
 	}
 	err = cw_tl_recorder_flush(&rec, a->n_pids == 1 ? a->pids[0] : 0);
 	if (err < 0)
-		fprintf(stderr, "crashwatch: failed to end the intervals still open: %s, ignoring\n",
+		fprintf(stderr,
+			"crashwatch: failed to end the intervals still open: %s, ignoring\n",
 			strerror(-err));
 	jo = (struct cw_tl_json_options){
 		.hz = (unsigned)a->hz,

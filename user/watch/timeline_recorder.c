@@ -70,16 +70,17 @@ static int attach_perf_events(struct cw_tl_recorder *r, unsigned hz)
 			continue;
 		if (r->perf_fds[cpu] < 0) {
 			err = r->perf_fds[cpu];
-			fprintf(stderr, "crashwatch: failed to open a cpu-clock perf event on CPU %d: %s\n",
+			fprintf(stderr,
+				"crashwatch: failed to open a cpu-clock perf event on CPU %d: %s\n",
 				cpu, strerror(-err));
 			return err;
 		}
-		r->perf_links[cpu] =
-			bpf_program__attach_perf_event(r->skel->progs.on_cpu_sample, r->perf_fds[cpu]);
+		r->perf_links[cpu] = bpf_program__attach_perf_event(r->skel->progs.on_cpu_sample,
+								    r->perf_fds[cpu]);
 		if (!r->perf_links[cpu]) {
 			err = -errno;
-			fprintf(stderr, "crashwatch: failed to attach the sampler on CPU %d: %s\n", cpu,
-				strerror(-err));
+			fprintf(stderr, "crashwatch: failed to attach the sampler on CPU %d: %s\n",
+				cpu, strerror(-err));
 			return err;
 		}
 		attached++;
@@ -114,13 +115,13 @@ int cw_tl_recorder_start(struct cw_tl_recorder *r, const struct cw_tl_recorder_o
 	}
 	r->skel->rodata->self_tgid = (__u32)getpid();
 	r->skel->rodata->period_ns = 1000000000ULL / (o->hz ? o->hz : CW_TL_DEFAULT_HZ);
-	r->skel->rodata->stack_bytes = o->stack_bytes <= CW_TL_STACK_MAX ? o->stack_bytes
-									 : CW_TL_STACK_MAX;
+	r->skel->rodata->stack_bytes =
+		o->stack_bytes <= CW_TL_STACK_MAX ? o->stack_bytes : CW_TL_STACK_MAX;
 	r->skel->rodata->all_pids = o->all;
 	r->skel->rodata->view_pidns = o->all ? o->view_pidns : 0;
 	r->skel->rodata->filter_cgroups = o->all && o->n_cgroups > 0;
-	bpf_map__set_max_entries(r->skel->maps.samples, o->ringbuf_bytes ? o->ringbuf_bytes
-									 : 4U << 20);
+	bpf_map__set_max_entries(r->skel->maps.samples,
+				 o->ringbuf_bytes ? o->ringbuf_bytes : 4U << 20);
 	err = timeline_bpf__load(r->skel);
 	if (err) {
 		fprintf(stderr, "crashwatch: failed to load the timeline BPF programs: %s\n",

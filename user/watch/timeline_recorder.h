@@ -30,7 +30,7 @@ struct cw_tl_recorder_options {
 	const pid_t *pids;
 	size_t n_pids;
 	bool all;
-	uint32_t view_pidns; /* a sidecar's pid namespace, 0 on the host (all only) */
+	uint32_t view_pidns;	    /* a sidecar's pid namespace, 0 on the host (all only) */
 	const uint64_t *cgroup_ids; /* all only: only these cgroups and below */
 	unsigned n_cgroups;
 };

@@ -199,7 +199,8 @@ size_t cw_tl_unwind(struct cw_tl_unwinder *u, const struct cw_tl_record *r, uint
 		u->n = 0;
 		dwfl_getthread_frames(u->dwfl, (pid_t)r->tid, frame_cb, u);
 		u->cur = NULL;
-		/* Up to the last frame whose stack pointer is known: the walk goes on from there. */
+		/* Up to the last frame whose stack pointer is known: the walk goes on from there.
+		 */
 		for (size_t i = 1; i < u->n && u->sps[i] && n < cap; i++) {
 			pcs[n++] = u->pcs[i];
 			last_sp = u->sps[i];
