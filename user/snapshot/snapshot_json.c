@@ -306,6 +306,7 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 		fill_go(s, p, d);
 	if (s->abort_msg)
 		fill_abort(s->abort_msg, p, d);
+	d->timeline = s->timeline;
 	d->capture = (struct cw_doc_capture){
 		.method = s->method,
 		.pause_ms = s->pause_ms,

@@ -36,6 +36,8 @@ struct cw_snapshot {
 	const struct cw_go_capture *go;
 	/* glibc's abort message, read at the hold at abort() (NULL: none). */
 	const struct cw_abort_message *abort_msg;
+	/* The timeline kept beside it (a file name in its directory), or NULL. */
+	const char *timeline;
 };
 
 /* Fills the document's description from s and writes it (snapshot_doc.h).  NULL on ENOMEM. */

@@ -69,6 +69,9 @@ static const char usage[] =
 	"                       what is found nowhere, after the target is let go\n"
 	"                       (DEBUGINFOD_TIMEOUT default 5, DEBUGINFOD_MAXTIME 10,\n"
 	"                       no retry; a server slow for nothing is not asked again)\n"
+	"  --timeline=FILE      a timeline of the process (the watcher's flight recorder) to\n"
+	"                       keep with the snapshot: moved beside it in --output as\n"
+	"                       <uuid>.timeline.json, named in its \"timeline\" field\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"Exit status: 0 written; 1 failed; 2 bad usage; 3 no such process; 4 kernel thread;\n"
@@ -106,6 +109,7 @@ enum {
 	OPT_SYMBOL_CACHE_BYTES,
 	OPT_DIE_WITH_PARENT,
 	OPT_DEBUG_DIR,
+	OPT_TIMELINE,
 };
 
 static const struct option long_options[] = {
@@ -137,6 +141,7 @@ static const struct option long_options[] = {
 	{"symbol-cache-bytes", required_argument, NULL, OPT_SYMBOL_CACHE_BYTES},
 	{"die-with-parent", required_argument, NULL, OPT_DIE_WITH_PARENT},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"timeline", required_argument, NULL, OPT_TIMELINE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -332,6 +337,11 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			o->debug_dirs[o->n_debug_dirs++] = optarg;
 			break;
 		}
+		case OPT_TIMELINE:
+			if (!optarg[0])
+				return bad(err, "--timeline", optarg, "give a file");
+			o->timeline = optarg;
+			break;
 		case 'h':
 			fputs(usage, out);
 			return 1;

@@ -20,6 +20,7 @@
 #include "crash_ledger.h"
 #include "crashwatch/events.h"
 #include "event_format.h"
+#include "flight_recorder.h"
 #include "hold_pool.h"
 #include "hold_registry.h"
 #include "scope.h"
@@ -39,6 +40,7 @@ struct cw_crash_flow_config {
 	double upload_timeout_s;
 	struct cw_scope *scope;
 	struct cw_symbolizer *sym;
+	struct cw_flight_recorder *flight; /* NULL: no timeline beside snapshots */
 };
 
 struct cw_crash_flow {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "detector.h"
+#include "flight_recorder.h"
 #include "event_decode.h"
 #include "event_format.h"
 #include "config.h"
@@ -79,6 +80,7 @@ struct watch_ctx {
 	uint64_t malformed; /* records userspace could not read */
 	struct cw_upload_target target;
 	struct cw_uploader up;
+	struct cw_flight_recorder flight; /* started with --flight-recorder */
 };
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -133,6 +135,7 @@ static void print_counters(struct cw_detector *d, const struct watch_ctx *w)
 			" uploaded=%" PRIu64 " upload_refused=%" PRIu64 " upload_retries=%" PRIu64,
 			w->up.uploaded, w->up.refused, w->up.retries);
 	cw_crash_flow_print_counters(w->flow, stderr);
+	cw_flight_print_counters((struct cw_flight_recorder *)&w->flight, stderr);
 	fputc('\n', stderr);
 }
 
@@ -473,6 +476,10 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		ev.data.fd = cw_crash_flow_done_fd(w->flow);
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	if (w->flight.started) {
+		ev.data.fd = cw_flight_fd(&w->flight);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	while (!stop_requested) {
 		struct epoll_event ready[4];
 		int n = epoll_wait(ep, ready, 4, 500);
@@ -486,6 +493,10 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		for (int i = 0; i < n; i++) {
 			if (ready[i].data.fd == w->core_sock) {
 				core_call(w, det);
+				continue;
+			}
+			if (w->flight.started && ready[i].data.fd == cw_flight_fd(&w->flight)) {
+				cw_flight_consume(&w->flight);
 				continue;
 			}
 			if (ready[i].data.fd == cw_crash_flow_done_fd(w->flow)) {
@@ -683,6 +694,24 @@ int cw_watch_main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	if (opts.flight_seconds > 0) {
+		if (!opts.hold) {
+			fprintf(stderr,
+				"crashwatch: --flight-recorder needs --hold: its timeline is "
+				"kept beside a crash's snapshot\n");
+			bad_usage = true;
+			err = -EINVAL;
+			goto cleanup;
+		}
+		err = cw_flight_start(&w.flight, opts.flight_seconds, opts.flight_bytes, &scope);
+		if (err)
+			goto cleanup;
+		fprintf(stderr,
+			"crashwatch: flight recorder: the last %gs of every watched thread, "
+			"sampled "
+			"at %u Hz, in at most %" PRIu64 " MiB\n",
+			opts.flight_seconds, w.flight.hz, opts.flight_bytes >> 20);
+	}
 	w.sym = cw_symbolizer_new();
 	if (!w.sym) {
 		err = -ENOMEM;
@@ -701,6 +730,7 @@ int cw_watch_main(int argc, char **argv)
 						  .upload_timeout_s = w.target.timeout_s,
 						  .scope = &scope,
 						  .sym = w.sym,
+						  .flight = w.flight.started ? &w.flight : NULL,
 					  });
 	if (err)
 		goto cleanup;
@@ -751,6 +781,8 @@ cleanup:
 	cw_uploader_stop(&w.up);
 	if (det.skel)
 		print_counters(&det, &w);
+	/* After the holds (they write its timelines) and its counters. */
+	cw_flight_stop(&w.flight);
 	cw_detector_stop(&det);
 	cw_scope_close(&scope);
 	cw_upload_target_free(&w.target);

@@ -57,6 +57,10 @@ struct cw_watch_options {
 	/* --debug-dir: passed to the snapshot tool and the symbol server it starts. */
 	const char *debug_dirs[CW_MAX_DEBUG_DIRS];
 	unsigned n_debug_dirs;
+	/* --flight-recorder: seconds of every thread's timeline kept (0: off), in this many bytes.
+	 */
+	double flight_seconds;
+	uint64_t flight_bytes;
 };
 
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"
