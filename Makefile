@@ -73,7 +73,7 @@ FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-build \
+.PHONY: all deps run test check test-build bench bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-timeline bench-build \
 	fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -133,6 +133,10 @@ bench-go: deps
 bench-concurrent: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/concurrent.py
+
+bench-timeline: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/timeline.py
 
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build

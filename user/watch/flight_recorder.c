@@ -170,6 +170,7 @@ int cw_flight_write_timeline(struct cw_flight_recorder *f, pid_t pid, const char
 	struct cw_tl_json_options jo = {.hz = f->hz, .state_frames = CW_TL_FRAMES_ROOT};
 	struct cw_tl_record **recs = NULL;
 	struct cw_tl_json_stats st;
+	uint64_t started = 0;
 	size_t n = 0;
 	FILE *out;
 	int err = 0, fd;
@@ -179,11 +180,16 @@ int cw_flight_write_timeline(struct cw_flight_recorder *f, pid_t pid, const char
 	cw_tl_recorder_flush(&f->rec, f->flush_by_pid ? pid : 0);
 	jo.end_ns = boottime_ns();
 	jo.start_ns = jo.end_ns > f->window_ns ? jo.end_ns - f->window_ns : 0;
+	/* A pid used again within the window: the process that has it now started last. */
+	for (size_t i = 0; i < f->n; i++)
+		if (at(f, i)->pid == (uint32_t)pid && at(f, i)->start_boottime > started)
+			started = at(f, i)->start_boottime;
 	recs = malloc((f->n ? f->n : 1) * sizeof(*recs));
 	for (size_t i = 0; recs && i < f->n; i++) {
 		const struct cw_tl_record *r = at(f, i);
 
-		if (r->pid != (uint32_t)pid || r->end_ns < jo.start_ns)
+		if (r->pid != (uint32_t)pid || r->start_boottime != started ||
+		    r->end_ns < jo.start_ns)
 			continue;
 		if (!(recs[n] = expand(r)))
 			break;
@@ -237,10 +243,10 @@ void cw_flight_print_counters(struct cw_flight_recorder *f, FILE *out)
 	cw_tl_recorder_counters(&f->rec, c);
 	fprintf(out,
 		" flight_records=%zu flight_bytes=%" PRIu64 " flight_bytes_peak=%" PRIu64
-		" flight_forgotten_full=%" PRIu64 " flight_lost=%" PRIu64 " flight_timelines=%" PRIu64
-		" flight_timeline_failed=%" PRIu64,
-		f->n, f->bytes, f->peak_bytes, f->forgotten_full, c[CW_TL_CNT_DROPPED], f->timelines,
-		f->timeline_failed);
+		" flight_forgotten_full=%" PRIu64 " flight_lost=%" PRIu64
+		" flight_timelines=%" PRIu64 " flight_timeline_failed=%" PRIu64,
+		f->n, f->bytes, f->peak_bytes, f->forgotten_full, c[CW_TL_CNT_DROPPED],
+		f->timelines, f->timeline_failed);
 	pthread_mutex_unlock(&f->lock);
 }
 
