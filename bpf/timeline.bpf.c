@@ -206,6 +206,12 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	r->state = CW_TL_RUNNING;
 	if (capture(r, task, false) == 0)
 		send(r);
+	/*
+	 * Its storage made now, while it runs: made at a switch, with irqs off,
+	 * it can fail (the allocator's cache for it is empty when many threads
+	 * start at once).
+	 */
+	bpf_task_storage_get(&waiting, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	return 0;
 }
 
@@ -218,6 +224,17 @@ static __always_inline __u32 off_cpu_state(bool preempt, unsigned int state)
 	if ((state & TASK_UNINTERRUPT) && !(state & TASK_NOLOAD))
 		return CW_TL_DISK;
 	return CW_TL_SLEEPING;
+}
+
+/* An interval off the CPU ends: sent if a sampling tick fell in it. */
+static __always_inline void end_interval(struct cw_tl_record *r, __u64 now)
+{
+	r->end_ns = now;
+	if (r->hdr.ts_ns / period_ns != now / period_ns)
+		send(r);
+	else
+		count(CW_TL_CNT_OFF_CPU_SHORT);
+	r->hdr.kind = 0;
 }
 
 SEC("tp_btf/sched_switch")
@@ -233,25 +250,43 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			bpf_task_storage_delete(&waiting, prev);
 		} else {
 			r = bpf_task_storage_get(&waiting, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+			/*
+			 * Still open: it ran again without this program seeing the
+			 * switch to it (measured: a thread woken by a core dump's
+			 * SIGKILL).  Its interval ends now, at the latest.
+			 */
+			if (r && r->hdr.kind == CW_TL_OFF_CPU) {
+				count(CW_TL_CNT_END_UNSEEN);
+				end_interval(r, now);
+			}
 			if (r) {
 				r->hdr.kind = 0;
 				r->hdr.ts_ns = now;
 				r->state = off_cpu_state(preempt, prev_state);
 				if (capture(r, prev, false) == 0)
 					r->hdr.kind = CW_TL_OFF_CPU;
+			} else {
+				/* Nowhere to keep it: sent now, open-ended (no nesting with
+				 * samples: irqs are off). */
+				__u32 zero = 0;
+
+				count(CW_TL_CNT_NO_STORAGE);
+				r = bpf_map_lookup_elem(&scratch, &zero);
+				if (r) {
+					r->hdr.kind = CW_TL_OFF_CPU;
+					r->hdr.ts_ns = now;
+					r->end_ns = 0;
+					r->state = off_cpu_state(preempt, prev_state);
+					if (capture(r, prev, false) == 0)
+						send(r);
+				}
 			}
 		}
 	}
 
 	r = bpf_task_storage_get(&waiting, next, 0, 0);
-	if (r && r->hdr.kind == CW_TL_OFF_CPU) {
-		r->end_ns = now;
-		if (r->hdr.ts_ns / period_ns != now / period_ns)
-			send(r);
-		else
-			count(CW_TL_CNT_OFF_CPU_SHORT);
-		r->hdr.kind = 0;
-	}
+	if (r && r->hdr.kind == CW_TL_OFF_CPU)
+		end_interval(r, now);
 	return 0;
 }
 

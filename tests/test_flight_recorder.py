@@ -19,7 +19,7 @@ def crash_after_work(w, ms=2000):
     return ran, rec
 
 
-def check_timeline(ran, doc, spool):
+def check_timeline(ran, doc, spool, counters):
     assert doc["timeline"] == {"file": doc["uuid"] + ".timeline.json",
                                "format": "chrome-trace-event"}
     path = os.path.join(spool, doc["timeline"]["file"])
@@ -32,9 +32,10 @@ def check_timeline(ran, doc, spool):
                        for k in ("spinner", "locked", "piped", "napper", "alternate")} | {
         (pid, pid): "timeline_thread"}
     t = {threads[k]: v for k, v in slices.items()}
+    flight = {k: v for k, v in counters.items() if k.startswith("flight_")}
     # The two seconds before the crash: each thread in its function all along.
-    assert longest(t["locked"], "wait_on_the_lock") > 1.8e6
-    assert longest(t["piped"], "read_the_pipe") > 1.8e6
+    assert longest(t["locked"], "wait_on_the_lock") > 1.8e6, (t["locked"], flight)
+    assert longest(t["piped"], "read_the_pipe") > 1.8e6, (t["piped"], flight)
     assert total(t["spinner"], "spin_in_known_function") > 1.6e6
     assert total(t["napper"], "nap_in_short_sleeps") > 1.6e6
     assert total(t["alternate"], "work_a_while") > 0.3e6
@@ -53,10 +54,10 @@ def test_crash_has_the_timeline_of_its_last_seconds(tmp_path):
         ran, rec = crash_after_work(w)
     finally:
         assert w.stop() == 0
+    c = w.counters()
     with open(rec["path"]) as f:
         doc = json.load(f)
-    path = check_timeline(ran, doc, str(spool))
-    c = w.counters()
+    path = check_timeline(ran, doc, str(spool), c)
     assert c["flight_timelines"] >= 1 and c["flight_timeline_failed"] == 0
     assert c["flight_bytes_peak"] <= 64 << 20
     # Nothing left half-written in the spool, nothing it would take for a snapshot.

@@ -54,9 +54,14 @@ struct cw_tl_frame {
  */
 struct cw_tl_record {
 	struct cw_event_header hdr; /* kind: enum cw_tl_kind; ts_ns: CLOCK_BOOTTIME */
-	__u64 end_ns;		    /* off-CPU: when it ran again (or the flush); else ts_ns */
-	__u64 start_boottime;	    /* its process's, ns since boot: tells pid reuse apart */
-	__u32 pid;		    /* thread group id, as the watcher's pid namespace sees it */
+	/*
+	 * Off-CPU: when it ran again (or the flush); 0: not known, it was sent
+	 * as it left the CPU (its task storage could not be had), and lasts
+	 * until its thread's next record.  On-CPU: ts_ns.
+	 */
+	__u64 end_ns;
+	__u64 start_boottime; /* its process's, ns since boot: tells pid reuse apart */
+	__u32 pid;	      /* thread group id, as the watcher's pid namespace sees it */
 	__u32 tid;
 	char comm[CW_COMM_LEN]; /* the thread's name */
 	__u32 state;		/* enum cw_tl_state */
@@ -76,6 +81,8 @@ enum cw_tl_counter {
 	CW_TL_CNT_OFF_CPU_SHORT, /* off-CPU intervals with no tick in them: not sent */
 	CW_TL_CNT_DROPPED,	 /* records lost: the ring buffer was full */
 	CW_TL_CNT_NO_STACK,	 /* the user stack could not be read */
+	CW_TL_CNT_NO_STORAGE,	 /* no task storage at a switch: the interval sent open-ended */
+	CW_TL_CNT_END_UNSEEN, /* an interval ended at the next switch out: its switch in unseen */
 	CW_TL_NR_COUNTERS,
 };
 

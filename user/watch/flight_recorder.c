@@ -47,6 +47,12 @@ static struct cw_tl_record *expand(const void *c)
 	return r;
 }
 
+/* Until when a record says something: an open-ended interval (end 0) for as long as it is kept. */
+static uint64_t last_ns(const struct cw_tl_record *r)
+{
+	return r->hdr.kind == CW_TL_OFF_CPU && !r->end_ns ? UINT64_MAX : r->end_ns;
+}
+
 static const struct cw_tl_record *at(const struct cw_flight_recorder *f, size_t i)
 {
 	return f->v[(f->first + i) % f->cap];
@@ -83,13 +89,17 @@ static int keep(void *ctx, const struct cw_tl_record *r)
 {
 	struct cw_flight_recorder *f = ctx;
 	size_t size = compact_size(r);
-	uint64_t now = r->end_ns;
+	uint64_t now = r->end_ns ? r->end_ns : r->hdr.ts_ns;
 	void *c;
 
 	if (size > f->max_bytes)
 		return 0;
-	while (f->n && (at(f, 0)->end_ns + f->window_ns < now || f->bytes + size > f->max_bytes)) {
-		if (at(f, 0)->end_ns + f->window_ns >= now)
+	/* Oldest first: the ring is in arrival order (an open-ended interval waits for the bound).
+	 */
+	while (f->n &&
+	       ((last_ns(at(f, 0)) != UINT64_MAX && last_ns(at(f, 0)) + f->window_ns < now) ||
+		f->bytes + size > f->max_bytes)) {
+		if (f->bytes + size > f->max_bytes)
 			f->forgotten_full++;
 		forget_first(f);
 	}
@@ -189,7 +199,7 @@ int cw_flight_write_timeline(struct cw_flight_recorder *f, pid_t pid, const char
 		const struct cw_tl_record *r = at(f, i);
 
 		if (r->pid != (uint32_t)pid || r->start_boottime != started ||
-		    r->end_ns < jo.start_ns)
+		    last_ns(r) < jo.start_ns)
 			continue;
 		if (!(recs[n] = expand(r)))
 			break;
@@ -244,9 +254,10 @@ void cw_flight_print_counters(struct cw_flight_recorder *f, FILE *out)
 	fprintf(out,
 		" flight_records=%zu flight_bytes=%" PRIu64 " flight_bytes_peak=%" PRIu64
 		" flight_forgotten_full=%" PRIu64 " flight_lost=%" PRIu64
-		" flight_timelines=%" PRIu64 " flight_timeline_failed=%" PRIu64,
+		" flight_timelines=%" PRIu64 " flight_timeline_failed=%" PRIu64
+		" flight_open_ended=%" PRIu64 " flight_unseen_switch_in=%" PRIu64,
 		f->n, f->bytes, f->peak_bytes, f->forgotten_full, c[CW_TL_CNT_DROPPED],
-		f->timelines, f->timeline_failed);
+		f->timelines, f->timeline_failed, c[CW_TL_CNT_NO_STORAGE], c[CW_TL_CNT_END_UNSEEN]);
 	pthread_mutex_unlock(&f->lock);
 }
 

@@ -211,10 +211,14 @@ static void thread_slices(struct writer *w, const struct cw_tl_record *const *re
 	for (size_t i = 0; i < n && !w->err; i++) {
 		const struct cw_tl_record *r = recs[i];
 		uint64_t start = r->hdr.ts_ns > o->start_ns ? r->hdr.ts_ns : o->start_ns;
-		/* A sample stands until the next one is late (two periods), an interval a period
-		 * past its end. */
+		/*
+		 * A sample stands until the next one is late (two periods), an
+		 * interval a period past its end; one whose end is not known until
+		 * the thread's next record.
+		 */
 		uint64_t until = r->hdr.kind == CW_TL_ON_CPU ? r->hdr.ts_ns + 2 * w->period
-							     : r->end_ns + w->period;
+				 : r->end_ns		     ? r->end_ns + w->period
+							     : UINT64_MAX;
 		size_t np;
 
 		/* A record sent again with a later end: the later one says it. */
