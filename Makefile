@@ -84,7 +84,7 @@ all: $(PROGRAMS:%=$(BUILD)/%) $(BUILD)/crashwatch-core-handler
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
+	done; command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
 			echo "crashwatch: missing Debian packages:" $$missing; \
