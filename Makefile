@@ -17,7 +17,7 @@ MULTIARCH  := $(shell $(CC) -dumpmachine 2>/dev/null)
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
 	bc strace gdb elfutils libclang-rt-14-dev golang-go libiberty-dev g++ debuginfod \
-	systemtap-sdt-dev bpftrace iproute2 rustc debhelper dpkg-dev lintian python3-prometheus-client
+	systemtap-sdt-dev bpftrace iproute2 nodejs rustc debhelper dpkg-dev lintian python3-prometheus-client
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -33,7 +33,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 # Crash targets: frame pointers and no optimisation, so the crash happens where the source says.
 TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
-BPF_PROGS  := detect
+BPF_PROGS  := detect timeline
 PROGRAMS   := crashwatch crashwatch-snapshot
 MAINS      := user/watch/main.c user/snapshot/snapshot_main.c user/core/core_handler_main.c
 LIB_SRCS   := $(filter-out $(MAINS),$(wildcard $(SRC_DIRS:%=%/*.c)))
@@ -75,6 +75,10 @@ HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard t
 GOSNAP_DIR := $(BUILD)/tests/targets/go_snap
 GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked-pie
 GOSNAP_ENV := $(GO_ENV)
+# A real consumer of the timeline's trace format, for its tests: the trace engine of
+# Chrome DevTools' Performance panel, from npm (pinned), under $(BUILD)/node.
+TRACE_ENGINE := @paulirish/trace_engine@0.0.65
+TRACE_CONSUMER := $(BUILD)/node/node_modules/@paulirish/trace_engine/package.json
 # Programs built against libcrashwatch alone, as its users would: static and shared.
 CLIENT_TESTS := $(patsubst tests/client/%.c,$(BUILD)/tests/client/%,$(wildcard tests/client/*.c))
 CLIENT_TESTS += $(CLIENT_TESTS:%=%-shared) $(BUILD)/tests/client/go_trace
@@ -87,7 +91,7 @@ FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: deb all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-usdt bench-build \
+.PHONY: deb all deps run test check test-build install-client bench bench-request bench-snapshot bench-storm bench-exec bench-hold bench-concurrent bench-go bench-usdt bench-timeline bench-build \
 	bench-cxx bench-why fuzz fuzz-build format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -123,7 +127,7 @@ deb: deps
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
+	done; command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
 			echo "crashwatch: missing Debian packages:" $$missing; \
@@ -148,7 +152,7 @@ check: test
 
 test-build: all $(PROGRAMS:%=$(BUILD)/san/%) $(BUILD)/san/crashwatch-core-handler $(UNIT_TESTS) $(TARGETS) $(HELPERS) \
 	$(CLIENT_TESTS) \
-	$(GOSNAP_BINS) \
+	$(GOSNAP_BINS) $(TRACE_CONSUMER) \
 	format-check
 
 bench: deps
@@ -191,6 +195,10 @@ bench-cxx: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/cxx_throw.sh
 
+bench-timeline: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)CW_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/timeline.py
+
 bench-exec: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)CW_BUILD=$(abspath $(BUILD)) bench/exec_hook.sh
@@ -231,7 +239,8 @@ define compile_bpf
 	$(Q)$(LLVM_STRIP) -g $@
 endef
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h include/crashwatch/events.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h include/crashwatch/events.h \
+	include/crashwatch/timeline.h bpf/scope.bpf.h
 	$(compile_bpf)
 
 # The benchmark's empty programs (bench/floor.bpf.c).
@@ -332,6 +341,12 @@ install-client: $(CLIENT_LIBS)
 	$(call write_pc,$(LIBDIR),$(INCLUDEDIR)) > $(DESTDIR)$(LIBDIR)/pkgconfig/crashwatch.pc
 
 # ---- tests and benchmarks ------------------------------------------------
+$(TRACE_CONSUMER):
+	$(call msg,NPM,$(TRACE_ENGINE))
+	$(Q)command -v npm >/dev/null || { echo "crashwatch: npm is missing: apt-get install npm"; exit 1; }
+	$(Q)mkdir -p $(BUILD)/node && npm install --prefix $(BUILD)/node --no-audit --no-fund --no-save \
+		--loglevel=error $(TRACE_ENGINE) >/dev/null
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D)

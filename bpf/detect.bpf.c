@@ -57,9 +57,6 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
 #define SIGSTOP		  19
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
 #define ENOENT		  2
-#define MAX_PID_NS_LEVEL  32 /* include/linux/pid_namespace.h */
-/* A sidecar's pid namespace this deep or less: deeper, it sees no process. */
-#define CW_MAX_PIDNS_LEVEL 8
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -127,6 +124,8 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } scope_cgroups SEC(".maps");
+
+#include "scope.bpf.h"
 
 /* Processes the OOM killer chose, until their exit. */
 struct {
@@ -198,63 +197,7 @@ static __always_inline __u32 pid_ns_inum(struct task_struct *task)
 	return BPF_CORE_READ(up.ns, ns.inum);
 }
 
-/*
- * The number pid has in the watcher's pid namespace, 0 if that namespace
- * does not see it.  A sidecar's namespace is at most a few levels deep:
- * deeper than CW_MAX_PIDNS_LEVEL, a process is not seen.
- */
-static __always_inline __u32 pid_in_view(struct pid *pid)
-{
-	unsigned int level;
-	struct upid up;
-
-	if (!view_pidns)
-		return BPF_CORE_READ(pid, numbers[0].nr);
-	level = BPF_CORE_READ(pid, level);
-	for (unsigned int i = 0; i <= CW_MAX_PIDNS_LEVEL; i++) {
-		if (i > level)
-			break;
-		if (bpf_core_read(&up, sizeof(up), &pid->numbers[i]))
-			break;
-		if (BPF_CORE_READ(up.ns, ns.inum) == view_pidns)
-			return up.nr;
-	}
-	return 0;
-}
-
-/* The process's pid as the watcher numbers it; the host's unless a sidecar. */
-static __always_inline __u32 view_tgid(struct task_struct *task)
-{
-	if (!view_pidns)
-		return BPF_CORE_READ(task, tgid);
-	return pid_in_view(BPF_CORE_READ(task, group_leader, thread_pid));
-}
-
-/* In a watched cgroup or below one: a walk up, checking each ancestor. */
-static __always_inline bool in_scope_cgroup(struct task_struct *task)
-{
-	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
-	struct cgroup_subsys_state *parent;
-
-	for (int i = 0; i < CW_MAX_CGROUP_DEPTH && cg; i++) {
-		__u64 id = BPF_CORE_READ(cg, kn, id);
-
-		if (bpf_map_lookup_elem(&scope_cgroups, &id))
-			return true;
-		parent = BPF_CORE_READ(cg, self.parent);
-		cg = parent ? (struct cgroup *)((void *)parent -
-						bpf_core_field_offset(struct cgroup, self))
-			    : NULL;
-	}
-	return false;
-}
-
-/* Is task one this watcher watches? */
-static __always_inline bool watches(struct task_struct *task)
-{
-	return (!view_pidns || pid_in_view(BPF_CORE_READ(task, thread_pid))) &&
-	       (!filter_cgroups || in_scope_cgroup(task));
-}
+/* pid_in_view, view_tgid, in_scope_cgroup, watches: bpf/scope.bpf.h */
 
 /* The same, counted when not: for crashes, not for every exec. */
 static __always_inline bool in_scope(struct task_struct *task)

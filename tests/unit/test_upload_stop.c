@@ -69,7 +69,7 @@ static void *send_one(void *arg)
 	struct sender *s = arg;
 	double t0 = now_s();
 
-	cw_upload_send(&s->conn, &s->target, s->snap, &s->answer);
+	cw_upload_send(&s->conn, &s->target, s->snap, NULL, &s->answer);
 	s->took = now_s() - t0;
 	return NULL;
 }

@@ -496,5 +496,9 @@ json_t *cw_snapshot_doc_json(const struct cw_snapshot_doc *d)
 	json_object_set_new(o, "capture", capture_json(&d->capture));
 	if (d->aggregate)
 		json_object_set_new(o, "aggregate", aggregate_json(d->aggregate));
+	if (d->timeline && d->timeline[0])
+		json_object_set_new(o, "timeline",
+				    json_pack("{s:s, s:s}", "file", d->timeline, "format",
+					      "chrome-trace-event"));
 	return o;
 }

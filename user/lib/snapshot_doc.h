@@ -173,6 +173,11 @@ struct cw_snapshot_doc {
 	struct cw_doc_capture capture;
 	const struct cw_doc_aggregate *aggregate; /* NULL: "aggregate" left out */
 	const struct cw_doc_go *go; /* NULL (not a Go program): "go", "goroutines" left out */
+	/*
+	 * The timeline of the seconds before (the watcher's flight recorder):
+	 * a file name beside the document; NULL: "timeline" left out.
+	 */
+	const char *timeline;
 };
 
 /* The document, timestamped now.  NULL on ENOMEM. */

@@ -377,6 +377,7 @@ static void fill(const struct cw_snapshot *s, struct full_parts *p, struct cw_sn
 		fill_cxx(s->cxx, p, d);
 	if (s->rust)
 		fill_rust(s->rust, p, d);
+	d->timeline = s->timeline;
 	d->capture = (struct cw_doc_capture){
 		.method = s->method,
 		.pause_ms = s->pause_ms,

@@ -44,6 +44,8 @@ struct cw_snapshot {
 	const struct cw_cxx_exception *cxx;
 	/* A Rust panic's message and location, as read at the hold (NULL: none). */
 	const struct cw_rust_panic *rust;
+	/* The timeline kept beside it (a file name in its directory), or NULL. */
+	const char *timeline;
 };
 
 /* Fills the document's description from s and writes it (snapshot_doc.h).  NULL on ENOMEM. */

@@ -118,6 +118,28 @@ static int write_snapshot(json_t *doc, const char *dir, const char *uuid)
 	return 0;
 }
 
+/*
+ * --timeline: the file moved beside the snapshot as <uuid>.timeline.json
+ * (same directory: a rename); its name in name.  0 or -errno (said).
+ */
+static int keep_timeline(const char *file, const char *dir, const char *uuid, char *name,
+			 size_t cap)
+{
+	char path[4096];
+
+	snprintf(name, cap, "%s.timeline.json", uuid);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (rename(file, path) < 0) {
+		int e = errno;
+
+		fprintf(stderr,
+			"crashwatch-snapshot: failed to keep the timeline %s: %s, ignoring\n", file,
+			strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 /* A core on stdin is copied to an unlinked file: libelf wants to seek.  fd or -errno. */
 static int open_core(const char *path)
 {
@@ -319,7 +341,7 @@ int main(int argc, char **argv)
 	const char *functions[CW_UNWIND_MAX_FRAMES];
 	const struct cw_unwound_thread *ft = NULL;
 	size_t n_cls = 0, n_notes = 0, n_functions = 0, env_len = 0;
-	char uuid[64], err[512] = "", *env = NULL;
+	char uuid[64], timeline[128], err[512] = "", *env = NULL;
 	int proc_dir = -1, core_fd = -1, rc = CW_SNAP_FAILED, r;
 	json_t *doc = NULL;
 
@@ -567,6 +589,9 @@ int main(int argc, char **argv)
 	snap.environment = env;
 	snap.environment_len = env_len;
 	snap.uuid = uuid;
+	if (o.timeline && strcmp(o.output, "-") != 0 &&
+	    keep_timeline(o.timeline, o.output, uuid, timeline, sizeof(timeline)) == 0)
+		snap.timeline = timeline;
 	snap.notes = notes;
 	snap.n_notes = n_notes;
 	snap.total_ms = ms_since(&t0);
@@ -574,6 +599,12 @@ int main(int argc, char **argv)
 	if (!doc)
 		goto cleanup;
 	if (write_snapshot(doc, o.output, uuid) < 0) {
+		if (snap.timeline) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s/%s", o.output, snap.timeline);
+			unlink(path);
+		}
 		/* Told apart: the watcher counts a spool that takes no file. */
 		rc = CW_SNAP_UNWRITTEN;
 		goto cleanup;

@@ -88,6 +88,9 @@ static const char usage[] =
 	"                       what is found nowhere, after the target is let go\n"
 	"                       (DEBUGINFOD_TIMEOUT default 5, DEBUGINFOD_MAXTIME 10,\n"
 	"                       no retry; a server slow for nothing is not asked again)\n"
+	"  --timeline=FILE      a timeline of the process (the watcher's flight recorder) to\n"
+	"                       keep with the snapshot: moved beside it in --output as\n"
+	"                       <uuid>.timeline.json, named in its \"timeline\" field\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"Exit status: 0 written; 1 failed; 2 bad usage; 3 no such process; 4 kernel thread;\n"
@@ -134,6 +137,7 @@ enum {
 	OPT_REQUESTED_BY,
 	OPT_STOP_TOGETHER,
 	OPT_CALLER_GOROUTINE,
+	OPT_TIMELINE,
 };
 
 static const struct option long_options[] = {
@@ -173,6 +177,7 @@ static const struct option long_options[] = {
 	{"requested-by", required_argument, NULL, OPT_REQUESTED_BY},
 	{"stop-together", required_argument, NULL, OPT_STOP_TOGETHER},
 	{"caller-goroutine", required_argument, NULL, OPT_CALLER_GOROUTINE},
+	{"timeline", required_argument, NULL, OPT_TIMELINE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -456,6 +461,11 @@ int cw_snapshot_options_parse(int argc, char **argv, struct cw_snapshot_options 
 			if (parse_requester(optarg, o) < 0)
 				return bad(err, "--requested-by", optarg,
 					   "give PID:UID:GID[:COMM]");
+			break;
+		case OPT_TIMELINE:
+			if (!optarg[0])
+				return bad(err, "--timeline", optarg, "give a file");
+			o->timeline = optarg;
 			break;
 		case 'h':
 			fputs(usage, out);

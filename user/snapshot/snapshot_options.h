@@ -92,6 +92,7 @@ struct cw_snapshot_options {
 	uint64_t caller_goroutine;		   /* --caller-goroutine: marked faulted, 0 none */
 	const char *debug_dirs[CW_MAX_DEBUG_DIRS]; /* --debug-dir, searched first */
 	size_t n_debug_dirs;
+	const char *timeline; /* --timeline: a file to move beside the snapshot, or NULL */
 };
 
 /* 0 to run; 1 when --help/--version was printed to out; -EINVAL after one line on err. */

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,42 @@ static int older_first(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && strcmp(s + len - n, suffix) == 0;
+}
+
 static int is_snapshot(const char *name)
 {
 	size_t len = strlen(name);
 
 	/* ".*" are temporary files and the hold registry. */
 	return name[0] != '.' && len > 5 && len < sizeof(((struct cw_spool_file *)0)->name) &&
-	       strcmp(name + len - 5, ".json") == 0;
+	       ends_with(name, len, ".json") && !ends_with(name, len, CW_SPOOL_TIMELINE_SUFFIX);
+}
+
+void cw_spool_timeline_name(const char *name, char *out, size_t cap)
+{
+	size_t len = strlen(name);
+
+	if (ends_with(name, len, ".json"))
+		len -= 5;
+	snprintf(out, cap, "%.*s%s", (int)len, name, CW_SPOOL_TIMELINE_SUFFIX);
+}
+
+int cw_spool_remove(const char *dir, const char *name)
+{
+	char path[4096], tl[256];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	r = unlink(path) == 0 ? 0 : -errno;
+	cw_spool_timeline_name(name, tl, sizeof(tl));
+	snprintf(path, sizeof(path), "%s/%s", dir, tl);
+	unlink(path);
+	return r;
 }
 
 int cw_spool_list(const char *dir, struct cw_spool_file **files, size_t *n)
@@ -62,6 +92,14 @@ int cw_spool_list(const char *dir, struct cw_spool_file **files, size_t *n)
 		}
 		snprintf(v[len].name, sizeof(v[len].name), "%s", de->d_name);
 		v[len].size = (uint64_t)st.st_size;
+		{
+			char tl[256];
+
+			cw_spool_timeline_name(de->d_name, tl, sizeof(tl));
+			if (fstatat(dirfd(d), tl, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode))
+				v[len].size += (uint64_t)st.st_size;
+		}
 		v[len].mtime = st.st_mtim;
 		len++;
 	}
@@ -85,12 +123,12 @@ int cw_spool_enforce(const char *dir, size_t max_files, uint64_t max_bytes)
 	for (i = 0; i < n; i++)
 		bytes += v[i].size;
 	for (i = 0; i < n; i++) {
-		char path[4096];
+		int e;
 
 		if ((!max_files || n - i <= max_files) && (!max_bytes || bytes <= max_bytes))
 			break;
-		snprintf(path, sizeof(path), "%s/%s", dir, v[i].name);
-		if (unlink(path) == 0 || errno == ENOENT)
+		e = cw_spool_remove(dir, v[i].name);
+		if (e == 0 || e == -ENOENT)
 			dropped++;
 		bytes -= v[i].size;
 	}
@@ -114,5 +152,15 @@ int cw_spool_fail(const char *dir, const char *name, const char *reason)
 		fprintf(f, "%s\n", reason);
 		fclose(f);
 	}
-	return rename(from, to) < 0 ? -errno : 0;
+	if (rename(from, to) < 0)
+		return -errno;
+	{
+		char tl[256];
+
+		cw_spool_timeline_name(name, tl, sizeof(tl));
+		snprintf(from, sizeof(from), "%s/%s", dir, tl);
+		snprintf(to, sizeof(to), "%s/%s", failed, tl);
+		rename(from, to); /* none: nothing to move */
+	}
+	return 0;
 }

@@ -19,9 +19,21 @@ struct cw_spool_file {
 };
 
 /*
+ * A snapshot's timeline (watch --flight-recorder) waits beside it as
+ * <uuid>.timeline.json; it goes where its snapshot goes.
+ */
+#define CW_SPOOL_TIMELINE_SUFFIX ".timeline.json"
+
+/* The name of the timeline beside snapshot name (<stem>.json). */
+void cw_spool_timeline_name(const char *name, char *out, size_t cap);
+
+/* Remove a snapshot and its timeline.  0 or -errno (the snapshot's unlink). */
+int cw_spool_remove(const char *dir, const char *name);
+
+/*
  * The waiting snapshots, oldest first (malloc'd array in *files): every
- * <name>.json but directories, whatever it is (the uploader checks each).
- * 0 or -errno.
+ * <name>.json but directories and timelines, whatever it is (the uploader
+ * checks each); a snapshot's size counts its timeline.  0 or -errno.
  */
 int cw_spool_list(const char *dir, struct cw_spool_file **files, size_t *n);
 
@@ -31,7 +43,7 @@ int cw_spool_list(const char *dir, struct cw_spool_file **files, size_t *n);
  */
 int cw_spool_enforce(const char *dir, size_t max_files, uint64_t max_bytes);
 
-/* Move a snapshot to failed/ with the reason beside it.  0 or -errno. */
+/* Move a snapshot (and its timeline) to failed/ with the reason beside it.  0 or -errno. */
 int cw_spool_fail(const char *dir, const char *name, const char *reason);
 
 #endif

@@ -33,6 +33,21 @@ struct cw_upload_body {
 	const char *content_type; /* static */
 };
 
+/* A file sent with a snapshot (its timeline), where the backend takes one. */
+struct cw_upload_attachment {
+	const char *filename;
+	const char *content_type;
+	const char *data;
+	size_t len;
+};
+
+/*
+ * Add an attachment item to a Sentry envelope (develop.sentry.dev:
+ * "Attachments": type attachment, its length, filename, content_type).
+ * 0 or -ENOMEM (the body is left as it was).
+ */
+int cw_sentry_envelope_attach(struct cw_upload_body *b, const struct cw_upload_attachment *att);
+
 /* Frees data; accepts a zeroed or already freed body. */
 void cw_upload_body_free(struct cw_upload_body *b);
 

@@ -546,6 +546,31 @@ int cw_sentry_event(const json_t *snap, json_t **event, char *err, size_t cap)
 	return 0;
 }
 
+int cw_sentry_envelope_attach(struct cw_upload_body *b, const struct cw_upload_attachment *att)
+{
+	json_t *h = json_pack("{s:s, s:I, s:s, s:s, s:s}", "type", "attachment", "length",
+			      (json_int_t)att->len, "filename", att->filename, "content_type",
+			      att->content_type, "attachment_type", "event.attachment");
+	char *head = h ? json_dumps(h, JSON_COMPACT) : NULL;
+	size_t hl = head ? strlen(head) : 0;
+	char *nd = head ? realloc(b->data, b->len + hl + 1 + att->len + 2) : NULL;
+
+	json_decref(h);
+	if (!nd) {
+		free(head);
+		return -ENOMEM;
+	}
+	b->data = nd;
+	memcpy(b->data + b->len, head, hl);
+	b->data[b->len + hl] = '\n';
+	memcpy(b->data + b->len + hl + 1, att->data, att->len);
+	b->len += hl + 1 + att->len;
+	b->data[b->len++] = '\n';
+	b->data[b->len] = '\0';
+	free(head);
+	return 0;
+}
+
 int cw_sentry_envelope(const json_t *snap, const struct cw_sentry_dsn *dsn, time_t sent_at,
 		       struct cw_upload_body *out, char *err, size_t cap)
 {

@@ -157,11 +157,20 @@ static size_t on_body(char *buf, size_t size, size_t n, void *data)
 }
 
 static int build_body(const struct cw_upload_target *t, const json_t *snap,
-		      struct cw_upload_body *b, char *err, size_t cap)
+		      const struct cw_upload_attachment *att, struct cw_upload_body *b, char *err,
+		      size_t cap)
 {
+	int r;
+
 	switch (t->kind) {
 	case CW_UPLOAD_SENTRY:
-		return cw_sentry_envelope(snap, &t->dsn, time(NULL), b, err, cap);
+		r = cw_sentry_envelope(snap, &t->dsn, time(NULL), b, err, cap);
+		if (r == 0 && att && cw_sentry_envelope_attach(b, att) < 0) {
+			snprintf(err, cap, "failed to attach %s: out of memory", att->filename);
+			cw_upload_body_free(b);
+			r = -ENOMEM;
+		}
+		return r;
 	case CW_UPLOAD_BACKTRACE:
 		return cw_backtrace_body(snap, b, err, cap);
 	case CW_UPLOAD_GENERIC:
@@ -232,7 +241,8 @@ static CURLcode perform(const struct cw_upload_conn *c, bool *stopped, char *err
 }
 
 void cw_upload_send(const struct cw_upload_conn *c, const struct cw_upload_target *t,
-		    const json_t *snap, struct cw_upload_answer *a)
+		    const json_t *snap, const struct cw_upload_attachment *att,
+		    struct cw_upload_answer *a)
 {
 	struct cw_upload_body body = {0};
 	struct curl_slist *headers = NULL;
@@ -244,7 +254,7 @@ void cw_upload_send(const struct cw_upload_conn *c, const struct cw_upload_targe
 	CURLcode rc;
 
 	memset(a, 0, sizeof(*a));
-	if (build_body(t, snap, &body, a->reason, sizeof(a->reason)) < 0) {
+	if (build_body(t, snap, att, &body, a->reason, sizeof(a->reason)) < 0) {
 		a->verdict = CW_UPLOAD_FAIL;
 		return;
 	}

@@ -74,10 +74,13 @@ void cw_upload_conn_wake(const struct cw_upload_conn *c);
  * idempotency key, so a backend that got a request whose answer was lost
  * can tell the retry from a new crash: generic, an Idempotency-Key header
  * with the snapshot's uuid; Sentry, the event_id made from it; Backtrace,
- * the report's uuid (coronerd refuses a uuid it already has).
+ * the report's uuid (coronerd refuses a uuid it already has).  att (or
+ * NULL): a file to send with it, where the backend takes one (Sentry: an
+ * attachment item in the envelope; the others: not sent).
  */
 void cw_upload_send(const struct cw_upload_conn *c, const struct cw_upload_target *t,
-		    const json_t *snap, struct cw_upload_answer *a);
+		    const json_t *snap, const struct cw_upload_attachment *att,
+		    struct cw_upload_answer *a);
 
 /*
  * Seconds from a Retry-After value (delta or HTTP date), or from X-Sentry-Rate-Limits:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,15 +52,53 @@ static const char *where(const struct cw_upload_target *t, char *out, size_t cap
 	return out;
 }
 
+/* The flight recorder's timeline beside a snapshot; at most this much is sent. */
+#define MAX_TIMELINE_BYTES (64 << 20)
+
+/*
+ * The timeline the document names, when it is the one beside it
+ * (<uuid>.timeline.json, a regular file): its bytes (malloc'd) in att.
+ */
+static char *read_timeline(const char *spool, const char *name, const json_t *doc,
+			   struct cw_upload_attachment *att)
+{
+	const char *file =
+		json_string_value(json_object_get(json_object_get(doc, "timeline"), "file"));
+	char expect[256], path[4096], *data = NULL;
+	struct stat st;
+	FILE *f;
+
+	cw_spool_timeline_name(name, expect, sizeof(expect));
+	if (!file || strcmp(file, expect) != 0)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", spool, file);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    st.st_size <= MAX_TIMELINE_BYTES && (data = malloc((size_t)st.st_size))) {
+		if (fread(data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+			free(data);
+			data = NULL;
+		}
+	}
+	fclose(f);
+	if (data)
+		*att = (struct cw_upload_attachment){.filename = "timeline.json",
+						     .content_type = "application/json",
+						     .data = data,
+						     .len = (size_t)st.st_size};
+	return data;
+}
+
 /* One file: 0 done (uploaded or moved to failed/), 1 retry later or stopped. */
 static int upload_file(struct cw_uploader *u, const char *name)
 {
-	char path[4096], why[400], to[512];
+	char why[400], to[512];
 	struct cw_upload_answer a;
 	json_t *doc;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/%s", u->spool, name);
 	/* Nothing is sent with the token that crashwatch cannot have written. */
 	r = cw_spool_doc_read(u->spool, name, &doc, why, sizeof(why));
 	if (r == -ENOENT)
@@ -69,7 +108,11 @@ static int upload_file(struct cw_uploader *u, const char *name)
 		a.verdict = CW_UPLOAD_FAIL;
 		a.status = 0;
 	} else {
-		cw_upload_send(&u->conn, u->target, doc, &a);
+		struct cw_upload_attachment att = {0};
+		char *timeline = read_timeline(u->spool, name, doc, &att);
+
+		cw_upload_send(&u->conn, u->target, doc, timeline ? &att : NULL, &a);
+		free(timeline);
 		json_decref(doc);
 	}
 	switch (a.verdict) {
@@ -82,6 +125,8 @@ static int upload_file(struct cw_uploader *u, const char *name)
 				"crashwatch: failed to record the upload of %s in %s/%s: %s; "
 				"`crashwatch list` will not say it was uploaded, ignoring\n",
 				name, u->spool, CW_INDEX_FILE, strerror(-r));
+		/* Its timeline is not kept: the upload carried it. */
+		cw_spool_remove(u->spool, name);
 		u->uploaded++;
 		u->failures = 0;
 		if (u->verbose)
@@ -92,7 +137,7 @@ static int upload_file(struct cw_uploader *u, const char *name)
 		fprintf(stderr, "crashwatch: upload of %s refused, moved to %s/failed: %s\n", name,
 			u->spool, a.reason);
 		if (cw_spool_fail(u->spool, name, a.reason) < 0)
-			unlink(path); /* never retry a refused file forever */
+			cw_spool_remove(u->spool, name); /* never retry a refused file forever */
 		return 0;
 	case CW_UPLOAD_STOPPED:
 		/* Not a failure of the backend: no backoff, no retry counted. */

@@ -21,6 +21,12 @@
 /* A spool that takes no file (full, read-only) is said at most this often; each failure counts. */
 #define SPOOL_FAIL_SAY_S 60
 
+/* The flight recorder's timeline of the held process, beside its snapshot. */
+static int flight_timeline(void *arg, pid_t pid, const char *dir, char *path, size_t cap)
+{
+	return cw_flight_write_timeline(arg, pid, dir, path, cap);
+}
+
 int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_config *c)
 {
 	int err;
@@ -72,6 +78,8 @@ int cw_crash_flow_start(struct cw_crash_flow *f, const struct cw_crash_flow_conf
 					 .no_redact = c->o->no_redact,
 					 .debug_dirs = c->o->debug_dirs,
 					 .n_debug_dirs = c->o->n_debug_dirs,
+					 .beside = c->flight ? flight_timeline : NULL,
+					 .beside_arg = c->flight,
 				 },
 				 c->o->max_holds, c->o->hold_queue, c->o->max_requests,
 				 c->o->request_queue);

@@ -22,6 +22,7 @@
 #include "counter_sink.h"
 #include "crashwatch/events.h"
 #include "event_format.h"
+#include "flight_recorder.h"
 #include "hold_pool.h"
 #include "hold_registry.h"
 #include "request_server.h"
@@ -43,6 +44,7 @@ struct cw_crash_flow_config {
 	double upload_timeout_s;
 	struct cw_scope *scope;
 	struct cw_symbolizer *sym;
+	struct cw_flight_recorder *flight; /* NULL: no timeline beside snapshots */
 };
 
 struct cw_crash_flow {

@@ -188,11 +188,11 @@ static void collect_tool(pid_t child, int out_fd, double deadline, int cancel_fd
 struct tool_args {
 	char fault[32], sig[32], code[32], addr[48], sender[32], out[PATH_MAX + 16], timeout[32],
 		pid[16], symbolizer[PATH_MAX + 16], stack[48], parent[40], classifier[40],
-		go_type[64], rust[96];
+		go_type[64], rust[96], timeline[PATH_MAX + 16];
 	/* A USDT probe's: its classifier, then usdt.probe and usdt.argN attributes. */
 	char usdt_cls[2 * CW_USDT_NAME_MAX + 16];
 	char usdt_kv[1 + CW_USDT_MAX_ARGS][2 * CW_USDT_NAME_MAX + CW_USDT_STRING_LEN + 48];
-	char *argv[28 + 2 * CW_REDACT_MAX_PATTERNS + 2 * CW_MAX_DEBUG_DIRS + 3 + CW_USDT_MAX_ARGS];
+	char *argv[29 + 2 * CW_REDACT_MAX_PATTERNS + 2 * CW_MAX_DEBUG_DIRS + 3 + CW_USDT_MAX_ARGS];
 };
 
 /* A USDT probe's hold: not a crash; classified by the probe, its arguments as attributes. */
@@ -212,7 +212,8 @@ static int usdt_args(struct tool_args *a, const struct cw_hold_usdt *u, int i)
 }
 
 static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t pid, pid_t tid,
-		      int sig, bool at_exit, const struct cw_crash_signal *known)
+		      int sig, bool at_exit, const struct cw_crash_signal *known,
+		      const char *timeline)
 {
 	int i = 0;
 
@@ -287,6 +288,10 @@ static void tool_args(struct tool_args *a, const struct cw_hold_config *c, pid_t
 		a->argv[i++] = "--debug-dir";
 		a->argv[i++] = (char *)c->debug_dirs[k];
 	}
+	if (timeline && timeline[0]) {
+		snprintf(a->timeline, sizeof(a->timeline), "--timeline=%s", timeline);
+		a->argv[i++] = a->timeline;
+	}
 	if (at_exit) {
 		a->argv[i++] = "--at-exit";
 		a->argv[i++] = "--seized-fd=3";
@@ -356,6 +361,21 @@ static void hold_end(const struct cw_hold_config *c, const struct cw_signal_even
 	cw_registry_remove(c->registry, (pid_t)ev->task.pid, ev->task.start_boottime);
 }
 
+/* What the config keeps beside the snapshot, written now (the process is held): its path or "". */
+static void write_beside(const struct cw_hold_config *c, pid_t pid, char *path, size_t cap)
+{
+	path[0] = '\0';
+	if (c->beside && c->beside(c->beside_arg, pid, c->dir, path, cap) < 0)
+		path[0] = '\0';
+}
+
+/* The tool moves it beside its snapshot; a tool that failed leaves it. */
+static void remove_beside(const char *path)
+{
+	if (path[0])
+		unlink(path);
+}
+
 static void close_pair(int p[2])
 {
 	for (int i = 0; i < 2; i++)
@@ -372,6 +392,7 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 	double deadline = now_ms() + c->timeout_s * 1e3;
 	pid_t pid = (pid_t)ev->task.pid, child = -1;
 	int out[2] = {-1, -1}, captured[2] = {-1, -1}, err = 0, got;
+	char beside[PATH_MAX] = "";
 	struct tool_args a;
 
 	memset(r, 0, sizeof(*r));
@@ -388,7 +409,8 @@ int cw_hold_snapshot(const struct cw_hold_config *c, const struct cw_signal_even
 	}
 	cw_crash_signal_of(ev, &known);
 	known.usdt = usdt;
-	tool_args(&a, c, pid, (pid_t)ev->task.tid, ev->sig, false, &known);
+	write_beside(c, pid, beside, sizeof(beside));
+	tool_args(&a, c, pid, (pid_t)ev->task.tid, ev->sig, false, &known, beside);
 	err = run_tool(a.argv, out[1], captured[1], -1, &child);
 	close(out[1]);
 	close(captured[1]);
@@ -410,6 +432,7 @@ release:
 	r->held_ms = ms_since_boottime(ev->hdr.ts_ns);
 	if (child > 0)
 		collect_tool(child, out[0], deadline, c->cancel_fd, r);
+	remove_beside(beside);
 	close_pair(out);
 	close_pair(captured);
 	return err;
@@ -445,7 +468,7 @@ static char **request_argv(const struct cw_hold_config *c, const struct cw_hold_
 	if (!argv)
 		return NULL;
 	rc.timeout_s = q->timeout_s;
-	tool_args(a, &rc, q->pid, rq->fault_tid, 0, false, NULL);
+	tool_args(a, &rc, q->pid, rq->fault_tid, 0, false, NULL, NULL);
 	/* Its own, but the pid (last) and --captured-fd: nobody holds the process. */
 	for (k = 0; a->argv[k + 1]; k++)
 		if (strncmp(a->argv[k], "--captured-fd=", 14) != 0)
@@ -603,6 +626,7 @@ int cw_hold_core(const struct cw_hold_config *c, struct cw_core_call *call, pid_
 	double t0 = now_ms(), deadline = t0 + c->timeout_s * 1e3;
 	int out[2] = {-1, -1}, seized[2] = {-1, -1}, captured[2] = {-1, -1}, err = 0, got;
 	bool seized_all = false;
+	char beside[PATH_MAX] = "";
 	pid_t child = -1;
 	struct tool_args a;
 
@@ -613,7 +637,9 @@ int cw_hold_core(const struct cw_hold_config *c, struct cw_core_call *call, pid_
 		err = -errno;
 		goto answer;
 	}
-	tool_args(&a, c, pid, tid, sig, true, known);
+	/* The dump waits: the process's memory and mappings are whole. */
+	write_beside(c, pid, beside, sizeof(beside));
+	tool_args(&a, c, pid, tid, sig, true, known, beside);
 	err = run_tool(a.argv, out[1], seized[1], captured[1], &child);
 	close(out[1]);
 	close(seized[1]);
@@ -643,6 +669,7 @@ answer:
 		collect_tool(child, out[0], deadline, c->cancel_fd, r);
 	}
 	cw_core_call_finish(call, deadline);
+	remove_beside(beside);
 	close_pair(out);
 	close_pair(seized);
 	close_pair(captured);

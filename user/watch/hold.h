@@ -39,6 +39,14 @@ struct cw_hold_config {
 	/* The tool's --debug-dir directories (the watch option of the same name). */
 	const char *const *debug_dirs;
 	unsigned n_debug_dirs;
+	/*
+	 * NULL, or called with the process held, before the tool starts: write
+	 * a file to keep beside the snapshot (the flight recorder's timeline)
+	 * into dir, its path into path; 0 when written.  The tool is given it
+	 * (--timeline) and moves it beside its snapshot; one left over is removed.
+	 */
+	int (*beside)(void *arg, pid_t pid, const char *dir, char *path, size_t cap);
+	void *beside_arg;
 };
 
 /* A USDT probe's snapshot (watch --snapshot-on): its name and arguments, as text. */

@@ -10,6 +10,7 @@
 #include "crash_show.h"
 #include "request_cli.h"
 #include "probes_main.h"
+#include "timeline_main.h"
 #include "upload_main.h"
 #include "version.h"
 #include "watch.h"
@@ -19,6 +20,8 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  watch      watch the host for crashing processes and report them\n"
+	"  timeline   record a wall-clock timeline of every thread of processes (Chrome trace "
+	"JSON)\n"
 	"  upload     upload the snapshots waiting in a spool to a crash backend\n"
 	"  list       the recent crashes on this host, newest first\n"
 	"  show ID|PID|FILE  one crash: its cause, its threads' stacks, modules\n"
@@ -57,6 +60,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "watch") == 0)
 		return cw_watch_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "timeline") == 0)
+		return cw_timeline_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "config") == 0)
 		return cw_config_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "probes") == 0)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "detector.h"
+#include "flight_recorder.h"
 #include "event_decode.h"
 #include "event_format.h"
 #include "config.h"
@@ -85,6 +86,7 @@ struct watch_ctx {
 	struct cw_metrics_server metrics; /* --metrics */
 	const struct cw_watch_options *o;
 	struct cw_request_server *requests; /* with holds and --max-requests > 0 */
+	struct cw_flight_recorder flight;   /* started with --flight-recorder */
 };
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -177,6 +179,7 @@ static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_c
 	cw_crash_flow_emit_counters(w->flow, s);
 	if (w->requests)
 		cw_request_server_emit_counters(w->requests, s);
+	cw_flight_emit_counters(&w->flight, s);
 	return 0;
 }
 
@@ -587,6 +590,10 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 			CW_REQUEST_SOCKET, w->o->max_requests, w->o->request_queue,
 			w->o->request_rate, w->o->request_burst);
 	}
+	if (w->flight.started) {
+		ev.data.fd = cw_flight_fd(&w->flight);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	while (!stop_requested) {
 		struct epoll_event ready[4];
 		int n = epoll_wait(ep, ready, 4, 500);
@@ -600,6 +607,10 @@ static int watch_loop(struct cw_detector *det, struct watch_ctx *w)
 		for (int i = 0; i < n; i++) {
 			if (ready[i].data.fd == w->core_sock) {
 				core_call(w, det);
+				continue;
+			}
+			if (w->flight.started && ready[i].data.fd == cw_flight_fd(&w->flight)) {
+				cw_flight_consume(&w->flight);
 				continue;
 			}
 			if (ready[i].data.fd == cw_crash_flow_done_fd(w->flow)) {
@@ -811,6 +822,24 @@ int cw_watch_main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	if (opts.flight_seconds > 0) {
+		if (!opts.hold) {
+			fprintf(stderr,
+				"crashwatch: --flight-recorder needs --hold: its timeline is "
+				"kept beside a crash's snapshot\n");
+			bad_usage = true;
+			err = -EINVAL;
+			goto cleanup;
+		}
+		err = cw_flight_start(&w.flight, opts.flight_seconds, opts.flight_bytes, &scope);
+		if (err)
+			goto cleanup;
+		fprintf(stderr,
+			"crashwatch: flight recorder: the last %gs of every watched thread, "
+			"sampled "
+			"at %u Hz, in at most %" PRIu64 " MiB\n",
+			opts.flight_seconds, w.flight.hz, opts.flight_bytes >> 20);
+	}
 	w.sym = cw_symbolizer_new();
 	if (!w.sym) {
 		err = -ENOMEM;
@@ -829,6 +858,7 @@ int cw_watch_main(int argc, char **argv)
 						  .upload_timeout_s = w.target.timeout_s,
 						  .scope = &scope,
 						  .sym = w.sym,
+						  .flight = w.flight.started ? &w.flight : NULL,
 					  });
 	if (err)
 		goto cleanup;
@@ -904,6 +934,8 @@ cleanup:
 	cw_uploader_stop(&w.up);
 	if (det.skel)
 		print_counters(&det, &w);
+	/* After the holds (they write its timelines) and its counters. */
+	cw_flight_stop(&w.flight);
 	cw_detector_stop(&det);
 	cw_scope_close(&scope);
 	cw_upload_target_free(&w.target);

@@ -119,6 +119,12 @@ static const char usage[] =
 	"                       @/PATH: in that file (program or library); @NAME: in the\n"
 	"                       executables of that name; alone: in every program, those\n"
 	"                       running and those started later (repeatable, at most 64)\n"
+	"  --flight-recorder=SECONDS  keep the last SECONDS (at most 3600) of every watched\n"
+	"                       thread's timeline, sampled at 99 Hz, and write a crashing\n"
+	"                       process's beside its snapshot (<uuid>.timeline.json, Chrome\n"
+	"                       trace JSON), uploaded with it; default 0: off\n"
+	"  --flight-recorder-size=SIZE  the most memory the kept records take (default\n"
+	"                       64M); past it the oldest go first\n"
 	"  --json               one JSON object per line instead of readable lines\n"
 	"  --no-stack           do not print the captured frames under each crash\n"
 	"  -v, --verbose        show libbpf's messages\n"
@@ -169,6 +175,8 @@ enum {
 	OPT_DEBUG_DIR,
 	OPT_METRICS,
 	OPT_SNAPSHOT_ON,
+	OPT_FLIGHT_RECORDER,
+	OPT_FLIGHT_RECORDER_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -212,6 +220,8 @@ static const struct option long_options[] = {
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
 	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"snapshot-on", required_argument, NULL, OPT_SNAPSHOT_ON},
+	{"flight-recorder", required_argument, NULL, OPT_FLIGHT_RECORDER},
+	{"flight-recorder-size", required_argument, NULL, OPT_FLIGHT_RECORDER_SIZE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -266,6 +276,7 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		.max_libcs = CW_DEFAULT_MAX_LIBCS,
 		.max_go_binaries = CW_DEFAULT_MAX_GO,
 		.max_rust_binaries = CW_DEFAULT_MAX_RUST,
+		.flight_bytes = 64ULL << 20,
 	};
 	cw_parse_signal_list(CW_DEFAULT_SIGNALS, &o->signals, &bad);
 	optind = 1;
@@ -597,6 +608,26 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 			o->snapshot_on[o->n_snapshot_on++] = optarg;
 			break;
 		}
+		case OPT_FLIGHT_RECORDER:
+			if (parse_number(optarg, 0, 3600, &o->flight_seconds) < 0) {
+				fprintf(err,
+					"crashwatch: bad --flight-recorder '%s': give seconds from "
+					"0 "
+					"(off) to 3600\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FLIGHT_RECORDER_SIZE:
+			if (cw_parse_size(optarg, 1 << 20, 1ULL << 40, &o->flight_bytes) < 0) {
+				fprintf(err,
+					"crashwatch: bad --flight-recorder-size '%s': give a size "
+					"of at "
+					"least 1M, K/M/G suffixes\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'v':
 			o->verbose = true;
 			break;

@@ -69,6 +69,10 @@ struct cw_watch_options {
 	/* --snapshot-on: PROVIDER:NAME[@PROGRAM], USDT probes that take a snapshot. */
 	const char *snapshot_on[CW_MAX_SNAPSHOT_ON];
 	unsigned n_snapshot_on;
+	/* --flight-recorder: seconds of every thread's timeline kept (0: off), in this many bytes.
+	 */
+	double flight_seconds;
+	uint64_t flight_bytes;
 };
 
 #define CW_DEFAULT_SPOOL	   "/var/lib/crashwatch/spool"
