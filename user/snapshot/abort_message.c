@@ -21,25 +21,13 @@ static bool is_libc(const char *path)
 
 int cw_abort_message_locate(pid_t pid, const struct cw_maps *maps, struct cw_abort_message *m)
 {
-	struct cw_module_source src = {0};
 	const struct cw_mapping *lib = NULL;
 	uint64_t vaddr, base;
-	char *name = NULL;
 	int fd, r;
 
 	m->addr = 0;
 	m->has_message = false;
-	for (size_t i = 0; maps && i < maps->n && !lib; i++)
-		if (maps->v[i].path && maps->v[i].pgoff == 0 && is_libc(maps->v[i].path))
-			lib = &maps->v[i];
-	if (!lib)
-		return -ENOENT;
-	r = cw_module_source_init(&src, pid, NULL);
-	if (r < 0)
-		return r;
-	fd = cw_module_open(&src, lib->path, &name);
-	free(name);
-	cw_module_source_free(&src);
+	fd = cw_module_open_mapped(pid, maps, is_libc, &lib);
 	if (fd < 0)
 		return fd;
 	r = cw_elf_exported_object(fd, "__abort_msg", &vaddr, &base);

@@ -89,26 +89,14 @@ int cw_cxx_exception_locate(pid_t pid, const struct cw_maps *maps, struct cw_cxx
 	static const char *const names[] = {"__cxa_get_globals",
 					    "_ZTVN10__cxxabiv120__si_class_type_infoE",
 					    "_ZTVN10__cxxabiv121__vmi_class_type_infoE"};
-	struct cw_module_source src = {0};
 	const struct cw_mapping *lib = NULL;
 	uint64_t vaddrs[3] = {0}, base, off, got, add;
 	uint8_t code[48];
-	char *name = NULL;
 	int fd, r = -ENOENT;
 	Elf *elf;
 
 	memset(x, 0, sizeof(*x));
-	for (size_t i = 0; maps && i < maps->n && !lib; i++)
-		if (maps->v[i].path && maps->v[i].pgoff == 0 && is_libstdcxx(maps->v[i].path))
-			lib = &maps->v[i];
-	if (!lib)
-		return -ENOENT;
-	r = cw_module_source_init(&src, pid, NULL);
-	if (r < 0)
-		return r;
-	fd = cw_module_open(&src, lib->path, &name);
-	free(name);
-	cw_module_source_free(&src);
+	fd = cw_module_open_mapped(pid, maps, is_libstdcxx, &lib);
 	if (fd < 0)
 		return fd;
 	elf_version(EV_CURRENT);

@@ -175,3 +175,25 @@ int cw_module_open(const struct cw_module_source *s, const char *path, char **na
 	fd = checked(open_regular(path), m);
 	return fd >= 0 ? named(fd, s, path, name) : fd;
 }
+
+int cw_module_open_mapped(pid_t pid, const struct cw_maps *maps,
+			  bool (*is_wanted)(const char *path), const struct cw_mapping **lib)
+{
+	struct cw_module_source src = {0};
+	char *name = NULL;
+	int fd;
+
+	*lib = NULL;
+	for (size_t i = 0; maps && i < maps->n && !*lib; i++)
+		if (maps->v[i].path && maps->v[i].pgoff == 0 && is_wanted(maps->v[i].path))
+			*lib = &maps->v[i];
+	if (!*lib)
+		return -ENOENT;
+	fd = cw_module_source_init(&src, pid, NULL);
+	if (fd < 0)
+		return fd;
+	fd = cw_module_open(&src, (*lib)->path, &name);
+	free(name);
+	cw_module_source_free(&src);
+	return fd;
+}

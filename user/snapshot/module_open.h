@@ -51,4 +51,12 @@ void cw_module_source_open_all(struct cw_module_source *s);
  */
 int cw_module_open(const struct cw_module_source *s, const char *path, char **name);
 
+/*
+ * The first file pid maps from offset 0 whose path is_wanted takes (a libc,
+ * libstdc++), opened as above: its fd, and in *lib its mapping in maps.
+ * -ENOENT: pid maps none; else as cw_module_open.
+ */
+int cw_module_open_mapped(pid_t pid, const struct cw_maps *maps,
+			  bool (*is_wanted)(const char *path), const struct cw_mapping **lib);
+
 #endif
