@@ -368,6 +368,18 @@ static __always_inline void read_exe_parts(struct cw_signal_event *ev, struct ta
 	ev->exe_len = w.off > CW_EXE_PATH_LEN ? CW_EXE_PATH_LEN : w.off;
 }
 
+/* In the watched scope and not the watcher's own (that one counted). */
+static __always_inline bool in_scope_not_self(struct task_struct *task)
+{
+	if (!in_scope(task))
+		return false;
+	if (view_tgid(task) == self_tgid) {
+		count(CW_CNT_FILTERED);
+		return false;
+	}
+	return true;
+}
+
 /*
  * A watched signal in the current process, counted; in scope and not the
  * watcher's own.  tgid: the host's, the key of the tables here.
@@ -378,13 +390,7 @@ static __always_inline bool watched_crash(int sig, struct task_struct *task, __u
 		return false;
 	count(CW_CNT_SIGNAL_SEEN);
 	*tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!in_scope(task))
-		return false;
-	if (view_tgid(task) == self_tgid) {
-		count(CW_CNT_FILTERED);
-		return false;
-	}
-	return true;
+	return in_scope_not_self(task);
 }
 
 /* A scratch slot with the header, the task and the signal filled in. */
@@ -651,12 +657,8 @@ int on_rust_panic(struct pt_regs *ctx)
 		bpf_map_delete_elem(&rust_panics, &tid);
 		return 0;
 	}
-	if (!in_scope(task))
+	if (!in_scope_not_self(task))
 		return 0;
-	if (view_tgid(task) == self_tgid) {
-		count(CW_CNT_FILTERED);
-		return 0;
-	}
 	prev = bpf_map_lookup_elem(&flagged, &tgid);
 	if (prev && prev->held)
 		return 0;
@@ -747,12 +749,8 @@ static __always_inline int go_hold(struct pt_regs *ctx, __u32 at)
 	__u32 cpu, tgid = bpf_get_current_pid_tgid() >> 32;
 
 	count(CW_CNT_GO_FATAL);
-	if (!in_scope(task))
+	if (!in_scope_not_self(task))
 		return 0;
-	if (view_tgid(task) == self_tgid) {
-		count(CW_CNT_FILTERED);
-		return 0;
-	}
 	/* A second fatal path in one crash (a throw while panicking): held once. */
 	prev = bpf_map_lookup_elem(&flagged, &tgid);
 	if (prev && prev->held)
