@@ -68,11 +68,83 @@ int cw_elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *offset)
 	return -ENOENT;
 }
 
+bool cw_elf_each_symbol(Elf *elf, Elf64_Word sh_type,
+			bool (*fn)(void *arg, const GElf_Sym *sym, const char *name), void *arg)
+{
+	Elf_Scn *scn = NULL;
+	bool any = false;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != sh_type || !shdr.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		any = true;
+		for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+				continue;
+			name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+			if (name && fn(arg, &sym, name))
+				return true;
+		}
+	}
+	return any;
+}
+
+struct named {
+	const char *const *names;
+	size_t n, left;
+	int type;
+	uint64_t *vaddrs;
+	GElf_Sym *sym;	/* one name: the whole symbol */
+	uint64_t found; /* bit k: names[k] found (an address may be 0) */
+};
+
+static bool take_named(void *arg, const GElf_Sym *sym, const char *name)
+{
+	struct named *w = arg;
+
+	if (w->type >= 0 && GELF_ST_TYPE(sym->st_info) != w->type)
+		return false;
+	for (size_t k = 0; k < w->n; k++)
+		if (!(w->found & (1ULL << k)) && strcmp(name, w->names[k]) == 0) {
+			w->found |= 1ULL << k;
+			w->vaddrs[k] = sym->st_value;
+			if (w->sym)
+				*w->sym = *sym;
+			return --w->left == 0;
+		}
+	return false;
+}
+
+bool cw_elf_symbols_named(Elf *elf, Elf64_Word sh_type, int sym_type, const char *const *names,
+			  size_t n, uint64_t *vaddrs)
+{
+	struct named w = {names, n, 0, sym_type, vaddrs, NULL, 0};
+
+	if (n > 64)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		if (vaddrs[k])
+			w.found |= 1ULL << k;
+		else
+			w.left++;
+	}
+	return w.left ? cw_elf_each_symbol(elf, sh_type, take_named, &w) : true;
+}
+
 /* The dynamic symbol `name` of type `type`, defined: 0, -ENOENT, -ENOEXEC. */
 static int exported(int fd, const char *name, int type, Elf **out, GElf_Sym *found)
 {
-	Elf_Scn *scn = NULL;
-	int r = -ENOENT;
+	uint64_t vaddr = 0;
+	struct named w = {&name, 1, 1, type, &vaddr, found, 0};
 	Elf *elf;
 
 	elf_version(EV_CURRENT);
@@ -83,36 +155,14 @@ static int exported(int fd, const char *name, int type, Elf **out, GElf_Sym *fou
 		elf_end(elf);
 		return -ENOEXEC;
 	}
-	while (r == -ENOENT && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNSYM || !shdr.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			break;
-		for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *s;
-
-			/* Not STT_GNU_IFUNC: its address is the resolver, not the function. */
-			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    GELF_ST_TYPE(sym.st_info) != type)
-				continue;
-			s = elf_strptr(elf, shdr.sh_link, sym.st_name);
-			if (s && strcmp(s, name) == 0) {
-				*found = sym;
-				r = 0;
-				break;
-			}
-		}
-	}
-	if (r < 0)
+	/* Not STT_GNU_IFUNC: its address is the resolver, not the function. */
+	cw_elf_each_symbol(elf, SHT_DYNSYM, take_named, &w);
+	if (w.left) {
 		elf_end(elf);
-	else
-		*out = elf;
-	return r;
+		return -ENOENT;
+	}
+	*out = elf;
+	return 0;
 }
 
 int cw_elf_exported_function(int fd, const char *name, uint64_t *offset)

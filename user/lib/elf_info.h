@@ -4,6 +4,7 @@
 #define CW_ELF_INFO_H
 
 #include <gelf.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,21 @@ int cw_elf_exported_function(int fd, const char *name, uint64_t *offset);
  * -ENOENT; -ENOEXEC when not ELF.
  */
 int cw_elf_exported_object(int fd, const char *name, uint64_t *vaddr, uint64_t *base);
+
+/*
+ * Call fn with each defined, named symbol of elf's tables of sh_type
+ * (SHT_SYMTAB or SHT_DYNSYM), until fn returns true.  Whether elf has such a
+ * table at all.
+ */
+bool cw_elf_each_symbol(Elf *elf, Elf64_Word sh_type,
+			bool (*fn)(void *arg, const GElf_Sym *sym, const char *name), void *arg);
+
+/*
+ * The addresses of the symbols named names[0..n) of type sym_type (-1: any)
+ * in elf's tables of sh_type, into vaddrs where still 0.  As above.
+ */
+bool cw_elf_symbols_named(Elf *elf, Elf64_Word sh_type, int sym_type, const char *const *names,
+			  size_t n, uint64_t *vaddrs);
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 char *cw_hex(const uint8_t *bytes, size_t len, char *out);

@@ -10,8 +10,7 @@
 #include "go_pclntab.h"
 
 struct go_sections {
-	Elf_Scn *symtab, *pclntab;
-	GElf_Shdr symtab_hdr;
+	Elf_Scn *pclntab;
 	uint64_t text;
 	bool go;
 };
@@ -41,11 +40,6 @@ static void find_sections(Elf *elf, size_t shstrndx, struct go_sections *s)
 
 		if (!gelf_getshdr(scn, &shdr))
 			continue;
-		if (shdr.sh_type == SHT_SYMTAB) {
-			s->symtab = scn;
-			s->symtab_hdr = shdr;
-			continue;
-		}
 		name = elf_strptr(elf, shstrndx, shdr.sh_name);
 		if (!name)
 			continue;
@@ -57,28 +51,6 @@ static void find_sections(Elf *elf, size_t shstrndx, struct go_sections *s)
 		else if (strcmp(name, ".gopclntab") == 0 ||
 			 strcmp(name, ".data.rel.ro.gopclntab") == 0)
 			s->pclntab = scn;
-	}
-}
-
-/* The named function symbols' addresses, by one pass over the symbol table. */
-static void from_symtab(Elf *elf, const struct go_sections *s, const char *const *names, size_t n,
-			uint64_t *vaddrs)
-{
-	Elf_Data *data = elf_getdata(s->symtab, NULL);
-
-	if (!data || !s->symtab_hdr.sh_entsize)
-		return;
-	for (size_t i = 0; i < s->symtab_hdr.sh_size / s->symtab_hdr.sh_entsize; i++) {
-		GElf_Sym sym;
-		const char *name;
-
-		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
-			continue;
-		name = elf_strptr(elf, s->symtab_hdr.sh_link, sym.st_name);
-		for (size_t k = 0; name && k < n; k++)
-			if (!vaddrs[k] && strcmp(name, names[k]) == 0)
-				vaddrs[k] = sym.st_value;
 	}
 }
 
@@ -105,8 +77,7 @@ int cw_go_elf_functions(int fd, const char *const *names, size_t n, uint64_t *of
 		elf_end(elf);
 		return -ENOENT;
 	}
-	if (s.symtab)
-		from_symtab(elf, &s, names, n, vaddrs);
+	cw_elf_symbols_named(elf, SHT_SYMTAB, STT_FUNC, names, n, vaddrs);
 	for (size_t k = 0; k < n && r == 0; k++) {
 		Elf_Data *d;
 

@@ -27,41 +27,28 @@ struct found {
 	bool panic_abort, any_symbols;
 };
 
+static bool take_panic_symbol(void *arg, const GElf_Sym *sym, const char *name)
+{
+	struct found *f = arg;
+
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || !sym->st_value)
+		return false;
+	if (!f->hook && cw_rust_is_panic_hook_symbol(name))
+		f->hook = sym->st_value;
+	else if (!f->panic && strcmp(name, "rust_panic") == 0)
+		f->panic = sym->st_value;
+	/* The panic_abort crate's own functions: -C panic=abort. */
+	else if (strncmp(name, "_ZN11panic_abort", 16) == 0 ||
+		 (strncmp(name, "_R", 2) == 0 && strstr(name, "11panic_abort")))
+		f->panic_abort = true;
+	return false;
+}
+
 /* One pass over the symbol table: the two functions, and which panic runtime is linked. */
 static void scan_symtab(Elf *elf, struct found *f)
 {
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_SYMTAB || !shdr.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
+	if (cw_elf_each_symbol(elf, SHT_SYMTAB, take_panic_symbol, f))
 		f->any_symbols = true;
-		for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value)
-				continue;
-			name = elf_strptr(elf, shdr.sh_link, sym.st_name);
-			if (!name)
-				continue;
-			if (!f->hook && cw_rust_is_panic_hook_symbol(name))
-				f->hook = sym.st_value;
-			else if (!f->panic && strcmp(name, "rust_panic") == 0)
-				f->panic = sym.st_value;
-			/* The panic_abort crate's own functions: -C panic=abort. */
-			else if (strncmp(name, "_ZN11panic_abort", 16) == 0 ||
-				 (strncmp(name, "_R", 2) == 0 && strstr(name, "11panic_abort")))
-				f->panic_abort = true;
-		}
-	}
 }
 
 static bool lookup_debug_file(Elf *elf, const char *const *dirs, size_t n_dirs, struct found *f)

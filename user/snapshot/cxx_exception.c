@@ -26,32 +26,6 @@ static bool is_libstdcxx(const char *path)
 	return strncmp(base, "libstdc++.so", 12) == 0;
 }
 
-/* The defined dynamic symbols of interest: their link-time addresses. */
-static void dynsyms(Elf *elf, const char *const *names, uint64_t *vaddrs, size_t n)
-{
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNSYM || !shdr.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && i < shdr.sh_size / shdr.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *s;
-
-			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
-				continue;
-			s = elf_strptr(elf, shdr.sh_link, sym.st_name);
-			for (size_t k = 0; s && k < n; k++)
-				if (!vaddrs[k] && strcmp(s, names[k]) == 0)
-					vaddrs[k] = sym.st_value;
-		}
-	}
-}
-
 int cw_cxx_decode_get_globals(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *got,
 			      uint64_t *add)
 {
@@ -104,7 +78,7 @@ int cw_cxx_exception_locate(pid_t pid, const struct cw_maps *maps, struct cw_cxx
 	r = -ENOEXEC;
 	if (!elf || elf_kind(elf) != ELF_K_ELF || cw_elf_offset_to_vaddr(elf, 0, &base) < 0)
 		goto out;
-	dynsyms(elf, names, vaddrs, 3);
+	cw_elf_symbols_named(elf, SHT_DYNSYM, -1, names, 3, vaddrs);
 	r = -ENOENT;
 	if (!vaddrs[0] || cw_elf_vaddr_to_offset(elf, vaddrs[0], &off) < 0)
 		goto out;
