@@ -271,3 +271,19 @@ bool cw_proc_is_same(pid_t pid, uint64_t start_boottime)
 	return hz > 0 && stat_at(AT_FDCWD, path, &state, &ticks, NULL, 0) == 0 &&
 	       ticks == start_boottime / (1000000000ULL / (uint64_t)hz);
 }
+
+int cw_proc_open_exe(pid_t pid, char *path, size_t cap)
+{
+	char link[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = cap ? readlink(link, path, cap - 1) : -1;
+	if (cap)
+		path[n > 0 ? n : 0] = '\0';
+	return fd;
+}

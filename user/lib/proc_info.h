@@ -26,6 +26,14 @@ struct cw_proc_info {
 
 /* 0, -ENOENT when there is no such process, or -errno. */
 int cw_proc_info_read(int proc_dir, pid_t pid, struct cw_proc_info *out);
+
+/*
+ * The file pid runs, opened through /proc/PID/exe (the very file, in any
+ * mount namespace), and its path as the process sees it in path ("" when
+ * unreadable): named now, for once the process is gone so is its link.
+ * The fd, or -errno (the process is gone, or exec'd again).
+ */
+int cw_proc_open_exe(pid_t pid, char *path, size_t cap);
 void cw_proc_info_free(struct cw_proc_info *p);
 
 struct cw_redact;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "go_elf.h"
+#include "proc_info.h"
 
 static const char *const fn_names[CW_GO_NR_FNS] = {
 	[CW_GO_FATALPANIC] = "runtime.fatalpanic",
@@ -101,19 +102,14 @@ static int probe(struct cw_go_probes *g, struct cw_libc_probes *libcs, int fd)
 void cw_go_probes_on_exec(struct cw_go_probes *g, struct cw_libc_probes *libcs,
 			  const struct cw_exec_event *ev)
 {
-	char link[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	__u8 one = 1;
-	ssize_t n;
 	int fd, r;
 
 	/* The file exec ran, as it is now: the one the kernel's key names, in any mount ns. */
-	snprintf(link, sizeof(link), "/proc/%u/exe", ev->task.pid);
-	fd = open(link, O_RDONLY | O_CLOEXEC);
+	fd = cw_proc_open_exe((pid_t)ev->task.pid, path, sizeof(path));
 	if (fd < 0)
 		return; /* gone, or exec'd again: libc_probes counts the unread */
-	/* Named now: once the process is gone, so is its link. */
-	n = readlink(link, path, sizeof(path) - 1);
-	path[n > 0 ? n : 0] = '\0';
 	r = probe(g, libcs, fd);
 	close(fd);
 	if (r == NOT_GO)

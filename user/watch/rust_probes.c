@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "rust_probes.h"
 
-#include "counter_sink.h"
-
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +11,8 @@
 #include <unistd.h>
 
 #include "rust_elf.h"
+#include "proc_info.h"
+#include "counter_sink.h"
 
 int cw_rust_probes_init(struct cw_rust_probes *p, struct bpf_program *hook,
 			struct bpf_program *panic, const char *const *debug_dirs,
@@ -91,16 +91,12 @@ void cw_rust_probes_on_exec(struct cw_rust_probes *g, struct cw_libc_probes *lib
 			    const struct cw_exec_event *ev)
 {
 	struct cw_rust_panic_points pts;
-	char link[64], path[PATH_MAX];
-	ssize_t n;
+	char path[PATH_MAX];
 	int fd, r;
 
-	snprintf(link, sizeof(link), "/proc/%u/exe", ev->task.pid);
-	fd = open(link, O_RDONLY | O_CLOEXEC);
+	fd = cw_proc_open_exe((pid_t)ev->task.pid, path, sizeof(path));
 	if (fd < 0)
 		return; /* gone, or exec'd again */
-	n = readlink(link, path, sizeof(path) - 1);
-	path[n > 0 ? n : 0] = '\0';
 	r = probe(g, libcs, fd, &pts);
 	close(fd);
 	switch (r) {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "usdt_probes.h"
 
-#include "counter_sink.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +12,8 @@
 #include <unistd.h>
 
 #include "proc_maps.h"
+#include "proc_info.h"
+#include "counter_sink.h"
 
 static bool is_path(const struct cw_usdt_spec *s)
 {
@@ -202,21 +202,17 @@ int cw_usdt_probes_start(struct cw_usdt_probes *u, const struct cw_watch_options
 void cw_usdt_probes_on_exec(struct cw_usdt_probes *u, struct cw_libc_probes *files,
 			    const struct cw_exec_event *ev)
 {
-	char link[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	bool want = false;
-	ssize_t n;
 	int fd;
 
 	for (unsigned s = 0; s < u->n_specs; s++)
 		want |= !is_path(&u->specs[s]);
 	if (!u->started || !want)
 		return;
-	snprintf(link, sizeof(link), "/proc/%u/exe", ev->task.pid);
-	fd = open(link, O_RDONLY | O_CLOEXEC);
+	fd = cw_proc_open_exe((pid_t)ev->task.pid, path, sizeof(path));
 	if (fd < 0)
 		return; /* gone already: libc_probes counts the unread */
-	n = readlink(link, path, sizeof(path) - 1);
-	path[n > 0 ? n : 0] = '\0';
 	look_at(u, files, fd, path, true, -1, (pid_t)ev->task.pid);
 	close(fd);
 }
