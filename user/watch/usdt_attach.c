@@ -83,7 +83,7 @@ int cw_usdt_attach(struct cw_usdt_set *s, int fd, const struct cw_file_key *key,
 	__u32 id;
 
 	for (size_t i = 0; i < s->n; i++)
-		if (memcmp(&s->v[i].file, key, sizeof(*key)) == 0 &&
+		if (memcmp(&s->v[i].file, key, sizeof(*key)) == 0 && s->v[i].pid == s->pid &&
 		    strcmp(s->v[i].probe.provider, p->provider) == 0 &&
 		    strcmp(s->v[i].probe.name, p->name) == 0)
 			return 1;
@@ -100,6 +100,7 @@ int cw_usdt_attach(struct cw_usdt_set *s, int fd, const struct cw_file_key *key,
 	snprintf(a->path, sizeof(a->path), "%s", path);
 	a->probe = *p;
 	a->spec = spec;
+	a->pid = s->pid;
 	opts.usdt_cookie =
 		CW_USDT_COOKIE(id, string_mask(p)) | (s->snapshot ? CW_USDT_COOKIE_SNAPSHOT : 0);
 	if (s->gates_fd >= 0 && bpf_map_update_elem(s->gates_fd, &id, &gate, BPF_ANY) < 0) {
@@ -191,12 +192,46 @@ static const char *arg_name(const struct cw_usdt_attachment *a, unsigned i, char
 	return buf;
 }
 
+json_t *cw_usdt_args_json(const struct cw_usdt_event *ev, const struct cw_usdt_attachment *a,
+			  bool as_object)
+{
+	json_t *args = as_object ? json_object() : json_array();
+	char val[CW_USDT_STRING_LEN + 32], name[16];
+
+	for (unsigned i = 0; args && i < nargs(ev); i++) {
+		bool unsigned_big = a && i < a->probe.n_args && !a->probe.args[i].is_signed &&
+				    ev->args[i] > INT64_MAX;
+		const char *n = arg_name(a, i, name, sizeof(name));
+		json_t *value;
+
+		if (string_slot(ev, i) >= 0) {
+			cw_usdt_arg_text(a, ev, i, val, sizeof(val));
+			/* Whatever bytes the program had: not necessarily UTF-8. */
+			value = json_stringn_nocheck(val, strlen(val));
+		} else if (unsigned_big) {
+			cw_usdt_arg_text(a, ev, i, val, sizeof(val));
+			value = json_string(val);
+		} else {
+			value = json_integer((json_int_t)ev->args[i]);
+		}
+		if (as_object) {
+			json_object_set_new(args, n, value);
+		} else {
+			json_t *arg = json_object();
+
+			json_object_set_new(arg, "name", json_string(n));
+			json_object_set_new(arg, "value", value);
+			json_array_append_new(args, arg);
+		}
+	}
+	return args;
+}
+
 static void usdt_json(FILE *out, const struct cw_usdt_event *ev, const struct cw_usdt_attachment *a,
 		      const char *time)
 {
-	json_t *o = json_object(), *args = json_array();
-	char comm[CW_COMM_LEN + 1], probe[2 * CW_USDT_NAME_MAX + 1], val[CW_USDT_STRING_LEN + 32],
-		name[16];
+	json_t *o = json_object();
+	char comm[CW_COMM_LEN + 1], probe[2 * CW_USDT_NAME_MAX + 1];
 
 	memcpy(comm, ev->task.comm, CW_COMM_LEN);
 	comm[CW_COMM_LEN] = '\0';
@@ -213,25 +248,7 @@ static void usdt_json(FILE *out, const struct cw_usdt_event *ev, const struct cw
 		json_object_set_new(o, "probe", json_null());
 		json_object_set_new(o, "file", json_null());
 	}
-	for (unsigned i = 0; i < nargs(ev); i++) {
-		json_t *arg = json_object();
-		bool unsigned_big = a && i < a->probe.n_args && !a->probe.args[i].is_signed &&
-				    ev->args[i] > INT64_MAX;
-
-		json_object_set_new(arg, "name", json_string(arg_name(a, i, name, sizeof(name))));
-		if (string_slot(ev, i) >= 0) {
-			cw_usdt_arg_text(a, ev, i, val, sizeof(val));
-			/* Whatever bytes the program had: not necessarily UTF-8. */
-			json_object_set_new(arg, "value", json_stringn_nocheck(val, strlen(val)));
-		} else if (unsigned_big) {
-			cw_usdt_arg_text(a, ev, i, val, sizeof(val));
-			json_object_set_new(arg, "value", json_string(val));
-		} else {
-			json_object_set_new(arg, "value", json_integer((json_int_t)ev->args[i]));
-		}
-		json_array_append_new(args, arg);
-	}
-	json_object_set_new(o, "args", args);
+	json_object_set_new(o, "args", cw_usdt_args_json(ev, a, false));
 	json_object_set_new(o, "held", json_boolean(ev->flags & CW_USDT_HELD_NEXT));
 	json_dumpf(o, out, JSON_COMPACT | JSON_ENSURE_ASCII);
 	fputc('\n', out);

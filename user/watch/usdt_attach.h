@@ -13,6 +13,7 @@
 #define CW_USDT_ATTACH_H
 
 #include <bpf/libbpf.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct cw_usdt_attachment {
 	char path[256];		    /* where it was found, as its process saw it */
 	struct cw_usdt_probe probe; /* its first site: argument specs, names, strings */
 	unsigned spec;		    /* the index of the spec it answers */
+	pid_t pid;		    /* the only process it fires in, -1: every one */
 	struct bpf_link *link;
 };
 
@@ -45,7 +47,7 @@ struct cw_usdt_set {
 	struct bpf_program *prog;     /* on_usdt */
 	int gates_fd;		      /* usdt_gates, or -1 */
 	bool snapshot;		      /* hold for a snapshot (watch), or only report (trace) */
-	pid_t pid;		      /* -1: every process */
+	pid_t pid;		      /* the next attachments': -1, every process */
 	struct cw_usdt_attachment *v; /* CW_MAX_USDT_ATTACH of them */
 	size_t n;
 	uint64_t failed, skipped;
@@ -72,6 +74,15 @@ void cw_usdt_gate_open(struct cw_usdt_set *s, __u64 cookie, uint64_t quiet_until
 /* Argument i of ev as text: a string argument's string, else its value in decimal. */
 void cw_usdt_arg_text(const struct cw_usdt_attachment *a, const struct cw_usdt_event *ev,
 		      unsigned i, char *out, size_t cap);
+
+/*
+ * The arguments of ev, named as trace.h says (else arg0...), strings
+ * decoded, an unsigned value past INT64_MAX as decimal text: a JSON array
+ * of {"name","value"} (probes --trace), or one object name -> value (the
+ * timeline's args).  NULL when out of memory.
+ */
+json_t *cw_usdt_args_json(const struct cw_usdt_event *ev, const struct cw_usdt_attachment *a,
+			  bool as_object);
 
 /* One line (text or JSON) for a fired probe; a is NULL when not known. */
 void cw_format_usdt(FILE *out, const struct cw_usdt_event *ev, const struct cw_usdt_attachment *a,
