@@ -129,8 +129,10 @@ static const char *frame_name(struct names *t, struct cw_symbolizer *sym,
 struct event {
 	uint64_t ts;
 	uint32_t pid, tid;
-	char ph; /* 'B' or 'E' */
+	char ph; /* 'B', 'E' or 'i' */
 	const char *name;
+	const char *args; /* 'i': the instant's */
+	size_t seq;	  /* the order it was made in, for a stable sort */
 };
 
 struct writer {
@@ -156,8 +158,34 @@ static void add_event(struct writer *w, uint64_t ts, uint32_t pid, uint32_t tid,
 		w->ev = nv;
 		w->cap_ev = cap;
 	}
-	w->ev[w->n_ev] = (struct event){.ts = ts, .pid = pid, .tid = tid, .ph = ph, .name = name};
+	w->ev[w->n_ev] = (struct event){
+		.ts = ts, .pid = pid, .tid = tid, .ph = ph, .name = name, .seq = w->n_ev};
 	w->n_ev++;
+}
+
+static int by_time_then_seq(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * A thread's instants after its slices, all from w->ev[from]: in time order
+ * among them, a slice's ends and begins at the same time first.
+ */
+static void thread_instants(struct writer *w, size_t from, const struct cw_tl_instant *const *ins,
+			    size_t n)
+{
+	for (size_t i = 0; i < n && !w->err; i++) {
+		add_event(w, ins[i]->ts_ns, ins[i]->pid, ins[i]->tid, 'i', ins[i]->name);
+		if (!w->err)
+			w->ev[w->n_ev - 1].args = ins[i]->args;
+	}
+	if (n && !w->err)
+		qsort(w->ev + from, w->n_ev - from, sizeof(*w->ev), by_time_then_seq);
 }
 
 /* A stack, root first, the state frame where asked. */
@@ -263,8 +291,21 @@ static void thread_slices(struct writer *w, const struct cw_tl_record *const *re
 	}
 }
 
-static void process_name(pid_t pid, const struct cw_tl_record *const *recs, size_t n, char *out,
-			 size_t cap)
+static int instant_by_thread_then_time(const void *a, const void *b)
+{
+	const struct cw_tl_instant *x = *(const struct cw_tl_instant *const *)a;
+	const struct cw_tl_instant *y = *(const struct cw_tl_instant *const *)b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+/* The process's name now; when gone, its main thread's in the records or the instants. */
+static void process_name(pid_t pid, const struct cw_tl_record *const *recs, size_t n,
+			 const struct cw_tl_instant *const *ins, size_t ni, char *out, size_t cap)
 {
 	char path[64];
 	FILE *f;
@@ -283,6 +324,11 @@ static void process_name(pid_t pid, const struct cw_tl_record *const *recs, size
 	for (size_t i = 0; i < n; i++)
 		if (recs[i]->tid == (uint32_t)pid) {
 			snprintf(out, cap, "%.*s", CW_COMM_LEN, recs[i]->comm);
+			return;
+		}
+	for (size_t i = 0; i < ni; i++)
+		if (ins[i]->tid == (uint32_t)pid) {
+			snprintf(out, cap, "%.*s", CW_COMM_LEN, ins[i]->comm);
 			return;
 		}
 	snprintf(out, cap, "pid %d", (int)pid);
@@ -314,13 +360,16 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 {
 	struct writer w = {.o = o, .period = 1000000000ULL / (o->hz ? o->hz : 99)};
 	const struct cw_tl_record **recs = NULL;
+	const struct cw_tl_instant **ins = NULL;
 	struct cw_symbolizer *sym = cw_symbolizer_new();
 	struct names names = {0};
+	size_t ni = 0;
 	int err = 0;
 
 	memset(stats, 0, sizeof(*stats));
 	recs = malloc((n ? n : 1) * sizeof(*recs));
-	if (!recs || !sym) {
+	ins = malloc((o->n_instants ? o->n_instants : 1) * sizeof(*ins));
+	if (!recs || !ins || !sym) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -331,6 +380,10 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 		}
 	memcpy(recs, recs_in, n * sizeof(*recs));
 	qsort(recs, n, sizeof(*recs), by_thread_then_time);
+	for (size_t i = 0; i < o->n_instants; i++)
+		if (o->instants[i].ts_ns >= o->start_ns && o->instants[i].ts_ns <= o->end_ns)
+			ins[ni++] = &o->instants[i];
+	qsort(ins, ni, sizeof(*ins), instant_by_thread_then_time);
 	cw_symbolizer_source_lines(sym, false);
 
 	if (fprintf(out, "[{\"name\":\"hz\",\"ph\":\"M\",\"ts\":0,\"args\":{\"hz\":%u}}\n", o->hz) <
@@ -338,41 +391,56 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 		err = -EIO;
 		goto out;
 	}
-	for (size_t p = 0; p < n && !w.err && !err;) {
-		uint32_t pid = recs[p]->pid;
-		size_t pe = p;
+	/* Process by process, thread by thread: those of the records and of the instants. */
+	for (size_t p = 0, q = 0; (p < n || q < ni) && !w.err && !err;) {
+		uint32_t pid = p < n && (q == ni || recs[p]->pid <= ins[q]->pid) ? recs[p]->pid
+										 : ins[q]->pid;
+		size_t pe = p, qe = q;
 		char exe[4096], path[64], pname[64];
-		struct cw_tl_unwinder *unw;
+		struct cw_tl_unwinder *unw = NULL;
 		ssize_t len;
 
 		while (pe < n && recs[pe]->pid == pid)
 			pe++;
-		snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-		len = readlink(path, exe, sizeof(exe) - 1);
-		exe[len > 0 ? len : 0] = '\0';
-		cw_symbolizer_begin(sym, (pid_t)pid, recs[p]->start_boottime, exe);
-		unw = cw_tl_unwinder_new((pid_t)pid);
-		process_name((pid_t)pid, recs + p, pe - p, pname, sizeof(pname));
+		while (qe < ni && ins[qe]->pid == pid)
+			qe++;
+		if (pe > p) {
+			snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+			len = readlink(path, exe, sizeof(exe) - 1);
+			exe[len > 0 ? len : 0] = '\0';
+			cw_symbolizer_begin(sym, (pid_t)pid, recs[p]->start_boottime, exe);
+			unw = cw_tl_unwinder_new((pid_t)pid);
+		}
+		process_name((pid_t)pid, recs + p, pe - p, ins + q, qe - q, pname, sizeof(pname));
 		err = write_meta(out, "process_name", pid, 0, pname);
 		stats->processes++;
-		for (size_t t = p; t < pe && !w.err && !err;) {
-			uint32_t tid = recs[t]->tid;
-			size_t te = t, before = w.n_ev;
+		for (size_t t = p, u = q; (t < pe || u < qe) && !w.err && !err;) {
+			uint32_t tid = t < pe && (u == qe || recs[t]->tid <= ins[u]->tid)
+					       ? recs[t]->tid
+					       : ins[u]->tid;
+			size_t te = t, ue = u, before = w.n_ev;
 			char tname[CW_COMM_LEN + 1];
 
 			while (te < pe && recs[te]->tid == tid)
 				te++;
-			thread_slices(&w, recs + t, te - t, &names, sym, unw);
+			while (ue < qe && ins[ue]->tid == tid)
+				ue++;
+			if (te > t)
+				thread_slices(&w, recs + t, te - t, &names, sym, unw);
+			thread_instants(&w, before, ins + u, ue - u);
+			stats->instants += ue - u;
 			if (w.n_ev > before) {
 				snprintf(tname, sizeof(tname), "%.*s", CW_COMM_LEN,
-					 recs[te - 1]->comm);
+					 te > t ? recs[te - 1]->comm : ins[ue - 1]->comm);
 				err = write_meta(out, "thread_name", pid, tid, tname);
 				stats->threads++;
 			}
 			t = te;
+			u = ue;
 		}
 		cw_tl_unwinder_free(unw);
 		p = pe;
+		q = qe;
 	}
 	if (!err)
 		err = w.err;
@@ -386,12 +454,21 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 	for (size_t i = 0; i < w.n_ev; i++) {
 		const struct event *e = &w.ev[i];
 		uint64_t rel = e->ts - o->start_ns;
+		int r;
 
-		if (fprintf(out,
-			    ",{\"name\":%s,\"ph\":\"%c\",\"ts\":%" PRIu64 ".%03u,\"pid\":%u,"
-			    "\"tid\":%u}\n",
-			    e->name, e->ph, rel / 1000, (unsigned)(rel % 1000), e->pid,
-			    e->tid) < 0) {
+		if (e->ph == 'i')
+			r = fprintf(out,
+				    ",{\"name\":%s,\"cat\":\"usdt\",\"ph\":\"i\",\"s\":\"t\","
+				    "\"ts\":%" PRIu64 ".%03u,\"pid\":%u,\"tid\":%u,\"args\":%s}\n",
+				    e->name, rel / 1000, (unsigned)(rel % 1000), e->pid, e->tid,
+				    e->args);
+		else
+			r = fprintf(out,
+				    ",{\"name\":%s,\"ph\":\"%c\",\"ts\":%" PRIu64
+				    ".%03u,\"pid\":%u,\"tid\":%u}\n",
+				    e->name, e->ph, rel / 1000, (unsigned)(rel % 1000), e->pid,
+				    e->tid);
+		if (r < 0) {
 			err = -EIO;
 			goto out;
 		}
@@ -404,6 +481,7 @@ out:
 	for (int i = 0; i < CW_TL_NR_STATES; i++)
 		free((char *)w.state_json[i]);
 	free(w.ev);
+	free(ins);
 	free(recs);
 	cw_symbolizer_free(sym);
 	return err;

@@ -27,14 +27,30 @@ enum cw_tl_state_frames {
 	CW_TL_FRAMES_NO,
 };
 
+/*
+ * A point in time on a thread's track (a trace event of --events): a
+ * Chrome instant event, thread-scoped ("ph":"i","s":"t"), with args.
+ */
+struct cw_tl_instant {
+	uint64_t ts_ns; /* CLOCK_BOOTTIME, as the records' */
+	uint32_t pid, tid;
+	char comm[CW_COMM_LEN]; /* the thread's name, for a thread with no record */
+	char *name;		/* JSON text: a string */
+	char *args;		/* JSON text: an object */
+};
+
 struct cw_tl_json_options {
 	unsigned hz;
 	enum cw_tl_state_frames state_frames;
 	uint64_t start_ns, end_ns; /* the window, CLOCK_BOOTTIME */
+	/* Instants to add (any order); those outside the window are left out. */
+	const struct cw_tl_instant *instants;
+	size_t n_instants;
 };
 
 struct cw_tl_json_stats {
 	size_t processes, threads, events;
+	size_t instants; /* of events, the instants written */
 };
 
 /* The state's name as a virtual frame: "running", "sleeping"... */

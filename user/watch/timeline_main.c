@@ -4,6 +4,8 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,6 +17,7 @@
 #include "detector.h"
 #include "parse.h"
 #include "scope.h"
+#include "timeline_events.h"
 #include "timeline_recorder.h"
 #include "watch_options.h"
 
@@ -39,6 +42,10 @@ static const char usage[] =
 	"                       or no\n"
 	"  --stack-bytes=N      top of the stack copied per record for CFI unwinding\n"
 	"                       (default 512, at most 1024)\n"
+	"  --events=LIST        trace events (USDT probes: PROVIDER:NAME,...; repeatable)\n"
+	"                       of the processes and the libraries they map, each one\n"
+	"                       fired an instant on its thread's track, with its\n"
+	"                       arguments; `crashwatch probes --pid=PID` lists them\n"
 	"  -v, --verbose        libbpf's messages\n"
 	"  -h, --help           this help\n"
 	"\n"
@@ -146,6 +153,7 @@ struct args {
 	uint64_t hz, stack_bytes;
 	const char *output;
 	enum cw_tl_state_frames frames;
+	struct cw_usdt_trace_list events;
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -158,6 +166,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"output", required_argument, NULL, 'o'},
 		{"state-frames", required_argument, NULL, 'f'},
 		{"stack-bytes", required_argument, NULL, 'b'},
+		{"events", required_argument, NULL, 'e'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -231,6 +240,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return 2;
 			}
 			break;
+		case 'e':
+			if (cw_usdt_trace_list_add(&a->events, optarg, "--events") < 0)
+				return 2;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -255,6 +268,25 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return 2;
 	}
 	return 0;
+}
+
+/* Wait up to ms for records or trace events, and take them.  0 or -errno. */
+static int poll_both(struct cw_tl_recorder *rec, struct cw_tl_events *ev, int ms)
+{
+	struct pollfd fds[2] = {
+		{.fd = cw_tl_recorder_fd(rec), .events = POLLIN},
+		{.fd = cw_tl_events_fd(ev), .events = POLLIN},
+	};
+	int n, err;
+
+	if (fds[1].fd < 0)
+		return cw_tl_recorder_poll(rec, ms);
+	n = poll(fds, 2, ms);
+	if (n < 0)
+		return -errno;
+	err = cw_tl_recorder_consume(rec);
+	n = cw_tl_events_consume(ev);
+	return err < 0 ? err : n < 0 ? n : 0;
 }
 
 /* Write the trace to a temporary file beside path, then rename: never half a file. */
@@ -286,6 +318,7 @@ int cw_timeline_main(int argc, char **argv)
 {
 	struct args *a = calloc(1, sizeof(*a));
 	struct cw_tl_recorder rec = {0};
+	struct cw_tl_events events = {0};
 	struct cw_tl_recorder_options ro = {0};
 	struct collected c = {0};
 	struct cw_scope scope;
@@ -335,6 +368,14 @@ int cw_timeline_main(int argc, char **argv)
 		fprintf(stderr,
 			"crashwatch: failed to read the threads already waiting: %s, ignoring\n",
 			strerror(-err));
+	if (a->events.n) {
+		err = cw_tl_events_start(&events, &a->events, a->pids, a->n_pids,
+					 scope_resolved ? &scope : NULL);
+		if (err < 0) {
+			ret = err == -EINVAL ? 2 : 1;
+			goto cleanup;
+		}
+	}
 	deadline = t0 + (uint64_t)(a->seconds * 1e9);
 	fprintf(stderr, "crashwatch: recording %s for %gs at %u Hz\n",
 		a->n_pids ? "the process" : "the cgroup", a->seconds, (unsigned)a->hz);
@@ -345,13 +386,15 @@ int cw_timeline_main(int argc, char **argv)
 		if (now >= deadline || (a->n_pids && !any_alive(a->pids, a->n_pids)))
 			break;
 		ms = (int)((deadline - now) / 1000000) + 1;
-		err = cw_tl_recorder_poll(&rec, ms < 100 ? ms : 100);
+		err = poll_both(&rec, &events, ms < 100 ? ms : 100);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "crashwatch: failed to read the timeline records: %s\n",
 				strerror(-err));
 			goto cleanup;
 		}
 	}
+	/* Every probe detaches now, together: the semaphores go back down. */
+	cw_tl_events_stop(&events);
 	err = cw_tl_recorder_flush(&rec, a->n_pids == 1 ? a->pids[0] : 0);
 	if (err < 0)
 		fprintf(stderr,
@@ -362,12 +405,15 @@ int cw_timeline_main(int argc, char **argv)
 		.state_frames = a->frames,
 		.start_ns = t0,
 		.end_ns = boottime_ns(),
+		.instants = events.v,
+		.n_instants = events.n,
 	};
 	cw_tl_recorder_counters(&rec, counters);
 	/* The programs stop before the writing: it reads the processes' files. */
 	cw_tl_recorder_stop(&rec);
-	if (c.err) {
-		fprintf(stderr, "crashwatch: failed to keep the records: %s\n", strerror(-c.err));
+	if (c.err || events.err) {
+		fprintf(stderr, "crashwatch: failed to keep the records: %s\n",
+			strerror(-(c.err ? c.err : events.err)));
 		goto cleanup;
 	}
 	err = write_trace(a->output, &c, &jo, &st);
@@ -382,8 +428,14 @@ int cw_timeline_main(int argc, char **argv)
 		st.events, (unsigned long long)counters[CW_TL_CNT_SAMPLES],
 		(unsigned long long)counters[CW_TL_CNT_OFF_CPU],
 		(unsigned long long)counters[CW_TL_CNT_DROPPED]);
+	if (a->events.n)
+		fprintf(stderr,
+			"crashwatch: %zu trace event(s) on the threads' tracks (lost %" PRIu64
+			")\n",
+			st.instants, events.lost);
 	ret = 0;
 cleanup:
+	cw_tl_events_free(&events);
 	cw_tl_recorder_stop(&rec);
 	for (size_t i = 0; i < c.n; i++)
 		free(c.v[i]);
