@@ -59,12 +59,13 @@ def strict_load(path):
 
 
 def check_format(events, seconds, hz=99):
-    """The Trace Event Format's rules, and fgtrace's shape.  Per track: slices."""
+    """The Trace Event Format's rules, and fgtrace's shape.  Per track: slices.
+    Instants (timeline --events) are thread-scoped, on a track of their own thread."""
     assert isinstance(events, list) and events
     assert events[0] == {"name": "hz", "ph": "M", "ts": 0, "args": {"hz": hz}}
     procs, threads, stacks, slices, last_ts = {}, {}, {}, {}, {}
     for e in events:
-        assert e["ph"] in ("B", "E", "M"), e
+        assert e["ph"] in ("B", "E", "M", "i"), e
         assert isinstance(e["name"], str) and e["name"], e
         assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
         for k in ("pid", "tid"):
@@ -84,6 +85,9 @@ def check_format(events, seconds, hz=99):
         assert e["ts"] >= last_ts.get(track, 0), f"{track} goes back in time at {e}"
         assert e["ts"] <= seconds * 1e6 * 1.05 + 50000, f"past the recording's end: {e}"
         last_ts[track] = e["ts"]
+        if e["ph"] == "i":
+            assert e["s"] == "t" and isinstance(e["args"], dict), e
+            continue
         st = stacks.setdefault(track, [])
         if e["ph"] == "B":
             st.append((e["name"], e["ts"]))
