@@ -17,6 +17,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import TARGETS, WATCHER, Watcher, wait_until
 
 EVENTS = os.path.join(TARGETS, "usdt_events")
@@ -572,3 +574,40 @@ def test_timeline_events_usage_errors_name_the_event_and_the_program(tmp_path):
         other.kill()
         other.wait()
         t.kill()
+
+
+@pytest.mark.parametrize("who", ["watch", "trace", "timeline"])
+def test_semaphores_go_back_to_zero_when_the_attacher_is_killed(tmp_path, who, host_core_settings):
+    """SIGKILL, no clean-up of its own: the kernel closes its perf events, the uprobes go
+    and with them the semaphore counts; the program stops computing the argument."""
+    t = Target()
+    attacher = None
+    try:
+        assert t.fire(2) == (0, 0)
+        if who == "watch":
+            attacher = snapshot_watcher(tmp_path, f"--snapshot-on=cwtest:tick@{EVENTS}")
+            attacher.wait_stderr(rf"snapshots on cwtest:tick in {re.escape(EVENTS)}, its "
+                                 r"semaphore")
+            proc = attacher.proc
+        elif who == "trace":
+            attacher = Tracer("--trace=cwtest:tick", f"--pid={t.pid}")
+            proc = attacher.proc
+        else:
+            attacher = Timeline(tmp_path / "timeline.json", f"--pid={t.pid}", "--seconds=60",
+                                "--events=cwtest:tick")
+            proc = attacher.proc
+        assert t.ask("enabled") == "tick=1 order=0"
+        if who != "watch":  # the watcher would hold it for a snapshot
+            assert t.fire(3) == (3, 1)
+        computed = int(re.search(r"computed=(\d+)", t.ask("fire 0")).group(1))
+        proc.kill()
+        proc.wait()
+        # Synchronous with the process's end: no waiting.
+        assert t.ask("enabled") == "tick=0 order=0"
+        assert t.fire(5) == (computed, 0)
+        assert t.quit() == 0
+    finally:
+        if attacher:
+            attacher.kill() if who != "watch" else attacher.stop(signal.SIGKILL)
+        t.kill()
+    assert not (tmp_path / "timeline.json").exists()
