@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from conftest import TARGETS, WATCHER, Watcher, wait_until
+from conftest import TARGETS, WATCHER, Cgroup, Watcher, wait_until
+from test_timeline import CONSUMER, NODE_PATH, check_format, strict_load
 
 EVENTS = os.path.join(TARGETS, "usdt_events")
 THROWS = os.path.join(TARGETS, "cpp_throws")
@@ -29,9 +30,10 @@ LIBSTDCXX = "/lib/x86_64-linux-gnu/libstdc++.so.6"
 class Target:
     """A target that reads commands on stdin and answers a line for each."""
 
-    def __init__(self, path=EVENTS):
+    def __init__(self, path=EVENTS, cgroup=None):
         self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+                                     stderr=subprocess.PIPE, text=True, bufsize=1,
+                                     preexec_fn=cgroup and (lambda: cgroup.enter(os.getpid())))
         first = self.proc.stdout.readline().strip()
         assert first == f"pid={self.proc.pid}", first
         self.pid = self.proc.pid
@@ -455,7 +457,8 @@ class Timeline:
                                      stderr=subprocess.PIPE, text=True)
         self.err = lines_of(self.proc.stderr)
         self.said = []
-        while not any("crashwatch: recording the process" in l for l in self.said):
+        while not any(re.match(r"crashwatch: recording the (process|cgroup)", l)
+                      for l in self.said):
             line = self.err.get(timeout=60)
             assert line is not None, "".join(self.said)
             self.said.append(line)
@@ -478,8 +481,6 @@ def test_timeline_records_events_on_the_firing_threads_track_with_their_argument
     the time it fired on the samples' clock, with its arguments named and its
     strings read; the count what the program fired; Chrome DevTools' trace engine
     loads it; every probe detached at the end, the semaphores back to zero."""
-    from test_timeline import CONSUMER, NODE_PATH, check_format, strict_load
-
     out = tmp_path / "timeline.json"
     t = Target()
     tl = None
@@ -611,3 +612,35 @@ def test_semaphores_go_back_to_zero_when_the_attacher_is_killed(tmp_path, who, h
             attacher.kill() if who != "watch" else attacher.stop(signal.SIGKILL)
         t.kill()
     assert not (tmp_path / "timeline.json").exists()
+
+
+def test_timeline_events_of_a_cgroup_include_its_processes_started_later(tmp_path):
+    """--cgroup: the events of its processes, one started after the recording began
+    included; not those of the same program outside the cgroup."""
+    out = tmp_path / "timeline.json"
+    targets, tl = [], None
+    with Cgroup(f"cw-usdt-timeline-{os.getpid()}") as cg:
+        try:
+            targets.append(Target(cgroup=cg))
+            targets.append(Target())  # outside
+            tl = Timeline(out, f"--cgroup={cg.rel}", "--seconds=60", "--events=cwtest:order")
+            targets.append(Target(cgroup=cg))  # later
+            for t in targets:
+                assert t.ask("order") == "ordered=1"
+            rc, err = tl.stop()
+            assert rc == 0, err
+            for t in targets:
+                assert t.ask("enabled") == "tick=0 order=0"
+                assert t.quit() == 0
+        finally:
+            if tl:
+                tl.kill()
+            for t in targets:
+                t.kill()
+    inside, outside, later = targets
+    events = strict_load(out)
+    check_format(events, 60)
+    instants = [(e["pid"], e["tid"], e["args"]["customer"]) for e in events
+                if e["ph"] == "i" and e["name"] == "cwtest:order"]
+    assert sorted(instants) == sorted([(inside.pid, inside.pid, "alice"),
+                                       (later.pid, later.pid, "alice")])
