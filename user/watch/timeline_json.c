@@ -378,7 +378,8 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 			err = -ENOMEM;
 			goto out;
 		}
-	memcpy(recs, recs_in, n * sizeof(*recs));
+	if (n)
+		memcpy(recs, recs_in, n * sizeof(*recs));
 	qsort(recs, n, sizeof(*recs), by_thread_then_time);
 	for (size_t i = 0; i < o->n_instants; i++)
 		if (o->instants[i].ts_ns >= o->start_ns && o->instants[i].ts_ns <= o->end_ns)
