@@ -63,6 +63,9 @@ GO_TARGETS := $(patsubst tests/targets/go/%/main.go,$(BUILD)/tests/targets/%,\
 	$(wildcard tests/targets/go/*/main.go)) $(BUILD)/tests/targets/go_panic_stripped \
 	$(BUILD)/tests/targets/go_panic_pie
 TARGETS    += $(GO_TARGETS)
+# A library with a trace event of its own and a program that links it (by its run path):
+# a library's probe no process maps when the watcher starts (tests/targets/lib).
+TARGETS    += $(BUILD)/tests/targets/libcwlib_events.so $(BUILD)/tests/targets/usdt_lib_user
 # C++ targets (tests/targets/cpp/NAME.cpp), for demangled names: built as cpp_NAME.
 CXX        ?= g++
 TARGETS    += $(patsubst tests/targets/cpp/%.cpp,$(BUILD)/tests/targets/cpp_%,$(wildcard tests/targets/cpp/*.cpp))
@@ -385,6 +388,16 @@ $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TARGET_CFLAGS) -MMD -MP -o $@ $<
+
+$(BUILD)/tests/targets/libcwlib_events.so: tests/targets/lib/cwlib_events.c
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TARGET_CFLAGS) -fPIC -shared -o $@ $<
+
+$(BUILD)/tests/targets/usdt_lib_user: tests/targets/lib/usdt_lib_user.c \
+	$(BUILD)/tests/targets/libcwlib_events.so
+	$(call msg,CC-TGT,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -o $@ $< -L$(@D) -lcwlib_events -Wl,-rpath,'$$ORIGIN'
 
 $(BUILD)/tests/targets/cpp_%: tests/targets/cpp/%.cpp
 	$(call msg,CXX-TGT,$@)

@@ -25,6 +25,8 @@ from test_timeline import CONSUMER, NODE_PATH, check_format, strict_load
 EVENTS = os.path.join(TARGETS, "usdt_events")
 THROWS = os.path.join(TARGETS, "cpp_throws")
 LIBSTDCXX = "/lib/x86_64-linux-gnu/libstdc++.so.6"
+LIB_USER = os.path.join(TARGETS, "usdt_lib_user")
+LIB = os.path.join(TARGETS, "libcwlib_events.so")
 
 
 class Target:
@@ -644,3 +646,42 @@ def test_timeline_events_of_a_cgroup_include_its_processes_started_later(tmp_pat
                 if e["ph"] == "i" and e["name"] == "cwtest:order"]
     assert sorted(instants) == sorted([(inside.pid, inside.pid, "alice"),
                                        (later.pid, later.pid, "alice")])
+
+
+def mapping(path):
+    """The processes that map the file at path now."""
+    real, found = os.path.realpath(path), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/maps") as f:
+                if any(l.rstrip("\n").endswith(" " + real) for l in f):
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def test_snapshot_on_a_library_probe_in_a_program_started_later(tmp_path):
+    """PROVIDER:NAME alone, in a library no process maps when the watcher starts: found
+    when a program that will map it starts, by the loader's libraries for it."""
+    assert not mapping(LIB), "a process maps the library already: the test proves nothing"
+    w = snapshot_watcher(tmp_path, "--snapshot-on=cwlib:ping", "--dedup-window=0",
+                         "--rate-limit=0")
+    t = None
+    try:
+        t = Target(LIB_USER)
+        w.wait_stderr(rf"snapshots on cwlib:ping in \S*/libcwlib_events\.so \(pid {t.pid}\), "
+                      r"its semaphore", 30)
+        assert t.ask("ping") == "pinged=1 enabled=1"
+        snap = w.wait_for(lambda r: r["type"] == "snapshot" and r["pid"] == t.pid, 30)
+        assert t.quit() == 0
+    finally:
+        if t:
+            t.kill()
+        assert w.stop() == 0
+    assert snap["tool_status"] == 0 and snap["path"]
+    with open(snap["path"]) as f:
+        doc = json.load(f)
+    assert doc["attributes"]["usdt.probe"] == "cwlib:ping"
+    assert doc["attributes"]["usdt.arg0"] == "1"
+    assert w.counters()["usdt_library_lookups"] >= 1

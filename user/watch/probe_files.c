@@ -101,7 +101,7 @@ static bool same_file(const char *a, const char *b)
  * theirs nor of the program's.  A program with another loader (or none:
  * static) is listed alone.
  */
-static void add_libraries(struct cw_probe_files *f, const char *program, int program_fd)
+int cw_probe_files_add_libraries(struct cw_probe_files *f, const char *program, int program_fd)
 {
 	char interp[PATH_MAX], ours[PATH_MAX], buf[65536], *line, *save = NULL;
 	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), out[2], st;
@@ -117,7 +117,7 @@ static void add_libraries(struct cw_probe_files *f, const char *program, int pro
 		close(self);
 	}
 	if (!interp[0] || !ours[0] || !same_file(interp, ours) || pipe2(out, O_CLOEXEC) < 0)
-		return;
+		return 0;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
@@ -148,8 +148,9 @@ static void add_libraries(struct cw_probe_files *f, const char *program, int pro
 			*end = '\0';
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && files_add(f, path, fd) < 0)
-			return;
+			return -ENOMEM;
 	}
+	return 0;
 }
 
 /* Every file a process maps, through map_files: the very file, in any mount namespace. */
@@ -202,6 +203,6 @@ int cw_probe_files_collect(struct cw_probe_files *f, const char *program, pid_t 
 		return -EINVAL;
 	}
 	if (r == 0)
-		add_libraries(f, program, f->v[0].fd);
+		r = cw_probe_files_add_libraries(f, program, f->v[0].fd);
 	return r;
 }

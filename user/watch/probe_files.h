@@ -27,4 +27,11 @@ struct cw_probe_files {
 int cw_probe_files_collect(struct cw_probe_files *f, const char *program, pid_t pid);
 void cw_probe_files_free(struct cw_probe_files *f);
 
+/*
+ * Add the libraries the system's loader maps for program (open on fd, not
+ * taken), as `ld.so --list` says; none when program has another loader or
+ * none (static).  Says nothing.  0 or -ENOMEM.
+ */
+int cw_probe_files_add_libraries(struct cw_probe_files *f, const char *program, int fd);
+
 #endif

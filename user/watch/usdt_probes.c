@@ -11,9 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proc_maps.h"
-#include "proc_info.h"
 #include "counter_sink.h"
+#include "probe_files.h"
+#include "proc_info.h"
+#include "proc_maps.h"
 
 static bool is_path(const struct cw_usdt_spec *s)
 {
@@ -167,7 +168,17 @@ int cw_usdt_probes_start(struct cw_usdt_probes *u, const struct cw_watch_options
 		/* Checked by the option parser already. */
 		if (cw_usdt_spec_parse(o->snapshot_on[i], true, &u->specs[u->n_specs], &why) < 0)
 			return -EINVAL;
+		u->any_file |= !u->specs[u->n_specs].program;
 		u->n_specs++;
+	}
+	if (u->any_file) {
+		struct stat st;
+
+		u->libs_seen = calloc(CW_USDT_LIBS_SEEN, sizeof(*u->libs_seen));
+		if (!u->libs_seen)
+			return -ENOMEM;
+		if (stat("/proc/self/ns/mnt", &st) == 0)
+			u->own_mnt_ns = (uint32_t)st.st_ino;
 	}
 	for (unsigned s = 0; s < u->n_specs; s++) {
 		const struct cw_usdt_spec *sp = &u->specs[s];
@@ -199,6 +210,40 @@ int cw_usdt_probes_start(struct cw_usdt_probes *u, const struct cw_watch_options
 	return 0;
 }
 
+/* Was the library open on fd looked at already?  Remembers it when not. */
+static bool lib_seen(struct cw_usdt_probes *u, struct cw_libc_probes *files, int fd)
+{
+	struct cw_file_key key;
+
+	if (cw_libc_probes_real_file(files, fd, &key) < 0)
+		return false;
+	for (size_t i = 0; i < u->n_libs_seen; i++)
+		if (memcmp(&u->libs_seen[i], &key, sizeof(key)) == 0)
+			return true;
+	/* Full: looked at again, harmless (an attachment is made once). */
+	if (u->n_libs_seen < CW_USDT_LIBS_SEEN)
+		u->libs_seen[u->n_libs_seen++] = key;
+	return false;
+}
+
+/*
+ * The libraries a new executable will map, as the loader finds them: not
+ * mapped yet at exec, and perhaps by no process before.  Only in the
+ * watcher's mount namespace, whose files and loader these are.
+ */
+static void look_at_libraries(struct cw_usdt_probes *u, struct cw_libc_probes *files,
+			      const char *exe, int exe_fd, pid_t pid)
+{
+	struct cw_probe_files f = {0};
+
+	u->lib_lookups++;
+	cw_probe_files_add_libraries(&f, exe, exe_fd);
+	for (size_t i = 0; i < f.n; i++)
+		if (!lib_seen(u, files, f.v[i].fd))
+			look_at(u, files, f.v[i].fd, f.v[i].path, false, -1, pid);
+	cw_probe_files_free(&f);
+}
+
 void cw_usdt_probes_on_exec(struct cw_usdt_probes *u, struct cw_libc_probes *files,
 			    const struct cw_exec_event *ev)
 {
@@ -214,6 +259,8 @@ void cw_usdt_probes_on_exec(struct cw_usdt_probes *u, struct cw_libc_probes *fil
 	if (fd < 0)
 		return; /* gone already: libc_probes counts the unread */
 	look_at(u, files, fd, path, true, -1, (pid_t)ev->task.pid);
+	if (u->any_file && u->own_mnt_ns && ev->mnt_ns == u->own_mnt_ns)
+		look_at_libraries(u, files, path, fd, (pid_t)ev->task.pid);
 	close(fd);
 }
 
@@ -227,11 +274,16 @@ void cw_usdt_probes_emit_counters(const struct cw_usdt_probes *u, struct cw_coun
 	cw_sink_counter(s, "usdt_attach_skipped",
 			"USDT probes of --snapshot-on not attached: past the bound.",
 			u->set.skipped);
+	cw_sink_counter(s, "usdt_library_lookups",
+			"New executables whose libraries were looked up for --snapshot-on.",
+			u->lib_lookups);
 }
 
 void cw_usdt_probes_free(struct cw_usdt_probes *u)
 {
 	if (u->started)
 		cw_usdt_set_free(&u->set);
+	free(u->libs_seen);
+	u->libs_seen = NULL;
 	u->started = false;
 }
