@@ -896,8 +896,10 @@ int on_usdt(struct pt_regs *ctx)
 			ev->strings[k][0] = 0;
 			if ((strings & (1U << i)) && (int)i < ev->nargs) {
 				if (bpf_probe_read_user_str(ev->strings[k], CW_USDT_STRING_LEN,
-							    (void *)v) < 0)
+							    (void *)v) < 0) {
 					ev->strings[k][0] = 0;
+					ev->flags |= CW_USDT_STRING_UNREAD(k);
+				}
 				k++;
 			}
 		}

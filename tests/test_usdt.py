@@ -682,6 +682,31 @@ def test_snapshot_on_a_library_probe_in_a_program_started_later(tmp_path):
     assert snap["tool_status"] == 0 and snap["path"]
     with open(snap["path"]) as f:
         doc = json.load(f)
-    assert doc["attributes"]["usdt.probe"] == "cwlib:ping"
-    assert doc["attributes"]["usdt.arg0"] == "1"
+    # "lib": a literal in a page the program never touched, read by the watcher.
+    assert {k: v for k, v in doc["attributes"].items() if k.startswith("usdt.")} == {
+        "usdt.probe": "cwlib:ping", "usdt.arg0": "1", "usdt.arg1": "lib"}
     assert w.counters()["usdt_library_lookups"] >= 1
+
+
+def test_trace_reads_a_string_in_a_page_the_program_never_touched():
+    """BPF takes no page faults: a string literal of the library, in a page nothing read
+    yet, is read from the process's memory instead (it used to print who="")."""
+    tr = Tracer("--trace=cwlib:ping", "--json", "--duration=60", LIB_USER)
+    out = lines_of(tr.proc.stdout)
+    t, events = None, []
+    try:
+        t = Target(LIB_USER)
+        # Each event printed while the program waits for its next line: alive, its
+        # memory as it was when the event fired.
+        for n in (1, 2):
+            assert t.ask("ping") == f"pinged={n} enabled=1"
+            events.append(json.loads(out.get(timeout=30)))
+        assert t.quit() == 0
+        tr.proc.send_signal(signal.SIGINT)
+        assert tr.proc.wait(timeout=30) == 0, tr.proc.stderr.read()
+    finally:
+        tr.kill()
+        if t:
+            t.kill()
+    assert [e["args"] for e in events] == [
+        [{"name": "n", "value": n}, {"name": "who", "value": "lib"}] for n in (1, 2)]

@@ -289,6 +289,12 @@ enum cw_usdt_flags {
 	CW_USDT_HELD_NEXT = 1 << 0,   /* a held signal record (CW_SIG_AT_USDT) follows */
 	CW_USDT_ARGS_UNREAD = 1 << 1, /* an argument could not be read: its value is 0 */
 };
+/*
+ * String k (of strings[]) could not be read by the probe: its page not in
+ * memory yet (a literal the program never touched itself), and BPF takes
+ * no page faults.  Userspace reads it from the process's memory.
+ */
+#define CW_USDT_STRING_UNREAD(k) (1U << (8 + (k)))
 
 /* A USDT probe fired: who, which attachment, and its arguments. */
 struct cw_usdt_event {

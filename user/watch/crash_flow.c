@@ -448,10 +448,13 @@ static void held(struct cw_crash_flow *f, struct cw_ledger_entry *e,
 
 void cw_crash_flow_usdt(struct cw_crash_flow *f, const struct cw_usdt_event *ev)
 {
+	struct cw_usdt_event copy = *ev;
+
+	cw_usdt_read_strings(&copy);
 	if (ev->flags & CW_USDT_HELD_NEXT)
-		f->usdt_pending[ev->task.tid % 16] = *ev;
+		f->usdt_pending[ev->task.tid % 16] = copy;
 	else /* a traced process: not held, only said */
-		cw_format_usdt(stdout, ev, cw_usdt_of(f->usdt, ev->cookie), f->c.fmt.json);
+		cw_format_usdt(stdout, &copy, cw_usdt_of(f->usdt, ev->cookie), f->c.fmt.json);
 }
 
 /* The probe's arguments, as the snapshot's attributes. */

@@ -3,10 +3,12 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "event_decode.h"
 
@@ -182,6 +184,36 @@ static unsigned nargs(const struct cw_usdt_event *ev)
 	return ev->nargs < 0		      ? 0
 	       : ev->nargs > CW_USDT_MAX_ARGS ? CW_USDT_MAX_ARGS
 					      : (unsigned)ev->nargs;
+}
+
+void cw_usdt_read_strings(struct cw_usdt_event *ev)
+{
+	uint32_t mask = CW_USDT_COOKIE_STRINGS(ev->cookie);
+	char path[64];
+	int fd = -1;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < nargs(ev) && k < CW_USDT_STRINGS; i++) {
+		ssize_t n;
+
+		if (!(mask & (1U << i)))
+			continue;
+		if (ev->flags & CW_USDT_STRING_UNREAD(k)) {
+			if (fd < 0) {
+				snprintf(path, sizeof(path), "/proc/%u/mem", ev->task.pid);
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+			}
+			/* Short when a page past the string's is not mapped: what was read. */
+			n = fd < 0 ? -1
+				   : pread(fd, ev->strings[k], CW_USDT_STRING_LEN - 1,
+					   (off_t)ev->args[i]);
+			ev->strings[k][n > 0 ? n : 0] = '\0';
+			ev->flags &= ~CW_USDT_STRING_UNREAD(k);
+		}
+		k++;
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 static const char *arg_name(const struct cw_usdt_attachment *a, unsigned i, char *buf, size_t cap)

@@ -71,6 +71,13 @@ const struct cw_usdt_attachment *cw_usdt_of(const struct cw_usdt_set *s, __u64 c
 /* Let the attachment hold again, not before quiet_until_ns (boot time; 0: at once). */
 void cw_usdt_gate_open(struct cw_usdt_set *s, __u64 cookie, uint64_t quiet_until_ns);
 
+/*
+ * The strings the probe could not read (CW_USDT_STRING_UNREAD), read from
+ * the process's memory now, through /proc/PID/mem, which faults the page
+ * in; those still unreadable stay "".
+ */
+void cw_usdt_read_strings(struct cw_usdt_event *ev);
+
 /* Argument i of ev as text: a string argument's string, else its value in decimal. */
 void cw_usdt_arg_text(const struct cw_usdt_attachment *a, const struct cw_usdt_event *ev,
 		      unsigned i, char *out, size_t cap);

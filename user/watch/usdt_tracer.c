@@ -26,7 +26,8 @@ int cw_usdt_trace_list_add(struct cw_usdt_trace_list *l, const char *list, const
 		const char *why = "at most 64 probes";
 		bool dup = false;
 
-		if (l->n == CW_USDT_TRACE_MAX_SPECS || cw_usdt_spec_parse(tok, false, &s, &why) < 0) {
+		if (l->n == CW_USDT_TRACE_MAX_SPECS ||
+		    cw_usdt_spec_parse(tok, false, &s, &why) < 0) {
 			fprintf(stderr, "crashwatch: bad %s '%s': %s\n", option, tok, why);
 			err = -EINVAL;
 			break;
@@ -40,7 +41,8 @@ int cw_usdt_trace_list_add(struct cw_usdt_trace_list *l, const char *list, const
 	}
 	free(copy);
 	if (!err && !added) {
-		fprintf(stderr, "crashwatch: bad %s '%s': give PROVIDER:NAME[,...]\n", option, list);
+		fprintf(stderr, "crashwatch: bad %s '%s': give PROVIDER:NAME[,...]\n", option,
+			list);
 		err = -EINVAL;
 	}
 	return err;
@@ -49,13 +51,15 @@ int cw_usdt_trace_list_add(struct cw_usdt_trace_list *l, const char *list, const
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct cw_usdt_tracer *t = ctx;
-	const struct cw_usdt_event *ev = data;
+	struct cw_usdt_event ev;
 
 	if (cw_event_check(data, size) != CW_EVENT_USDT) {
 		t->malformed++;
 		return 0;
 	}
-	t->fn(t->ctx, ev, cw_usdt_of(&t->set, ev->cookie));
+	memcpy(&ev, data, sizeof(ev));
+	cw_usdt_read_strings(&ev);
+	t->fn(t->ctx, &ev, cw_usdt_of(&t->set, ev.cookie));
 	return 0;
 }
 
@@ -67,7 +71,8 @@ static int scope_cgroups(struct cw_usdt_tracer *t, const struct cw_usdt_tracer_o
 					       sizeof(__u64), &one, sizeof(one), BPF_ANY);
 
 		if (err) {
-			fprintf(stderr, "crashwatch: failed to record cgroup %llu for the probes: %s\n",
+			fprintf(stderr,
+				"crashwatch: failed to record cgroup %llu for the probes: %s\n",
 				(unsigned long long)o->cgroup_ids[i], strerror(-err));
 			return err;
 		}
