@@ -53,9 +53,20 @@ static void arguments_as_an_object_named_with_strings_and_big_unsigned(void **st
 	snprintf(ev.strings[0], sizeof(ev.strings[0]), "bob");
 	o = cw_usdt_args_json(&ev, &a, true);
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(text, "{\"arg2\":\"18446744073709551615\",\"delta\":-5,\"who\":\"bob\"}");
+	assert_string_equal(text,
+			    "{\"arg2\":\"18446744073709551615\",\"delta\":-5,\"who\":\"bob\"}");
 	free(text);
 	json_decref(o);
+	/* Not UTF-8: its bytes past ASCII as '?', JSON that can be written. */
+	snprintf(ev.strings[0], sizeof(ev.strings[0]), "b\xffo\xc3\xa9");
+	o = cw_usdt_args_json(&ev, &a, true);
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	assert_non_null(text);
+	assert_string_equal(text,
+			    "{\"arg2\":\"18446744073709551615\",\"delta\":-5,\"who\":\"b?o??\"}");
+	free(text);
+	json_decref(o);
+	snprintf(ev.strings[0], sizeof(ev.strings[0]), "bob");
 	o = cw_usdt_args_json(&ev, NULL, false); /* not known: arg0..., signed */
 	text = json_dumps(o, JSON_COMPACT);
 	assert_string_equal(text, "[{\"name\":\"arg0\",\"value\":-5},{\"name\":\"arg1\",\"value\":"
@@ -73,13 +84,29 @@ static void instants_of_threads_without_records_are_written_in_time_order(void *
 {
 	char n1[] = "\"p:a\"", n2[] = "\"p:b\"", args[] = "{\"i\":1}", empty[] = "{}";
 	struct cw_tl_instant in[] = {
-		{.ts_ns = 3000, .pid = 4000000, .tid = 4000001, .comm = "worker", .name = n2,
+		{.ts_ns = 3000,
+		 .pid = 4000000,
+		 .tid = 4000001,
+		 .comm = "worker",
+		 .name = n2,
 		 .args = empty},
-		{.ts_ns = 2500, .pid = 4000000, .tid = 4000000, .comm = "main", .name = n1,
+		{.ts_ns = 2500,
+		 .pid = 4000000,
+		 .tid = 4000000,
+		 .comm = "main",
+		 .name = n1,
 		 .args = args},
-		{.ts_ns = 2000, .pid = 4000000, .tid = 4000001, .comm = "worker", .name = n1,
+		{.ts_ns = 2000,
+		 .pid = 4000000,
+		 .tid = 4000001,
+		 .comm = "worker",
+		 .name = n1,
 		 .args = args},
-		{.ts_ns = 9000, .pid = 4000000, .tid = 4000000, .comm = "main", .name = n1,
+		{.ts_ns = 9000,
+		 .pid = 4000000,
+		 .tid = 4000000,
+		 .comm = "main",
+		 .name = n1,
 		 .args = args},
 	};
 	struct cw_tl_json_options o = {
@@ -96,7 +123,8 @@ static void instants_of_threads_without_records_are_written_in_time_order(void *
 	assert_string_equal(
 		buf,
 		"[{\"name\":\"hz\",\"ph\":\"M\",\"ts\":0,\"args\":{\"hz\":99}}\n"
-		",{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":4000000,\"args\":{\"name\":"
+		",{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":4000000,\"args\":{"
+		"\"name\":"
 		"\"main\"}}\n"
 		",{\"name\":\"thread_name\",\"ph\":\"M\",\"ts\":0,\"pid\":4000000,\"tid\":4000000,"
 		"\"args\":{\"name\":\"main\"}}\n"

@@ -47,9 +47,6 @@ static void keep(void *ctx, const struct cw_usdt_event *ev, const struct cw_usdt
 	snprintf(name, sizeof(name), "%s:%s", a ? a->probe.provider : "?", a ? a->probe.name : "?");
 	in->name = json_text(json_string(name));
 	in->args = json_text(cw_usdt_args_json(ev, a, true));
-	/* A string argument of bytes that are not UTF-8 cannot be said in JSON: no args. */
-	if (!in->args)
-		in->args = strdup("{}");
 	if (!in->name || !in->args) {
 		free(in->name);
 		free(in->args);
@@ -165,7 +162,8 @@ int cw_tl_events_start(struct cw_tl_events *e, const struct cw_usdt_trace_list *
 		if (!found[s]) {
 			fprintf(stderr,
 				"crashwatch: bad --events: %s has no event %s:%s, nor have the "
-				"libraries it maps; `crashwatch probes --pid=PID` lists its events\n",
+				"libraries it maps; `crashwatch probes --pid=PID` lists its "
+				"events\n",
 				who, l->v[s].provider, l->v[s].name);
 			return -EINVAL;
 		}

@@ -238,8 +238,13 @@ json_t *cw_usdt_args_json(const struct cw_usdt_event *ev, const struct cw_usdt_a
 
 		if (string_slot(ev, i) >= 0) {
 			cw_usdt_arg_text(a, ev, i, val, sizeof(val));
-			/* Whatever bytes the program had: not necessarily UTF-8. */
-			value = json_stringn_nocheck(val, strlen(val));
+			/* Whatever bytes the program had: what is not UTF-8 JSON cannot say. */
+			value = json_string(val);
+			for (char *c = val; !value && *c; c++)
+				if ((unsigned char)*c >= 0x80)
+					*c = '?';
+			if (!value)
+				value = json_string(val);
 		} else if (unsigned_big) {
 			cw_usdt_arg_text(a, ev, i, val, sizeof(val));
 			value = json_string(val);
