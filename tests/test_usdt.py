@@ -710,3 +710,33 @@ def test_trace_reads_a_string_in_a_page_the_program_never_touched():
             t.kill()
     assert [e["args"] for e in events] == [
         [{"name": "n", "value": n}, {"name": "who", "value": "lib"}] for n in (1, 2)]
+
+
+@pytest.mark.parametrize("end", ["sigterm", "target_exit"])
+def test_timeline_events_end_with_sigterm_or_the_process(tmp_path, end):
+    """The recording's other ends: SIGTERM (the semaphores zero after), the process's
+    exit (the recording stops then); the trace is written with every event either way."""
+    out = tmp_path / "timeline.json"
+    t = Target()
+    tl = None
+    try:
+        tl = Timeline(out, f"--pid={t.pid}", "--seconds=60", "--events=cwtest:tick,cwtest:idle")
+        assert t.fire(3) == (3, 1)  # 3 ticks, then an idle
+        if end == "sigterm":
+            rc, err = tl.stop(signal.SIGTERM)
+            assert t.ask("enabled") == "tick=0 order=0"  # its idle fired unseen
+            assert t.quit() == 0
+        else:
+            assert t.quit() == 0  # no idle after quit
+            rc = tl.proc.wait(timeout=30)
+            err = tl.stop()[1]
+        assert rc == 0, err
+    finally:
+        if tl:
+            tl.kill()
+        t.kill()
+    assert "4 trace event(s) on the threads' tracks (lost 0)" in err, err
+    events = strict_load(out)
+    check_format(events, 60)
+    assert [(e["name"], e["tid"]) for e in events if e["ph"] == "i"] == [
+        ("cwtest:tick", t.pid)] * 3 + [("cwtest:idle", t.pid)]
