@@ -32,6 +32,7 @@
 #include "hold_registry.h"
 #include "hold_watchdog.h"
 #include "metrics_server.h"
+#include "output_queue.h"
 #include "request_server.h"
 #include "spool.h"
 #include "symbolize.h"
@@ -180,6 +181,7 @@ static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_c
 	if (w->requests)
 		cw_request_server_emit_counters(w->requests, s);
 	cw_flight_emit_counters(&w->flight, s);
+	cw_output_queues_emit_counters(s);
 	return 0;
 }
 
@@ -752,7 +754,15 @@ int cw_watch_main(int argc, char **argv)
 		cw_config_free(&conf);
 		return err > 0 ? 0 : 2;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A stalled reader of our output must not stall crash handling: lines are queued. */
+	err = cw_output_queues_start(CW_OUTPUT_QUEUE_BYTES);
+	if (err) {
+		fprintf(stderr, "crashwatch: failed to start the output writers: %s\n",
+			strerror(-err));
+		free(all);
+		cw_config_free(&conf);
+		return 1;
+	}
 	/*
 	 * The watcher never handles its own crash (a core dump of it would wait
 	 * for itself), and its memory holds the upload token: nobody's to read.
