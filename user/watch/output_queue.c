@@ -25,11 +25,11 @@ struct output_queue {
 	pthread_cond_t more, drained;
 	char *buf, *chunk; /* chunk: what the writer took out, WRITE_CHUNK bytes */
 	size_t len, cap;
-	size_t whole;	/* buf[0, whole) are complete lines: only those are written */
-	bool dropping;	/* the rest of a line that did not fit goes too */
-	bool broken;	/* the fd failed (the reader went away): everything is dropped */
-	bool flushing;	/* draining: a last line without its newline is written too */
-	bool writing;	/* the writer holds bytes taken out of buf */
+	size_t whole;  /* buf[0, whole) are complete lines: only those are written */
+	bool dropping; /* the rest of a line that did not fit goes too */
+	bool broken;   /* the fd failed (the reader went away): everything is dropped */
+	bool flushing; /* draining: a last line without its newline is written too */
+	bool writing;  /* the writer holds bytes taken out of buf */
 	uint64_t dropped_lines, dropped_said;
 	double said_at; /* CLOCK_MONOTONIC s, 0: never */
 };
