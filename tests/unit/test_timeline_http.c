@@ -84,6 +84,8 @@ static void good_queries_and_defaults(void **state)
 	assert_int_equal(p.hz, 1000);
 }
 
+#define LONG65 "0123456789012345678901234567890123456789012345678901234567890123x"
+
 static void bad_queries_get_fgtraces_bodies(void **state)
 {
 	static const struct {
@@ -117,6 +119,7 @@ static void bad_queries_get_fgtraces_bodies(void **state)
 		     "/debug/timeline?pid=1234&seconds=5\n"},
 		{"pid=", "missing pid: give the process to record, e.g. "
 			 "/debug/timeline?pid=1234&seconds=5\n"},
+		{"pid=" LONG65, "bad pid: longer than 64 bytes\n"},
 		{"pid=abc", "bad pid: \"abc\": strconv.Atoi: parsing \"abc\": invalid syntax\n"},
 		{"pid=0", "bad pid: \"0\": invalid value\n"},
 		{"pid=4294967296", "bad pid: \"4294967296\": invalid value\n"},

@@ -14,15 +14,20 @@
 #include "timeline_recorder.h"
 
 /* The longest value looked at; a longer one is refused as too long. */
-#define VALUE_MAX 128
+#define VALUE_MAX 64
 
 /* fgtrace's line: bad NAME: "VALUE": REASON */
 static int refuse(char *body, size_t cap, const char *name, const char *value, const char *reason)
 {
 	char q[4 * VALUE_MAX + 3];
 
+	int n;
+
 	cw_http_quote(value, q, sizeof(q));
-	snprintf(body, cap, "bad %s: %s: %s\n", name, q, reason);
+	n = snprintf(body, cap, "bad %s: %s: %s\n", name, q, reason);
+	/* Still one line when cut short. */
+	if (n < 0 || (size_t)n >= cap)
+		body[cap - 2] = '\n';
 	return -EINVAL;
 }
 

@@ -25,7 +25,10 @@ struct cw_tl_http_params {
 	enum cw_tl_state_frames frames;
 };
 
-/* 0, or -EINVAL with the 400's body (one line, newline-terminated) in body. */
+/*
+ * 0, or -EINVAL with the 400's body (one line, newline-terminated) in body:
+ * 640 bytes hold any (a value is at most 64 bytes, quoted twice).
+ */
 int cw_tl_http_params_parse(const char *query, struct cw_tl_http_params *p, char *body, size_t cap);
 
 #endif
