@@ -29,9 +29,11 @@ def free_port():
 
 def http_watcher(spec, *args):
     w = Watcher(f"--http={spec}", *args)
-    shown = spec if spec.startswith("unix:") else "http://" + spec.replace("localhost",
-                                                                           "127.0.0.1")
-    w.wait_stderr("serving timelines at " + re.escape(shown) + "/debug/timeline")
+    if spec.startswith("unix:"):
+        said = "/debug/timeline on " + spec
+    else:
+        said = "http://" + spec.replace("localhost", "127.0.0.1") + "/debug/timeline"
+    w.wait_stderr("serving timelines at " + re.escape(said))
     return w
 
 

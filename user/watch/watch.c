@@ -886,8 +886,13 @@ int cw_watch_main(int argc, char **argv)
 			bad_usage = err == -EINVAL;
 			goto cleanup;
 		}
-		fprintf(stderr, "crashwatch: serving timelines at %s%s/debug/timeline\n",
-			w.timelines.l.family == AF_UNIX ? "" : "http://", w.timelines.l.where);
+		if (w.timelines.l.family == AF_UNIX)
+			fprintf(stderr, "crashwatch: serving timelines at /debug/timeline on %s\n",
+				w.timelines.l.where);
+		else
+			fprintf(stderr,
+				"crashwatch: serving timelines at http://%s/debug/timeline\n",
+				w.timelines.l.where);
 	}
 	if (opts.hold) {
 		err = install_core_hold(&w, &opts);
