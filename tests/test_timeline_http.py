@@ -257,6 +257,28 @@ def test_only_loopback_or_a_unix_socket_is_served(tmp_path):
     assert taken.read_text() == "mine"
 
 
+def test_a_unix_socket_path_is_taken_over_only_when_nobody_serves_it(tmp_path):
+    path = f"/tmp/cw-timeline-http-{os.getpid()}.sock"
+    live = socket.socket(socket.AF_UNIX)
+    live.bind(path)
+    live.listen(1)
+    try:
+        r = subprocess.run([WATCHER, "watch", "--config=", "--no-hold", f"--http=unix:{path}"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and f"another process serves unix:{path}" in r.stderr
+        assert os.path.exists(path)
+    finally:
+        live.close()
+    # Left behind by a server that is gone: replaced, then removed at the stop.
+    w = http_watcher(f"unix:{path}")
+    try:
+        status, body = ask_as((), "unix", path, "/debug/timeline?hz=0")
+        assert (status, body) == (400, b'bad hz: "0": invalid value\n')
+    finally:
+        assert w.stop() == 0
+    assert not os.path.exists(path)
+
+
 def raw_request(port, target):
     s = socket.create_connection(("::1", port))
     s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,19 @@ static int is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
+/* Whether something still accepts connections on the socket at sa. */
+static bool still_served(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return yes;
+}
+
 static int listen_unix(const char *path, const char *option, struct cw_http_listener *l, char *msg,
 		       size_t cap)
 {
@@ -65,6 +79,7 @@ static int listen_unix(const char *path, const char *option, struct cw_http_list
 			 option, path, sizeof(sa.sun_path) - 1);
 		return -EINVAL;
 	}
+	strcpy(sa.sun_path, path);
 	/* A socket left by an earlier run goes; anything else there is not ours to remove. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
@@ -74,9 +89,15 @@ static int listen_unix(const char *path, const char *option, struct cw_http_list
 				 option, path);
 			return -EEXIST;
 		}
+		if (still_served(&sa)) {
+			snprintf(msg, cap,
+				 "%s: another process serves unix:%s: stop it or give another "
+				 "path",
+				 option, path);
+			return -EADDRINUSE;
+		}
 		unlink(path);
 	}
-	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	/* Anyone may connect: each request is checked against who asks (SO_PEERCRED). */
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
