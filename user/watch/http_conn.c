@@ -18,7 +18,8 @@ int64_t cw_http_now_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-int cw_http_wait_fd(int fd, short events, int64_t deadline)
+/* Wait for fd to be ready for events until deadline: 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		int64_t left = deadline - cw_http_now_ms();
@@ -43,7 +44,7 @@ int cw_http_send_all(int fd, const char *buf, size_t len, int64_t deadline)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN || cw_http_wait_fd(fd, POLLOUT, deadline) < 0)
+			if (errno != EAGAIN || wait_fd(fd, POLLOUT, deadline) < 0)
 				return -EIO;
 			continue;
 		}
@@ -53,19 +54,29 @@ int cw_http_send_all(int fd, const char *buf, size_t len, int64_t deadline)
 	return 0;
 }
 
-int cw_http_read_head(int fd, char *buf, size_t cap, size_t *end, int64_t deadline)
+int cw_http_read_head(int fd, char *buf, size_t cap, size_t *end, int64_t deadline, int cancel_fd)
 {
 	size_t got = 0;
 
 	while (!(*end = cw_http_head_end(buf, got))) {
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+				      {.fd = cancel_fd, .events = POLLIN}};
+		int64_t left = deadline - cw_http_now_ms();
 		ssize_t n;
-		int r;
 
 		if (got == cap)
 			return -E2BIG;
-		r = cw_http_wait_fd(fd, POLLIN, deadline);
-		if (r < 0)
-			return r;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(p, cancel_fd >= 0 ? 2 : 1, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (cancel_fd >= 0 && p[1].revents)
+			return -ECANCELED;
+		if (!p[0].revents)
+			continue;
 		n = recv(fd, buf + got, cap - got, 0);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;

@@ -14,17 +14,15 @@
 /* CLOCK_MONOTONIC in milliseconds: what every deadline here is in. */
 int64_t cw_http_now_ms(void);
 
-/* Wait for fd to be ready for events until deadline: 0, -ETIMEDOUT or -errno. */
-int cw_http_wait_fd(int fd, short events, int64_t deadline);
-
 /* All of buf, or -EIO (the client left, or was too slow). */
 int cw_http_send_all(int fd, const char *buf, size_t len, int64_t deadline);
 
 /*
  * Read until buf holds a whole request head: its length in *end and 0;
- * -E2BIG when it does not fit in cap, -ETIMEDOUT, or -EIO (the client left).
+ * -E2BIG when it does not fit in cap, -ETIMEDOUT, -EIO (the client left),
+ * or -ECANCELED once cancel_fd (-1: none) is readable (the watcher stops).
  */
-int cw_http_read_head(int fd, char *buf, size_t cap, size_t *end, int64_t deadline);
+int cw_http_read_head(int fd, char *buf, size_t cap, size_t *end, int64_t deadline, int cancel_fd);
 
 /*
  * A whole answer that closes the connection.  extra: more header lines,

@@ -53,7 +53,7 @@ static void serve_client(struct cw_metrics_server *m, int fd)
 	struct cw_http_request r;
 	size_t end, len;
 	char *text;
-	int err = cw_http_read_head(fd, buf, sizeof(buf), &end, deadline);
+	int err = cw_http_read_head(fd, buf, sizeof(buf), &end, deadline, m->stop_fd);
 
 	if (err == -E2BIG) {
 		cw_http_answer_text(fd, "431 Request Header Fields Too Large", NULL,

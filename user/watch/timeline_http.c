@@ -348,8 +348,8 @@ static void serve_client(struct cw_tl_http_server *s, int fd)
 	struct cw_http_request r;
 	struct cw_auth_peer peer;
 	size_t end;
-	int err =
-		cw_http_read_head(fd, buf, sizeof(buf), &end, cw_http_now_ms() + HEAD_DEADLINE_MS);
+	int err = cw_http_read_head(fd, buf, sizeof(buf), &end, cw_http_now_ms() + HEAD_DEADLINE_MS,
+				    s->stop_fd);
 
 	count(s, CW_TL_HTTP_REQUESTS);
 	if (err == -E2BIG) {
