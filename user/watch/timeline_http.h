@@ -2,12 +2,10 @@
 /*
  * --http=ADDR: fgtrace's endpoint, GET /debug/timeline?pid=&seconds=&hz=,
  * served on threads of its own so that the watcher's loop and crash
- * handling never wait for it.  Each recording is a `crashwatch timeline
- * --output=-` child owned by the connection's thread, its trace streamed to
- * the client as it is written; the child is killed when the client leaves,
- * when it overruns, and at the watcher's stop, and always reaped.  At most
- * CW_TL_HTTP_MAX_RECORDINGS at once (then 503 with Retry-After), at most
- * CW_TL_HTTP_MAX_CONNS connections (then 503).  Who may record which
+ * handling never wait for it: one accepts, each connection has one.  Each
+ * recording is a child of its connection's thread (timeline_http_record.h).
+ * At most CW_TL_HTTP_MAX_RECORDINGS at once (then 503 with Retry-After), at
+ * most CW_TL_HTTP_MAX_CONNS connections (then 503).  Who may record which
  * process: request_auth.h's rules, the peer found by http_peer.h.
  */
 #ifndef CW_TIMELINE_HTTP_H
@@ -64,5 +62,10 @@ int cw_tl_http_start(struct cw_tl_http_server *s, const char *spec, char *msg, s
 void cw_tl_http_stop(struct cw_tl_http_server *s);
 
 void cw_tl_http_emit_counters(struct cw_tl_http_server *s, struct cw_counter_sink *sink);
+
+/* For the connection threads: count c; count c and answer text with status. */
+void cw_tl_http_count(struct cw_tl_http_server *s, enum cw_tl_http_counter c);
+void cw_tl_http_refuse(struct cw_tl_http_server *s, int fd, enum cw_tl_http_counter c,
+		       const char *status, const char *extra, const char *text);
 
 #endif
