@@ -17,7 +17,8 @@ MULTIARCH  := $(shell $(CC) -dumpmachine 2>/dev/null)
 DEB_PACKAGES := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
 	zlib1g-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libinih-dev python3 python3-pytest \
 	bc strace gdb elfutils libclang-rt-14-dev golang-go libiberty-dev g++ debuginfod \
-	systemtap-sdt-dev bpftrace iproute2 nodejs rustc debhelper dpkg-dev lintian python3-prometheus-client
+	systemtap-sdt-dev bpftrace iproute2 nodejs rustc debhelper dpkg-dev lintian python3-prometheus-client \
+	chromium
 
 PKGS       := libbpf libdw libelf jansson libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -78,10 +79,13 @@ HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard t
 GOSNAP_DIR := $(BUILD)/tests/targets/go_snap
 GOSNAP_BINS := $(GOSNAP_DIR)/parked $(GOSNAP_DIR)/parked-sw $(GOSNAP_DIR)/parked-pie
 GOSNAP_ENV := $(GO_ENV)
-# A real consumer of the timeline's trace format, for its tests: the trace engine of
-# Chrome DevTools' Performance panel, from npm (pinned), under $(BUILD)/node.
+# Real consumers of the timeline's trace format, for its tests, from npm (pinned), under
+# $(BUILD)/node: the trace engine of Chrome DevTools' Performance panel, and playwright-core,
+# which drives Debian's chromium headless to load the trace in the browser's own viewer.
 TRACE_ENGINE := @paulirish/trace_engine@0.0.65
-TRACE_CONSUMER := $(BUILD)/node/node_modules/@paulirish/trace_engine/package.json
+TRACE_VIEWER_DRIVER := playwright-core@1.65.1
+TRACE_CONSUMER := $(BUILD)/node/node_modules/@paulirish/trace_engine/package.json \
+	$(BUILD)/node/node_modules/playwright-core/package.json
 # Programs built against libcrashwatch alone, as its users would: static and shared.
 CLIENT_TESTS := $(patsubst tests/client/%.c,$(BUILD)/tests/client/%,$(wildcard tests/client/*.c))
 CLIENT_TESTS += $(CLIENT_TESTS:%=%-shared) $(BUILD)/tests/client/go_trace
@@ -344,11 +348,12 @@ install-client: $(CLIENT_LIBS)
 	$(call write_pc,$(LIBDIR),$(INCLUDEDIR)) > $(DESTDIR)$(LIBDIR)/pkgconfig/crashwatch.pc
 
 # ---- tests and benchmarks ------------------------------------------------
-$(TRACE_CONSUMER):
-	$(call msg,NPM,$(TRACE_ENGINE))
+# One install of both: npm drops from node_modules what the install it runs did not name.
+$(TRACE_CONSUMER) &:
+	$(call msg,NPM,"$(TRACE_ENGINE) $(TRACE_VIEWER_DRIVER)")
 	$(Q)command -v npm >/dev/null || { echo "crashwatch: npm is missing: apt-get install npm"; exit 1; }
 	$(Q)mkdir -p $(BUILD)/node && npm install --prefix $(BUILD)/node --no-audit --no-fund --no-save \
-		--loglevel=error $(TRACE_ENGINE) >/dev/null
+		--loglevel=error $(TRACE_ENGINE) $(TRACE_VIEWER_DRIVER) >/dev/null
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/san/libcw.a
 	$(call msg,CC-TEST,$@)

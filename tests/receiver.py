@@ -16,7 +16,10 @@ reason as text), records what it accepted, and fails on demand:
 
 Routes: POST /generic (the snapshot itself), POST /api/<project>/envelope/
 (a Sentry envelope, X-Sentry-Auth), POST /post?format=json&token=<token>
-(a Backtrace report).  A route of another mode answers 404.
+(a Backtrace report).  A route of another mode answers 404.  Generic and
+Backtrace also take multipart/form-data: the snapshot as the part "snapshot"
+beside "timeline", Backtrace's report as "upload_file" beside
+"attachment_<name>" parts; req.parts holds them.
 """
 import gzip
 import http.server
@@ -49,6 +52,7 @@ class Request:
         self.body = body  # bytes, after Content-Encoding
         self.format = None  # "generic", "sentry", "backtrace"
         self.parsed = None  # the JSON; for Sentry {"header", "items", "event"}
+        self.parts = {}  # multipart/form-data: {name: Part} (generic, Backtrace)
         self.status = None  # what it was answered
         self.reason = None  # why, when not 200
         self.time = time.monotonic()
@@ -76,6 +80,57 @@ def _json_object(data, what):
     if not isinstance(doc, dict):
         raise Invalid(f"{what} is not a JSON object")
     return doc
+
+
+class Part:
+    """One part of a multipart/form-data body."""
+
+    def __init__(self, name, filename, content_type, data):
+        self.name = name
+        self.filename = filename
+        self.content_type = content_type
+        self.data = data  # bytes, exactly as sent
+
+
+def parse_multipart(content_type, body):
+    """RFC 7578 form-data, read strictly: {name: Part}, in order."""
+    m = re.match(r'^multipart/form-data;\s*boundary=("?)([^";\s]+)\1\s*$', content_type or "")
+    if not m:
+        raise Invalid(f"Content-Type {content_type!r} is not multipart/form-data with a boundary")
+    delim = b"--" + m.group(2).encode()
+    close = b"\r\n" + delim + b"--\r\n"
+    if not body.startswith(delim + b"\r\n") or not body.endswith(close):
+        raise Invalid("multipart body does not start and end with its boundary")
+    parts = {}
+    for chunk in body[len(delim) + 2:-len(close)].split(b"\r\n" + delim + b"\r\n"):
+        head, sep, data = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            raise Invalid("multipart part without a blank line after its headers")
+        fields = {}
+        for line in head.decode().split("\r\n"):
+            k, _, v = line.partition(":")
+            fields[k.strip().lower()] = v.strip()
+        disp = re.match(r'^form-data; name="([^"]+)"(?:; filename="([^"]+)")?$',
+                        fields.get("content-disposition", ""))
+        if not disp:
+            raise Invalid(f"multipart part with Content-Disposition "
+                          f"{fields.get('content-disposition')!r}")
+        if disp.group(1) in parts:
+            raise Invalid(f"multipart part {disp.group(1)!r} twice")
+        parts[disp.group(1)] = Part(disp.group(1), disp.group(2), fields.get("content-type"),
+                                    data)
+    return parts
+
+
+def _form(req, main, others):
+    """The JSON part of a multipart request (main); the rest in req.parts, named as allowed."""
+    req.parts = parse_multipart(req.headers.get("Content-Type"), req.body)
+    if main not in req.parts:
+        raise Invalid(f"multipart body without its {main!r} part")
+    for name in req.parts:
+        if name != main and not re.match(others, name):
+            raise Invalid(f"multipart part {name!r} is not one this backend takes")
+    return req.parts[main].data
 
 
 def check_generic(body):
@@ -427,8 +482,10 @@ class Receiver:
             raise _Refused(405, f"{req.method} {req.path}: only POST is accepted")
         req.format = fmt
         req.body = _decode(req)
+        multipart = (req.headers.get("Content-Type") or "").startswith("multipart/")
         if fmt == "generic":
-            req.parsed = check_generic(req.body)
+            body = _form(req, "snapshot", r"^timeline$") if multipart else req.body
+            req.parsed = check_generic(body)
             return 200, {"id": req.parsed["uuid"]}
         if fmt == "sentry":
             project = SENTRY_ROUTE.match(req.path).group(1)
@@ -447,7 +504,9 @@ class Receiver:
             raise Invalid(f"format {req.query.get('format')!r} is not json")
         if req.query.get("token") != self.token:
             raise _Refused(401, f"invalid token {req.query.get('token')!r}")
-        req.parsed = check_backtrace(req.body)
+        # Backtrace's form: the report as upload_file, files as attachment_<name>.
+        body = _form(req, "upload_file", r"^attachment_.+") if multipart else req.body
+        req.parsed = check_backtrace(body)
         return 200, {"response": "ok", "_rxid": str(uuid.uuid4())}
 
 

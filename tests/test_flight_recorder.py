@@ -104,6 +104,46 @@ def test_sentry_upload_carries_the_timeline(tmp_path):
     assert names == {"timeline_thread", "spinner", "locked", "piped", "napper", "alternate"}
 
 
+@pytest.mark.parametrize("kind", ["generic", "backtrace"])
+def test_generic_and_backtrace_uploads_carry_the_timeline_intact(tmp_path, kind):
+    """multipart/form-data: the snapshot (generic) or Backtrace's report as upload_file,
+    the timeline beside it, byte for byte the file the spool held."""
+    spool = tmp_path / "spool"
+    with Receiver(mode=kind) as rx:
+        where = (f"generic:{rx.generic_url}" if kind == "generic" else
+                 f"backtrace:{rx.backtrace_endpoint}")
+        # Refused once, so that the timeline is still in the spool to compare with.
+        rx.fail_next(status=503)
+        w = Watcher("--hold", f"--spool={spool}", "--flight-recorder=5", "--rate-limit=0",
+                    "--dedup-window=0", f"--upload={where}", f"--upload-token={rx.token}")
+        try:
+            ran, rec = crash_after_work(w)
+            uuid = os.path.basename(rec["path"])[:-5]
+            wait_until(lambda: rx.log, timeout=30, what="the first upload")
+            with open(rec["path"]) as f:
+                doc = json.load(f)
+            with open(spool / doc["timeline"]["file"], "rb") as f:
+                kept = f.read()
+            (req,) = rx.wait_for(1, timeout=30)
+        finally:
+            assert w.stop() == 0
+    assert req.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    main, att = ("snapshot", "timeline") if kind == "generic" else (
+        "upload_file", "attachment_timeline.json")
+    assert list(req.parts) == [main, att]
+    assert req.parts[main].content_type == "application/json"
+    assert req.parsed["uuid"] == uuid
+    if kind == "generic":
+        assert req.parsed["timeline"] == doc["timeline"]
+        assert req.headers["Idempotency-Key"] == uuid
+    part = req.parts[att]
+    assert (part.filename, part.content_type) == ("timeline.json", "application/json")
+    assert part.data == kept
+    events = json.loads(part.data)
+    names = {e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert names == {"timeline_thread", "spinner", "locked", "piped", "napper", "alternate"}
+
+
 def test_the_recorders_memory_is_bounded(tmp_path):
     """At 1 MiB the oldest records go first; the crash still gets its last seconds."""
     spool = tmp_path / "spool"

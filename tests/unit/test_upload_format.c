@@ -733,6 +733,55 @@ static void cpp_exception_and_rust_panic(void **state)
 	json_decref(doc);
 }
 
+static void multipart_carries_the_timeline_intact(void **state)
+{
+	/* A timeline that holds the first boundary tried: the next one is used. */
+	static const char trace[] = "[{\"name\":\"x\"}]\r\n--crashwatch-0a1b-0\r\n\x00\xff";
+	struct cw_upload_attachment att = {.filename = "timeline.json",
+					   .content_type = "application/json",
+					   .data = trace,
+					   .len = sizeof(trace) - 1};
+	struct cw_upload_body b = {.data = strdup("{\"uuid\":\"0a1b\"}"),
+				   .content_type = CW_UPLOAD_CONTENT_JSON};
+	char err[256];
+	const char *want_bt = "--crashwatch-0a1b-1\r\n"
+			      "Content-Disposition: form-data; name=\"upload_file\"; "
+			      "filename=\"upload_file.json\"\r\n"
+			      "Content-Type: application/json\r\n\r\n"
+			      "{\"uuid\":\"0a1b\"}\r\n"
+			      "--crashwatch-0a1b-1\r\n"
+			      "Content-Disposition: form-data; name=\"attachment_timeline.json\"; "
+			      "filename=\"timeline.json\"\r\n"
+			      "Content-Type: application/json\r\n\r\n";
+	size_t head = strlen(want_bt);
+
+	(void)state;
+	b.len = strlen(b.data);
+	assert_int_equal(cw_upload_with_attachment(&b, true, "0a1b", &att, err, sizeof(err)), 0);
+	assert_string_equal(b.content_type, "multipart/form-data");
+	assert_string_equal(b.boundary, "crashwatch-0a1b-1");
+	assert_true(b.len == head + att.len + strlen("\r\n--crashwatch-0a1b-1--\r\n"));
+	assert_memory_equal(b.data, want_bt, head);
+	assert_memory_equal(b.data + head, trace, att.len);
+	assert_string_equal(b.data + head + att.len, "\r\n--crashwatch-0a1b-1--\r\n");
+	cw_upload_body_free(&b);
+
+	b = (struct cw_upload_body){
+		.data = strdup("{}"), .len = 2, .content_type = CW_UPLOAD_CONTENT_JSON};
+	assert_int_equal(cw_upload_with_attachment(&b, false, "0a1b", &att, err, sizeof(err)), 0);
+	assert_non_null(strstr(b.data, "name=\"snapshot\"; filename=\"0a1b.json\""));
+	assert_non_null(strstr(b.data, "name=\"timeline\"; filename=\"timeline.json\""));
+	cw_upload_body_free(&b);
+
+	att.filename = "a\"b";
+	b = (struct cw_upload_body){
+		.data = strdup("{}"), .len = 2, .content_type = CW_UPLOAD_CONTENT_JSON};
+	assert_int_equal(cw_upload_with_attachment(&b, true, "0a1b", &att, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(b.data, "{}");
+	cw_upload_body_free(&b);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(refuses_other_versions),
 	cmocka_unit_test(generic_is_the_snapshot_compact),
@@ -748,6 +797,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(requested_snapshot_is_not_fatal),
 	cmocka_unit_test(cause_only_after_the_signal_names),
 	cmocka_unit_test(cpp_exception_and_rust_panic),
+	cmocka_unit_test(multipart_carries_the_timeline_intact),
 };
 
 CW_TEST_MAIN(tests)

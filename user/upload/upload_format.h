@@ -10,6 +10,7 @@
 #ifndef CW_UPLOAD_FORMAT_H
 #define CW_UPLOAD_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -17,10 +18,12 @@
 
 #define CW_UPLOAD_CONTENT_JSON	 "application/json"
 #define CW_UPLOAD_CONTENT_SENTRY "application/x-sentry-envelope"
-#define CW_SENTRY_AUTH_HEADER	 "X-Sentry-Auth"
-#define CW_SENTRY_DEBUG_ID_LEN	 36 /* 8-4-4-4-12 */
-#define CW_BACKTRACE_AGENT	 "crashwatch"
-#define CW_BACKTRACE_LANG	 "c"
+/* Sent with "; boundary=" and the body's boundary. */
+#define CW_UPLOAD_CONTENT_MULTIPART "multipart/form-data"
+#define CW_SENTRY_AUTH_HEADER	    "X-Sentry-Auth"
+#define CW_SENTRY_DEBUG_ID_LEN	    36 /* 8-4-4-4-12 */
+#define CW_BACKTRACE_AGENT	    "crashwatch"
+#define CW_BACKTRACE_LANG	    "c"
 /*
  * The crashed program's language and compiler are not known from outside
  * it, and the watcher's own C standard would describe the wrong program.
@@ -31,6 +34,7 @@ struct cw_upload_body {
 	char *data; /* malloc'd; len bytes, then a NUL not counted */
 	size_t len;
 	const char *content_type; /* static */
+	char boundary[64];	  /* multipart's, or "" */
 };
 
 /* A file sent with a snapshot (its timeline), where the backend takes one. */
@@ -48,6 +52,21 @@ struct cw_upload_attachment {
  */
 int cw_sentry_envelope_attach(struct cw_upload_body *b, const struct cw_upload_attachment *att);
 
+/* One part of a multipart/form-data body. */
+struct cw_upload_part {
+	const char *name, *filename, *content_type;
+	const char *data;
+	size_t len;
+};
+
+/*
+ * The parts as multipart/form-data (each with a filename and its type),
+ * the boundary made from seed and found in no part.  0, -EINVAL (a name
+ * with a quote or line break) or -ENOMEM; said in err.
+ */
+int cw_upload_multipart(const struct cw_upload_part *parts, size_t n, const char *seed,
+			struct cw_upload_body *out, char *err, size_t cap);
+
 /* Frees data; accepts a zeroed or already freed body. */
 void cw_upload_body_free(struct cw_upload_body *b);
 
@@ -58,7 +77,11 @@ void cw_upload_body_free(struct cw_upload_body *b);
  */
 int cw_upload_check(const json_t *snap, char *err, size_t cap);
 
-/* generic: the snapshot itself as compact JSON, CW_UPLOAD_CONTENT_JSON. */
+/*
+ * generic: the snapshot itself as compact JSON, CW_UPLOAD_CONTENT_JSON.  With
+ * a timeline (cw_upload_with_attachment), multipart/form-data: the part
+ * "snapshot" (<uuid>.json) and the part "timeline" (timeline.json).
+ */
 int cw_upload_generic(const json_t *snap, struct cw_upload_body *out, char *err, size_t cap);
 
 /* ---- Sentry (envelope endpoint) ------------------------------------------ */
@@ -98,6 +121,15 @@ int cw_backtrace_url(const char *endpoint, const char *token, char **url, char *
 
 /* The report object (a new reference in *report). */
 int cw_backtrace_report(const json_t *snap, json_t **report, char *err, size_t cap);
+
+/*
+ * body (generic or Backtrace JSON, built above) with att beside it, as
+ * multipart/form-data: generic, parts "snapshot" and "timeline"; Backtrace,
+ * its form fields "upload_file" (the report) and "attachment_<filename>".
+ * body is replaced; 0 or -errno said in err (body left as it was).
+ */
+int cw_upload_with_attachment(struct cw_upload_body *body, bool backtrace, const char *uuid,
+			      const struct cw_upload_attachment *att, char *err, size_t cap);
 
 /* The report as compact JSON, CW_UPLOAD_CONTENT_JSON. */
 int cw_backtrace_body(const json_t *snap, struct cw_upload_body *out, char *err, size_t cap);

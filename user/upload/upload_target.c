@@ -172,11 +172,20 @@ static int build_body(const struct cw_upload_target *t, const json_t *snap,
 		}
 		return r;
 	case CW_UPLOAD_BACKTRACE:
-		return cw_backtrace_body(snap, b, err, cap);
+		r = cw_backtrace_body(snap, b, err, cap);
+		break;
 	case CW_UPLOAD_GENERIC:
+	default:
+		r = cw_upload_generic(snap, b, err, cap);
 		break;
 	}
-	return cw_upload_generic(snap, b, err, cap);
+	if (r == 0 && att) {
+		r = cw_upload_with_attachment(b, t->kind == CW_UPLOAD_BACKTRACE,
+					      cw_upload_str(snap, "uuid"), att, err, cap);
+		if (r < 0)
+			cw_upload_body_free(b);
+	}
+	return r;
 }
 
 int cw_upload_conn_open(struct cw_upload_conn *c, const atomic_bool *stop)
@@ -268,7 +277,11 @@ void cw_upload_send(const struct cw_upload_conn *c, const struct cw_upload_targe
 		cw_upload_body_free(&body);
 		return;
 	}
-	snprintf(h, sizeof(h), "Content-Type: %s", body.content_type);
+	if (body.boundary[0])
+		snprintf(h, sizeof(h), "Content-Type: %s; boundary=%s", body.content_type,
+			 body.boundary);
+	else
+		snprintf(h, sizeof(h), "Content-Type: %s", body.content_type);
 	headers = curl_slist_append(headers, h);
 	if (t->kind == CW_UPLOAD_SENTRY) {
 		snprintf(h, sizeof(h), "%s: %s", CW_SENTRY_AUTH_HEADER, t->dsn.auth);

@@ -75,8 +75,9 @@ void cw_upload_conn_wake(const struct cw_upload_conn *c);
  * can tell the retry from a new crash: generic, an Idempotency-Key header
  * with the snapshot's uuid; Sentry, the event_id made from it; Backtrace,
  * the report's uuid (coronerd refuses a uuid it already has).  att (or
- * NULL): a file to send with it, where the backend takes one (Sentry: an
- * attachment item in the envelope; the others: not sent).
+ * NULL): a file to send with it (Sentry: an attachment item in the
+ * envelope; Backtrace and generic: multipart/form-data, see
+ * cw_upload_with_attachment).
  */
 void cw_upload_send(const struct cw_upload_conn *c, const struct cw_upload_target *t,
 		    const json_t *snap, const struct cw_upload_attachment *att,

@@ -163,39 +163,42 @@ static void write_partial(struct cw_crash_flow *f, const struct cw_signal_event 
 	}
 	f->partial_snapshots++;
 	cw_admission_snapshotted(&f->adm, ev, path);
+	/* A few KiB written just now; read before an upload can move it. */
+	cw_snapshot_summary(path, f->partial_cause, sizeof(f->partial_cause), NULL);
+	out->cause = f->partial_cause;
 }
 
 /*
  * The outcome record; in the readable output the stack of the crash
  * follows it: the snapshot's faulted thread (CFI-unwound), else the first
  * capture.  ev->task.pid 0: a crash the kernel side did not report.
+ * out->cause and stack were read from the snapshot (cw_snapshot_summary) by
+ * whoever wrote it, or are NULL: the loop never parses a document.
  */
 static void print_outcome(struct cw_crash_flow *f, const struct cw_signal_event *ev,
-			  const struct cw_snapshot_outcome *out, enum cw_hold_point at)
+			  const struct cw_snapshot_outcome *out, enum cw_hold_point at,
+			  const char *stack)
 {
 	struct cw_snapshot_outcome said = *out;
 	enum cw_crash_snapshot snap = !out->path[0]  ? CW_SNAP_NONE
 				      : out->partial ? CW_SNAP_PARTIAL
 						     : CW_SNAP_FULL;
-	const char *cause = NULL;
-	json_t *doc = NULL;
+	const char *cause = out->cause && out->cause[0] ? out->cause : NULL;
 
 	/* The readable record leads with the snapshot's cause line (docs/snapshot.md). */
-	if (out->path[0] && (doc = cw_outcome_doc(f->c.spool, out->path)))
-		cause = json_string_value(json_object_get(doc, "cause"));
-	if (!f->c.fmt.json)
-		said.cause = cause;
+	said.cause = f->c.fmt.json ? NULL : cause;
 	/* A program paused at its own trace event did not crash: not counted, not listed. */
 	if (!(ev->flags & CW_SIG_AT_USDT)) {
 		cw_crash_stats_note(&f->stats, ev->sig, at, snap, out->held_ms);
 		cw_outcome_index(f->c.spool, ev, at, snap, out->path, cause);
 	}
 	cw_format_snapshot(stdout, ev, &said, &f->c.fmt);
-	json_decref(doc);
 	if (f->c.fmt.json || !f->c.fmt.show_stack)
 		return;
-	if (!out->partial && out->path[0] && cw_print_snapshot_stack(stdout, out->path) > 0)
+	if (!out->partial && stack) {
+		fputs(stack, stdout);
 		return;
+	}
 	if (ev->nr_ips)
 		cw_format_first_capture_stack(stdout, ev, f->c.sym);
 }
@@ -210,7 +213,7 @@ static void partial_outcome(struct cw_crash_flow *f, const struct cw_signal_even
 	write_partial(f, ev, &out, path, sizeof(path), why);
 	if (out.path[0])
 		spooled(f);
-	print_outcome(f, ev, &out, CW_HELD_NONE);
+	print_outcome(f, ev, &out, CW_HELD_NONE, NULL);
 }
 
 /* A crash admission turned away: said, and counted. */
@@ -263,6 +266,7 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 		.held_ms = j->r.held_ms,
 		.tool_status = j->r.tool_status,
 		.timed_out = j->r.timed_out,
+		.cause = j->r.cause,
 	};
 	struct cw_signal_event bare = {0};
 	const struct cw_signal_event *ev = &j->ev;
@@ -344,7 +348,8 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 	/* With --upload-mode=sync the record says the snapshot was uploaded. */
 	if (out.path[0])
 		spooled(f);
-	print_outcome(f, ev, &out, j->kind == CW_HOLD_CORE ? CW_HELD_CORE : cw_hold_point_of(ev));
+	print_outcome(f, ev, &out, j->kind == CW_HOLD_CORE ? CW_HELD_CORE : cw_hold_point_of(ev),
+		      j->r.stack);
 }
 
 void cw_crash_flow_holds_done(struct cw_crash_flow *f)
@@ -362,7 +367,7 @@ void cw_crash_flow_holds_done(struct cw_crash_flow *f)
 			continue;
 		}
 		hold_outcome(f, j);
-		free(j);
+		cw_hold_job_free(j);
 	}
 }
 

@@ -61,6 +61,7 @@ struct cw_crash_flow {
 	uint64_t spool_write_failed, spool_fail_unsaid;
 	double spool_fail_said_at; /* monotonic s, 0: never said */
 	char unwritten_why[4800];  /* a record's why_partial when its document was not written */
+	char partial_cause[512];   /* the partial snapshot's cause line, for its record */
 	struct cw_crash_stats stats;
 	bool started;
 	/* The request socket, when listening: finished request jobs are answered there. */

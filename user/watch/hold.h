@@ -78,6 +78,9 @@ struct cw_hold_result {
 	bool cancelled;	 /* the watcher stopped meanwhile */
 	double held_ms;	 /* the crash's record (or the handler's call) to the release */
 	char path[4096]; /* the snapshot, or "" */
+	/* Read from the snapshot by the worker (snapshot_stack.h), for the record. */
+	char cause[512];
+	char *stack; /* malloc'd, freed with the job */
 };
 
 /* The snapshot tool beside the running executable. */

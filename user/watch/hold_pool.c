@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "snapshot_stack.h"
+
 /* The releaser's queue: each entry is a record copy; past it, release at once. */
 #define RELEASES_MAX 1024
 
@@ -54,12 +56,15 @@ static void run_job(struct cw_hold_pool *p, struct cw_hold_job *j, bool stopping
 	if (j->kind == CW_HOLD_STOPPED) {
 		j->err = cw_hold_snapshot(&p->cfg, &j->ev, j->has_usdt ? &j->usdt : NULL,
 					  &j->stopped, &j->r);
-		return;
+	} else {
+		if (j->ev.task.pid)
+			cw_crash_signal_of(&j->ev, &known);
+		j->err = cw_hold_core(&p->cfg, &j->call, j->pid, j->tid, j->sig,
+				      j->ev.task.pid ? &known : NULL, j->held_since_ns, &j->r);
 	}
-	if (j->ev.task.pid)
-		cw_crash_signal_of(&j->ev, &known);
-	j->err = cw_hold_core(&p->cfg, &j->call, j->pid, j->tid, j->sig,
-			      j->ev.task.pid ? &known : NULL, j->held_since_ns, &j->r);
+	/* The process is released by now: read what its record shows here, off the loop. */
+	if (j->r.path[0])
+		cw_snapshot_summary(j->r.path, j->r.cause, sizeof(j->r.cause), &j->r.stack);
 }
 
 static void *worker(void *arg)
@@ -293,6 +298,7 @@ void cw_hold_job_free(struct cw_hold_job *j)
 	if (j->kind == CW_HOLD_REQUEST && j->req_conn >= 0)
 		close(j->req_conn);
 	free(j->req);
+	free(j->r.stack);
 	free(j);
 }
 

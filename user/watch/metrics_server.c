@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "metrics_server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,70 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_conn.h"
+#include "http_listen.h"
 #include "http_request.h"
-#include "parse.h"
 
 /* The whole exchange with one client; then it is cut off. */
 #define CLIENT_DEADLINE_MS 2000
 /* How long a scrape waits for the watcher's loop to render fresh counters. */
 #define FRESH_WAIT_MS 1000
-
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Wait for fd to be ready for events until deadline (monotonic ms); 0 or -ETIMEDOUT. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		struct pollfd p = {.fd = fd, .events = events};
-		int r;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)left);
-		if (r > 0)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
-static int send_all(int fd, const char *buf, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN || wait_fd(fd, POLLOUT, deadline) < 0)
-				return -EIO;
-			continue;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static void answer(int fd, const char *status, const char *type, const char *body, size_t len,
-		   int64_t deadline)
-{
-	char head[256];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n",
-			 status, type, len);
-
-	if (send_all(fd, head, (size_t)n, deadline) == 0)
-		send_all(fd, body, len, deadline);
-}
 
 /* A copy of the counters' text, fresh if the watcher's loop answers in time. */
 static char *counters_text(struct cw_metrics_server *m, size_t *len)
@@ -107,58 +48,42 @@ static char *counters_text(struct cw_metrics_server *m, size_t *len)
 
 static void serve_client(struct cw_metrics_server *m, int fd)
 {
-	static const char plain[] = "text/plain; charset=utf-8";
-	int64_t deadline = now_ms() + CLIENT_DEADLINE_MS;
+	int64_t deadline = cw_http_now_ms() + CLIENT_DEADLINE_MS;
 	char buf[CW_HTTP_HEAD_MAX];
 	struct cw_http_request r;
-	size_t got = 0, end = 0, len;
+	size_t end, len;
 	char *text;
+	int err = cw_http_read_head(fd, buf, sizeof(buf), &end, deadline, m->stop_fd);
 
-	while (!(end = cw_http_head_end(buf, got))) {
-		ssize_t n;
-
-		if (got == sizeof(buf)) {
-			static const char msg[] = "request head too large\n";
-
-			answer(fd, "431 Request Header Fields Too Large", plain, msg,
-			       sizeof(msg) - 1, deadline);
-			return;
-		}
-		if (wait_fd(fd, POLLIN, deadline) < 0)
-			return; /* too slow: cut off */
-		n = recv(fd, buf + got, sizeof(buf) - got, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return;
-		got += (size_t)n;
+	if (err == -E2BIG) {
+		cw_http_answer_text(fd, "431 Request Header Fields Too Large", NULL,
+				    "request head too large\n", deadline);
+		return;
 	}
+	if (err < 0)
+		return; /* too slow, or gone: cut off */
 	if (cw_http_request_parse(buf, end, &r) < 0) {
-		static const char msg[] = "malformed request\n";
-
-		answer(fd, "400 Bad Request", plain, msg, sizeof(msg) - 1, deadline);
+		cw_http_answer_text(fd, "400 Bad Request", NULL, "malformed request\n", deadline);
 		return;
 	}
 	if (strcmp(r.method, "GET")) {
-		static const char msg[] = "only GET /metrics is served\n";
-
-		answer(fd, "405 Method Not Allowed", plain, msg, sizeof(msg) - 1, deadline);
+		cw_http_answer_text(fd, "405 Method Not Allowed", NULL,
+				    "only GET /metrics is served\n", deadline);
 		return;
 	}
 	if (strcmp(r.path, "/metrics")) {
-		static const char msg[] = "not found: the counters are at /metrics\n";
-
-		answer(fd, "404 Not Found", plain, msg, sizeof(msg) - 1, deadline);
+		cw_http_answer_text(fd, "404 Not Found", NULL,
+				    "not found: the counters are at /metrics\n", deadline);
 		return;
 	}
 	text = counters_text(m, &len);
 	if (!text) {
-		static const char msg[] = "the counters are not ready yet\n";
-
-		answer(fd, "503 Service Unavailable", plain, msg, sizeof(msg) - 1, deadline);
+		cw_http_answer_text(fd, "503 Service Unavailable", NULL,
+				    "the counters are not ready yet\n", deadline);
 		return;
 	}
-	answer(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", text, len, deadline);
+	cw_http_answer(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", NULL, text, len,
+		       deadline);
 	free(text);
 }
 
@@ -192,87 +117,19 @@ static void *serve(void *arg)
 	}
 }
 
-/* ADDR:PORT, [ADDR]:PORT, :PORT or PORT into host (NULL: loopback) and port. */
-static int split_spec(const char *spec, char *host, size_t cap, const char **port)
-{
-	const char *colon = strrchr(spec, ':');
-	size_t n;
-
-	if (!colon) {
-		*port = spec;
-		host[0] = '\0';
-		return 0;
-	}
-	*port = colon + 1;
-	n = (size_t)(colon - spec);
-	if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']') {
-		spec++;
-		n -= 2;
-	}
-	if (n >= cap)
-		return -EINVAL;
-	memcpy(host, spec, n);
-	host[n] = '\0';
-	return 0;
-}
-
-static int open_listener(struct cw_metrics_server *m, const char *spec, char *msg, size_t cap)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
-	struct addrinfo *ai = NULL;
-	char host[64], shown[INET6_ADDRSTRLEN];
-	const char *port;
-	uint64_t p;
-	int one = 1, r, fd;
-
-	if (split_spec(spec, host, sizeof(host), &port) < 0 ||
-	    cw_parse_u64(port, 1, 65535, &p) < 0) {
-		snprintf(msg, cap,
-			 "bad --metrics '%s': give ADDR:PORT (e.g. 127.0.0.1:9464, [::1]:9464) or "
-			 "a PORT alone for the loopback address",
-			 spec);
-		return -EINVAL;
-	}
-	r = getaddrinfo(host[0] ? host : "127.0.0.1", port, &hints, &ai);
-	if (r) {
-		snprintf(msg, cap, "bad --metrics '%s': %s is not a numeric IP address", spec,
-			 host);
-		return -EINVAL;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 16) < 0) {
-		r = -errno;
-		snprintf(msg, cap, "failed to listen on %s for --metrics: %s; give a free port",
-			 spec, strerror(-r));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(ai);
-		return r;
-	}
-	inet_ntop(ai->ai_family,
-		  ai->ai_family == AF_INET6
-			  ? (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-			  : (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr,
-		  shown, sizeof(shown));
-	snprintf(m->where, sizeof(m->where), ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", shown,
-		 port);
-	freeaddrinfo(ai);
-	m->listen_fd = fd;
-	return 0;
-}
-
 int cw_metrics_server_start(struct cw_metrics_server *m, const char *spec, char *msg, size_t cap)
 {
+	struct cw_http_listener l;
 	pthread_condattr_t ca;
 	sigset_t all, old;
 	int r;
 
 	m->listen_fd = m->want_fd = m->stop_fd = -1;
-	r = open_listener(m, spec, msg, cap);
+	r = cw_http_listen(spec, "--metrics", 0, &l, msg, cap);
 	if (r < 0)
 		return r;
+	m->listen_fd = l.fd;
+	snprintf(m->where, sizeof(m->where), "%s", l.where);
 	m->want_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	m->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->want_fd < 0 || m->stop_fd < 0) {

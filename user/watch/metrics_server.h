@@ -24,7 +24,7 @@ struct cw_metrics_server {
 	char *text; /* the last published, owned */
 	size_t len;
 	uint64_t published, wanted; /* generations */
-	char where[80];		    /* "127.0.0.1:9464", for messages */
+	char where[120];	    /* "127.0.0.1:9464", for messages */
 };
 
 /*

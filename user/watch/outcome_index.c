@@ -52,18 +52,3 @@ void cw_outcome_index(const char *spool, const struct cw_signal_event *ev, enum 
 			spool, CW_INDEX_FILE, strerror(-err));
 	}
 }
-
-json_t *cw_outcome_doc(const char *spool, const char *path)
-{
-	json_t *doc = json_load_file(path, 0, NULL);
-	const char *base = strrchr(path, '/');
-	char moved[4096];
-
-	if (doc || !spool || !base)
-		return doc;
-	/* --upload-mode=sync: uploaded before its record was printed. */
-	if (snprintf(moved, sizeof(moved), "%s/%s%s", spool, CW_UPLOADED_DIR, base) >=
-	    (int)sizeof(moved))
-		return NULL;
-	return json_load_file(moved, 0, NULL);
-}

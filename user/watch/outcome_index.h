@@ -3,8 +3,6 @@
 #ifndef CW_OUTCOME_INDEX_H
 #define CW_OUTCOME_INDEX_H
 
-#include <jansson.h>
-
 #include <linux/types.h>
 #include "crash_stats.h"
 #include "crashwatch/events.h"
@@ -16,8 +14,5 @@
  */
 void cw_outcome_index(const char *spool, const struct cw_signal_event *ev, enum cw_hold_point at,
 		      enum cw_crash_snapshot snap, const char *path, const char *cause);
-
-/* The snapshot at path, or where an upload moved it (uploaded/): NULL when neither loads. */
-json_t *cw_outcome_doc(const char *spool, const char *path);
 
 #endif

@@ -130,6 +130,20 @@ uint64_t cw_auth_cap_prm(pid_t pid)
 	return read_status(pid, u, g, &cap, &pp) == 0 ? cap : 0;
 }
 
+int cw_auth_peer_of(pid_t pid, struct cw_auth_peer *peer)
+{
+	uid_t u[4];
+	gid_t g[4];
+	uint64_t cap = 0;
+	pid_t pp;
+	int r = read_status(pid, u, g, &cap, &pp);
+
+	if (r < 0)
+		return r;
+	*peer = (struct cw_auth_peer){.pid = pid, .uid = u[1], .gid = g[1], .cap_prm = cap};
+	return 0;
+}
+
 /* Whether ancestor is among pid's ancestors (64 levels at most). */
 static bool descends_from(pid_t pid, pid_t ancestor)
 {

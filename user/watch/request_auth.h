@@ -50,4 +50,10 @@ int cw_auth_check(const struct cw_auth_peer *peer, pid_t target, char *why, size
 /* The permitted capabilities of pid (CapPrm), 0 when unreadable. */
 uint64_t cw_auth_cap_prm(pid_t pid);
 
+/*
+ * pid as a requester, as SO_PEERCRED would say it (effective ids) with its
+ * CapPrm: for a peer found another way (a TCP connection's owner).  0 or -errno.
+ */
+int cw_auth_peer_of(pid_t pid, struct cw_auth_peer *peer);
+
 #endif

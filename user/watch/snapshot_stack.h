@@ -11,8 +11,16 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Frames printed, or -errno when the document is unreadable or has no thread. */
-int cw_print_snapshot_stack(FILE *out, const char *path);
+/*
+ * What the watcher's record says of a written snapshot: its cause line
+ * (cause[0] = 0 when it has none) and the faulted thread's frames as the
+ * readable output prints them (*stack malloc'd, NULL when there are none;
+ * stack may be NULL).
+ * 0, or -errno when the document is unreadable.  The hold's worker calls
+ * it, so the watcher's loop never parses a document (2.4 MiB with 1,000
+ * goroutines).
+ */
+int cw_snapshot_summary(const char *path, char *cause, size_t cap, char **stack);
 
 /* One frame of a document's thread (docs/snapshot.md), numbered i. */
 void cw_print_snapshot_frame(FILE *out, size_t i, json_t *f);

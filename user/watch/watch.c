@@ -32,6 +32,8 @@
 #include "hold_registry.h"
 #include "hold_watchdog.h"
 #include "metrics_server.h"
+#include "output_queue.h"
+#include "timeline_http.h"
 #include "request_server.h"
 #include "spool.h"
 #include "symbolize.h"
@@ -83,7 +85,8 @@ struct watch_ctx {
 	uint64_t malformed; /* records userspace could not read */
 	struct cw_upload_target target;
 	struct cw_uploader up;
-	struct cw_metrics_server metrics; /* --metrics */
+	struct cw_metrics_server metrics;   /* --metrics */
+	struct cw_tl_http_server timelines; /* --http */
 	const struct cw_watch_options *o;
 	struct cw_request_server *requests; /* with holds and --max-requests > 0 */
 	struct cw_flight_recorder flight;   /* started with --flight-recorder */
@@ -180,6 +183,8 @@ static int emit_counters(struct cw_detector *d, struct watch_ctx *w, struct cw_c
 	if (w->requests)
 		cw_request_server_emit_counters(w->requests, s);
 	cw_flight_emit_counters(&w->flight, s);
+	cw_output_queues_emit_counters(s);
+	cw_tl_http_emit_counters(&w->timelines, s);
 	return 0;
 }
 
@@ -752,7 +757,15 @@ int cw_watch_main(int argc, char **argv)
 		cw_config_free(&conf);
 		return err > 0 ? 0 : 2;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A stalled reader of our output must not stall crash handling: lines are queued. */
+	err = cw_output_queues_start(CW_OUTPUT_QUEUE_BYTES);
+	if (err) {
+		fprintf(stderr, "crashwatch: failed to start the output writers: %s\n",
+			strerror(-err));
+		free(all);
+		cw_config_free(&conf);
+		return 1;
+	}
 	/*
 	 * The watcher never handles its own crash (a core dump of it would wait
 	 * for itself), and its memory holds the upload token: nobody's to read.
@@ -874,6 +887,23 @@ int cw_watch_main(int argc, char **argv)
 		fprintf(stderr, "crashwatch: serving the counters at http://%s/metrics\n",
 			w.metrics.where);
 	}
+	if (opts.http) {
+		char msg[512];
+
+		err = cw_tl_http_start(&w.timelines, opts.http, msg, sizeof(msg));
+		if (err) {
+			fprintf(stderr, "crashwatch: %s\n", msg);
+			bad_usage = err == -EINVAL;
+			goto cleanup;
+		}
+		if (w.timelines.l.family == AF_UNIX)
+			fprintf(stderr, "crashwatch: serving timelines at /debug/timeline on %s\n",
+				w.timelines.l.where);
+		else
+			fprintf(stderr,
+				"crashwatch: serving timelines at http://%s/debug/timeline\n",
+				w.timelines.l.where);
+	}
 	if (opts.hold) {
 		err = install_core_hold(&w, &opts);
 		if (err)
@@ -921,6 +951,7 @@ cleanup:
 	/* First: a backend that never answers must not delay the rest of the shutdown. */
 	cw_uploader_abort(&w.up);
 	cw_metrics_server_stop(&w.metrics);
+	cw_tl_http_stop(&w.timelines);
 	uninstall_core_hold(&w);
 	/* Holds end (their outcomes written); suppressed crashes reach the spool. */
 	if (w.flow)

@@ -111,6 +111,11 @@ static const char usage[] =
 	"  --metrics=ADDR:PORT  serve the counters at http://ADDR:PORT/metrics in the\n"
 	"                       Prometheus text format; a PORT alone listens on\n"
 	"                       127.0.0.1 (default: not served)\n"
+	"  --http=ADDR          serve timelines at http://ADDR/debug/timeline?pid=PID&\n"
+	"                       seconds=S&hz=N (as crashwatch timeline records them) to\n"
+	"                       whoever could ptrace PID; ADDR: 127.0.0.1:PORT, [::1]:PORT,\n"
+	"                       localhost:PORT, a PORT alone or unix:/PATH, loopback only\n"
+	"                       (default: not served)\n"
 	"  --snapshot-on=PROVIDER:NAME[@PROGRAM]  take a snapshot when this USDT probe\n"
 	"                       fires (crashwatch probes lists a program's): the firing\n"
 	"                       thread is paused and marked faulted until the capture is\n"
@@ -174,6 +179,7 @@ enum {
 	OPT_NO_REDACT,
 	OPT_DEBUG_DIR,
 	OPT_METRICS,
+	OPT_HTTP,
 	OPT_SNAPSHOT_ON,
 	OPT_FLIGHT_RECORDER,
 	OPT_FLIGHT_RECORDER_SIZE,
@@ -219,6 +225,7 @@ static const struct option long_options[] = {
 	{"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
 	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"http", required_argument, NULL, OPT_HTTP},
 	{"snapshot-on", required_argument, NULL, OPT_SNAPSHOT_ON},
 	{"flight-recorder", required_argument, NULL, OPT_FLIGHT_RECORDER},
 	{"flight-recorder-size", required_argument, NULL, OPT_FLIGHT_RECORDER_SIZE},
@@ -593,6 +600,10 @@ int cw_watch_options_parse(int argc, char **argv, struct cw_watch_options *o, FI
 		case OPT_METRICS:
 			/* Checked where it is bound: one parser of the address. */
 			o->metrics = optarg[0] ? optarg : NULL;
+			break;
+		case OPT_HTTP:
+			/* Checked where it is bound, as --metrics. */
+			o->http = optarg[0] ? optarg : NULL;
 			break;
 		case OPT_SNAPSHOT_ON: {
 			struct cw_usdt_spec spec;

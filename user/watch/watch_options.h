@@ -51,6 +51,7 @@ struct cw_watch_options {
 	double request_burst;	   /* and at once */
 	const char *spool;	   /* where snapshots go */
 	const char *metrics;	   /* ADDR:PORT serving /metrics, or NULL */
+	const char *http;	   /* ADDR serving /debug/timeline, or NULL */
 	const char *snapshot_tool; /* NULL: crashwatch-snapshot beside this executable */
 	const char *host_core_handler; /* NULL: core_pattern runs this executable */
 	unsigned max_libcs;	       /* the most libcs abort() is probed in */
