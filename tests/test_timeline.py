@@ -65,7 +65,7 @@ def check_format(events, seconds, hz=99):
     assert events[0] == {"name": "hz", "ph": "M", "ts": 0, "args": {"hz": hz}}
     procs, threads, stacks, slices, last_ts = {}, {}, {}, {}, {}
     for e in events:
-        assert e["ph"] in ("B", "E", "M", "i"), e
+        assert e["ph"] in ("B", "E", "M", "I"), e
         assert isinstance(e["name"], str) and e["name"], e
         assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
         for k in ("pid", "tid"):
@@ -85,7 +85,7 @@ def check_format(events, seconds, hz=99):
         assert e["ts"] >= last_ts.get(track, 0), f"{track} goes back in time at {e}"
         assert e["ts"] <= seconds * 1e6 * 1.05 + 50000, f"past the recording's end: {e}"
         last_ts[track] = e["ts"]
-        if e["ph"] == "i":
+        if e["ph"] == "I":
             assert e["s"] == "t" and isinstance(e["args"], dict), e
             continue
         st = stacks.setdefault(track, [])

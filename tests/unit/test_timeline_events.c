@@ -130,11 +130,11 @@ static void instants_of_threads_without_records_are_written_in_time_order(void *
 		"\"args\":{\"name\":\"main\"}}\n"
 		",{\"name\":\"thread_name\",\"ph\":\"M\",\"ts\":0,\"pid\":4000000,\"tid\":4000001,"
 		"\"args\":{\"name\":\"worker\"}}\n"
-		",{\"name\":\"p:a\",\"cat\":\"usdt\",\"ph\":\"i\",\"s\":\"t\",\"ts\":1.500,\"pid\":"
+		",{\"name\":\"p:a\",\"cat\":\"usdt\",\"ph\":\"I\",\"s\":\"t\",\"ts\":1.500,\"pid\":"
 		"4000000,\"tid\":4000000,\"args\":{\"i\":1}}\n"
-		",{\"name\":\"p:a\",\"cat\":\"usdt\",\"ph\":\"i\",\"s\":\"t\",\"ts\":1.000,\"pid\":"
+		",{\"name\":\"p:a\",\"cat\":\"usdt\",\"ph\":\"I\",\"s\":\"t\",\"ts\":1.000,\"pid\":"
 		"4000000,\"tid\":4000001,\"args\":{\"i\":1}}\n"
-		",{\"name\":\"p:b\",\"cat\":\"usdt\",\"ph\":\"i\",\"s\":\"t\",\"ts\":2.000,\"pid\":"
+		",{\"name\":\"p:b\",\"cat\":\"usdt\",\"ph\":\"I\",\"s\":\"t\",\"ts\":2.000,\"pid\":"
 		"4000000,\"tid\":4000001,\"args\":{}}\n"
 		"]\n");
 	assert_int_equal(st.instants, 3);

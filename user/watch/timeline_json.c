@@ -459,7 +459,7 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 
 		if (e->ph == 'i')
 			r = fprintf(out,
-				    ",{\"name\":%s,\"cat\":\"usdt\",\"ph\":\"i\",\"s\":\"t\","
+				    ",{\"name\":%s,\"cat\":\"usdt\",\"ph\":\"I\",\"s\":\"t\","
 				    "\"ts\":%" PRIu64 ".%03u,\"pid\":%u,\"tid\":%u,\"args\":%s}\n",
 				    e->name, rel / 1000, (unsigned)(rel % 1000), e->pid, e->tid,
 				    e->args);
