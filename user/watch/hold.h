@@ -78,6 +78,12 @@ struct cw_hold_result {
 	bool cancelled;	 /* the watcher stopped meanwhile */
 	double held_ms;	 /* the crash's record (or the handler's call) to the release */
 	char path[4096]; /* the snapshot, or "" */
+	/*
+	 * No snapshot: the timeline written beside for the tool (the flight
+	 * recorder's, while the process was held), the caller's to move beside
+	 * the partial snapshot or remove; "" otherwise.
+	 */
+	char beside[4096];
 };
 
 /* The snapshot tool beside the running executable. */
