@@ -117,6 +117,31 @@ static __always_inline void count(__u32 idx)
 		*c += 1;
 }
 
+/*
+ * The scope's verdict by cgroup v2 id (ids are never reused; cgroups made
+ * later have new ones): one lookup at a switch of a task out of scope, not a
+ * walk up its cgroups (as watches() does) with a lookup at each level.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_verdicts SEC(".maps");
+
+static __always_inline bool in_scope_cgroup_cached(struct task_struct *task)
+{
+	__u64 id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	__u8 *v = bpf_map_lookup_elem(&cgroup_verdicts, &id);
+	__u8 in;
+
+	if (v)
+		return *v;
+	in = in_scope_cgroup(task);
+	bpf_map_update_elem(&cgroup_verdicts, &id, &in, BPF_ANY);
+	return in;
+}
+
 /* A task with user memory: the first, cheap, test of each switch's tasks. */
 static __always_inline bool user_task(struct task_struct *task)
 {
@@ -132,7 +157,9 @@ static __always_inline bool in_scope(struct task_struct *task)
 	tgid = task->tgid;
 	if (!all_pids)
 		return bpf_map_lookup_elem(&pids, &tgid) != NULL;
-	return view_tgid(task) != self_tgid && watches(task);
+	return view_tgid(task) != self_tgid &&
+	       (!view_pidns || pid_in_view(BPF_CORE_READ(task, thread_pid))) &&
+	       (!filter_cgroups || in_scope_cgroup_cached(task));
 }
 
 /*
