@@ -11,7 +11,9 @@
 2. `crashwatch watch --flight-recorder=30`: the watcher's memory (VmRSS) with
    and without it while busy nap 64 runs, and the kept records' bytes.
 
-Nothing asserted: figures.  BUSY_SECONDS (default 4) and REPEAT (default 2)."""
+Nothing asserted: figures.  BUSY_SECONDS (default 4) and REPEAT (default 2);
+MODES, THREADS, HZ (comma-separated, e.g. MODES=nap THREADS=64 HZ=99) and
+FLIGHT=0 narrow it while iterating."""
 import json
 import os
 import signal
@@ -29,8 +31,12 @@ CW = os.path.join(BUILD, "crashwatch")
 SECONDS = float(os.environ.get("BUSY_SECONDS", "4"))
 REPEAT = int(os.environ.get("REPEAT", "2"))
 QUICK = os.environ.get("QUICK") == "1"  # one configuration, no watcher: a check of the script
+MODES = os.environ.get("MODES", "spin" if QUICK else "spin,nap").split(",")
+THREADS = [int(x) for x in os.environ.get("THREADS", "16" if QUICK else "16,64").split(",")]
+HZS = [int(x) for x in os.environ.get("HZ", "99" if QUICK else "19,99,999").split(",")]
+FLIGHT = os.environ.get("FLIGHT", "0" if QUICK else "1") == "1"
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
-PROGS = ("on_cpu_sample", "on_switch", "iter_tasks")
+PROGS = ("on_cpu_sample", "on_switch", "on_switch_in", "iter_tasks")
 
 
 def bpf_run_ns():
@@ -41,6 +47,19 @@ def bpf_run_ns():
         if p.get("name") in PROGS:
             total += p.get("run_time_ns", 0)
     return total
+
+
+def run_s(pid):
+    """Time on a CPU of all of pid's threads, in s, to the ns (schedstat): utime and
+    stime go by whole ticks, too coarse for a process that runs a few ms a second."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / 1e9
 
 
 def run_busy(mode, threads, hz=None, tmp=None):
@@ -57,9 +76,9 @@ def run_busy(mode, threads, hz=None, tmp=None):
                                stderr=subprocess.PIPE, text=True)
         # The programs' run time while busy runs: sampled from 0.5 s in to 0.5 s before its end.
         time.sleep(0.5)
-        b0, c0, w0 = bpf_run_ns(), cpu_s(rec.pid), time.monotonic()
+        b0, c0, w0 = bpf_run_ns(), run_s(rec.pid), time.monotonic()
         time.sleep(max(SECONDS - 1.0, 0.1))
-        b1, c1, w1 = bpf_run_ns(), cpu_s(rec.pid), time.monotonic()
+        b1, c1, w1 = bpf_run_ns(), run_s(rec.pid), time.monotonic()
         res["bpf_pct"] = (b1 - b0) / 1e9 / (w1 - w0) * 100
         res["rec_pct"] = (c1 - c0) / (w1 - w0) * 100
     _, status, ru = os.wait4(busy.pid, 0)
@@ -84,9 +103,9 @@ def run_busy(mode, threads, hz=None, tmp=None):
 
 def sampling(tmp):
     rows = []
-    for mode in ("spin",) if QUICK else ("spin", "nap"):
-        for threads in (16,) if QUICK else (16, 64):
-            for hz in (99,) if QUICK else (19, 99, 999):
+    for mode in MODES:
+        for threads in THREADS:
+            for hz in HZS:
                 base, recd = [], []
                 for _ in range(REPEAT):
                     base.append(run_busy(mode, threads))
@@ -156,7 +175,7 @@ def main():
             f.write("1")
         with tempfile.TemporaryDirectory() as tmp:
             sampling(tmp)
-        if not QUICK:
+        if FLIGHT:
             flight(host)
     finally:
         with open(STATS, "w") as f:

@@ -6,7 +6,17 @@
  * interval in the function that waits.  The stack a thread blocks in does
  * not change until it runs again: it is walked when it leaves the CPU, kept
  * in the task's storage, and sent when it comes back only if a sampling
- * tick fell in between.  Out-of-scope tasks cost a map lookup at a switch.
+ * tick fell in between.  A thread that blocks again where it blocked last
+ * (the same registers, the same words from its stack pointer up to its frame
+ * pointer's pair) reuses that walk and copy: a thread that switches often
+ * mostly does.  Out-of-scope tasks cost a map lookup at a switch.
+ *
+ * Why not read the stack when the thread runs again, and only if the interval
+ * turned out to hold a tick: tp_btf/sched_switch runs in the context of the
+ * task leaving (the user memory mapped is not the next task's), and the
+ * programs that run in the next task's context after the switch (fentry on
+ * finish_task_switch, a kprobe) are not loadable on every kernel (measured:
+ * a 6.18 built without kprobes refuses fentry programs with EPERM).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,6 +31,12 @@ const volatile __u32 self_tgid = 0;
 const volatile __u64 period_ns = 1000000000ULL / 99; /* 1e9 / hz */
 const volatile __u32 stack_bytes = 512;		     /* <= CW_TL_STACK_MAX */
 const volatile bool all_pids = false;		     /* every process; else those in pids */
+/*
+ * The reader is woken once this much waits in the ring buffer, not at each
+ * record (a wakeup per record costs both sides more than the record); it
+ * reads at least at each poll timeout too.
+ */
+const volatile __u64 wakeup_bytes = 256 << 10;
 /* The scope, as for detect.bpf.c. */
 const volatile __u32 view_pidns = 0;
 const volatile bool filter_cgroups = false;
@@ -76,12 +92,21 @@ struct {
 	__type(value, struct cw_tl_record);
 } scratch SEC(".maps");
 
-/* A thread off the CPU: where it waits, since when (hdr.kind 0: on the CPU). */
+/*
+ * A thread off the CPU: where it waits, since when (rec.hdr.kind 0: on the
+ * CPU); walked: rec holds a capture (its last), to reuse if it blocks there
+ * again.
+ */
+struct wait {
+	struct cw_tl_record rec;
+	__u32 walked;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct cw_tl_record);
+	__type(value, struct wait);
 } waiting SEC(".maps");
 
 static __always_inline void count(__u32 idx)
@@ -92,16 +117,49 @@ static __always_inline void count(__u32 idx)
 		*c += 1;
 }
 
+/*
+ * The scope's verdict by cgroup v2 id (ids are never reused; cgroups made
+ * later have new ones): one lookup at a switch of a task out of scope, not a
+ * walk up its cgroups (as watches() does) with a lookup at each level.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_verdicts SEC(".maps");
+
+static __always_inline bool in_scope_cgroup_cached(struct task_struct *task)
+{
+	__u64 id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	__u8 *v = bpf_map_lookup_elem(&cgroup_verdicts, &id);
+	__u8 in;
+
+	if (v)
+		return *v;
+	in = in_scope_cgroup(task);
+	bpf_map_update_elem(&cgroup_verdicts, &id, &in, BPF_ANY);
+	return in;
+}
+
+/* A task with user memory: the first, cheap, test of each switch's tasks. */
+static __always_inline bool user_task(struct task_struct *task)
+{
+	return !(task->flags & (PF_KTHREAD | PF_IO_WORKER)) && task->mm;
+}
+
 static __always_inline bool in_scope(struct task_struct *task)
 {
 	__u32 tgid;
 
-	if (task->flags & (PF_KTHREAD | PF_IO_WORKER) || !task->mm)
+	if (!user_task(task))
 		return false;
 	tgid = task->tgid;
 	if (!all_pids)
 		return bpf_map_lookup_elem(&pids, &tgid) != NULL;
-	return view_tgid(task) != self_tgid && watches(task);
+	return view_tgid(task) != self_tgid &&
+	       (!view_pidns || pid_in_view(BPF_CORE_READ(task, thread_pid))) &&
+	       (!filter_cgroups || in_scope_cgroup_cached(task));
 }
 
 /*
@@ -181,7 +239,10 @@ static __always_inline void send(struct cw_tl_record *r)
 		size = sizeof(*r);
 	r->hdr.version = CW_TL_VERSION;
 	r->hdr.size = size;
-	if (bpf_ringbuf_output(&samples, r, size, 0)) {
+	if (bpf_ringbuf_output(&samples, r, size,
+			       bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+				       ? BPF_RB_FORCE_WAKEUP
+				       : BPF_RB_NO_WAKEUP)) {
 		count(CW_TL_CNT_DROPPED);
 		return;
 	}
@@ -237,39 +298,69 @@ static __always_inline void end_interval(struct cw_tl_record *r, __u64 now)
 	r->hdr.kind = 0;
 }
 
+/* Bytes from the stack pointer compared before a walk is reused: a power of two. */
+#define CW_TL_SAME_MAX 256
+
+/*
+ * Does task (current) block where its kept capture was taken?  The same
+ * registers, and the same words from its stack pointer up to the pair its
+ * frame pointer points at (the return addresses of the frames the CFI
+ * unwinding reads, and of the first frame of the walk), at most
+ * CW_TL_SAME_MAX bytes of them: one read, not a walk and a copy.  Callers
+ * above the first frame pointer are taken as unchanged.
+ */
+static __always_inline bool blocks_where_it_did(struct wait *w, struct task_struct *task,
+						struct cw_tl_record *scratch_rec)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct cw_tl_record *r = &w->rec;
+	__u64 n;
+
+	/* Plain loads (a BTF pointer): a probe read each costs as much as the rest here. */
+	if (!w->walked || regs->ip != r->ip || regs->sp != r->sp || regs->bp != r->bp)
+		return false;
+	n = r->bp > r->sp ? r->bp + 16 - r->sp : 64;
+	if (n > r->stack_len)
+		n = r->stack_len;
+	if (n > CW_TL_SAME_MAX)
+		n = CW_TL_SAME_MAX;
+	n &= ~7ULL;
+	if (!n || n > CW_TL_SAME_MAX)
+		return false;
+	if (bpf_probe_read_user(scratch_rec->stack, n, (void *)r->sp))
+		return false;
+	for (int i = 0; i < CW_TL_SAME_MAX / 8; i++) {
+		if (i * 8 >= n)
+			break;
+		if (((__u64 *)scratch_rec->stack)[i] != ((__u64 *)r->stack)[i])
+			return false;
+	}
+	return true;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
 	struct cw_tl_record *r;
+	__u64 now = 0; /* read once, and only if needed: most switches are not in scope */
 
-	/* prev is current here: its user memory is the one mapped. */
-	if (in_scope(prev)) {
-		if (prev_state & TASK_EXITING) {
-			bpf_task_storage_delete(&waiting, prev);
-		} else {
-			r = bpf_task_storage_get(&waiting, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-			/*
-			 * Still open: it ran again without this program seeing the
-			 * switch to it (measured: a thread woken by a core dump's
-			 * SIGKILL).  Its interval ends now, at the latest.
-			 */
-			if (r && r->hdr.kind == CW_TL_OFF_CPU) {
-				count(CW_TL_CNT_END_UNSEEN);
-				end_interval(r, now);
-			}
-			if (r) {
-				r->hdr.kind = 0;
-				r->hdr.ts_ns = now;
-				r->state = off_cpu_state(preempt, prev_state);
-				if (capture(r, prev, false) == 0)
-					r->hdr.kind = CW_TL_OFF_CPU;
-			} else {
+	/*
+	 * prev is current here: its user memory is the one mapped.  Its storage
+	 * first: a task that has it is in scope (made only for those, by a sample,
+	 * the seeding or here), which spares the scope's lookups at most switches.
+	 * A task that leaves the scope (another cgroup) stays recorded till it exits.
+	 */
+	if (user_task(prev)) {
+		struct wait *w = bpf_task_storage_get(&waiting, prev, 0, 0);
+		__u32 zero = 0;
+
+		if (!w && !(prev_state & TASK_EXITING) && in_scope(prev)) {
+			w = bpf_task_storage_get(&waiting, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (!w) {
 				/* Nowhere to keep it: sent now, open-ended (no nesting with
 				 * samples: irqs are off). */
-				__u32 zero = 0;
-
+				now = bpf_ktime_get_boot_ns();
 				count(CW_TL_CNT_NO_STORAGE);
 				r = bpf_map_lookup_elem(&scratch, &zero);
 				if (r) {
@@ -282,11 +373,42 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 				}
 			}
 		}
+		if (w && (prev_state & TASK_EXITING)) {
+			bpf_task_storage_delete(&waiting, prev);
+		} else if (w) {
+			struct cw_tl_record *s = bpf_map_lookup_elem(&scratch, &zero);
+
+			now = bpf_ktime_get_boot_ns();
+			r = &w->rec;
+			/*
+			 * Still open: it ran again without this program seeing the
+			 * switch to it (measured: a thread woken by a core dump's
+			 * SIGKILL).  Its interval ends now, at the latest.
+			 */
+			if (r->hdr.kind == CW_TL_OFF_CPU) {
+				count(CW_TL_CNT_END_UNSEEN);
+				end_interval(r, now);
+			}
+			r->hdr.kind = 0;
+			r->hdr.ts_ns = now;
+			r->state = off_cpu_state(preempt, prev_state);
+			if (s && blocks_where_it_did(w, prev, s)) {
+				count(CW_TL_CNT_WALK_REUSED);
+				r->hdr.kind = CW_TL_OFF_CPU;
+			} else {
+				w->walked = capture(r, prev, false) == 0;
+				if (w->walked)
+					r->hdr.kind = CW_TL_OFF_CPU;
+			}
+		}
 	}
 
-	r = bpf_task_storage_get(&waiting, next, 0, 0);
-	if (r && r->hdr.kind == CW_TL_OFF_CPU)
-		end_interval(r, now);
+	if (user_task(next)) {
+		struct wait *w = bpf_task_storage_get(&waiting, next, 0, 0);
+
+		if (w && w->rec.hdr.kind == CW_TL_OFF_CPU)
+			end_interval(&w->rec, now ? now : bpf_ktime_get_boot_ns());
+	}
 	return 0;
 }
 
@@ -300,6 +422,7 @@ int iter_tasks(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct cw_tl_record *r;
+	struct wait *w;
 	__u64 now;
 
 	if (!task || !in_scope(task))
@@ -312,20 +435,22 @@ int iter_tasks(struct bpf_iter__task *ctx)
 
 		if (!(state & 0xff) || (state & TASK_EXITING) || task == bpf_get_current_task_btf())
 			return 0;
-		r = bpf_task_storage_get(&waiting, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!r || r->hdr.kind)
+		w = bpf_task_storage_get(&waiting, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!w || w->rec.hdr.kind)
 			return 0;
+		r = &w->rec;
 		r->hdr.ts_ns = now;
 		r->state = off_cpu_state(false, state);
-		if (capture(r, task, true) == 0)
+		w->walked = capture(r, task, true) == 0;
+		if (w->walked)
 			r->hdr.kind = CW_TL_OFF_CPU;
 		return 0;
 	}
 	if (iter_mode == CW_TL_ITER_FLUSH) {
-		r = bpf_task_storage_get(&waiting, task, 0, 0);
-		if (r && r->hdr.kind == CW_TL_OFF_CPU) {
-			r->end_ns = now;
-			send(r);
+		w = bpf_task_storage_get(&waiting, task, 0, 0);
+		if (w && w->rec.hdr.kind == CW_TL_OFF_CPU) {
+			w->rec.end_ns = now;
+			send(&w->rec);
 		}
 	}
 	return 0;

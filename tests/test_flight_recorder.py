@@ -74,6 +74,29 @@ def test_crash_has_the_timeline_of_its_last_seconds(tmp_path):
     assert any(n == "wait_on_the_lock" and d > 1.8e6 for n, d, _ in locked)
 
 
+def test_a_partial_snapshot_has_the_timeline_too(tmp_path):
+    """The snapshot tool fails: the partial snapshot that stands in gets the timeline."""
+    spool = tmp_path / "spool"
+    tool = tmp_path / "failing-tool"
+    tool.write_text("#!/bin/sh\nexit 1\n")
+    tool.chmod(0o755)
+    w = Watcher("--hold", f"--spool={spool}", f"--snapshot-tool={tool}", "--flight-recorder=5",
+                "--rate-limit=0", "--dedup-window=0")
+    try:
+        w.wait_stderr(r"flight recorder: the last 5s of every watched thread")
+        ran, rec = crash_after_work(w)
+        assert rec["partial"] is True and rec["tool_status"] == 1
+    finally:
+        assert w.stop() == 0
+    c = w.counters()
+    with open(rec["path"]) as f:
+        doc = json.load(f)
+    path = check_timeline(ran, doc, str(spool), c)
+    # The one the failed tool had been given is gone: the spool holds the pair only.
+    names = sorted(n for n in os.listdir(spool) if not n.startswith(".index."))
+    assert names == sorted([os.path.basename(rec["path"]), os.path.basename(path)]), names
+
+
 def test_sentry_upload_carries_the_timeline(tmp_path):
     spool = tmp_path / "spool"
     with Receiver(mode="sentry") as rx:

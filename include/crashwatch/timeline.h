@@ -82,7 +82,8 @@ enum cw_tl_counter {
 	CW_TL_CNT_DROPPED,	 /* records lost: the ring buffer was full */
 	CW_TL_CNT_NO_STACK,	 /* the user stack could not be read */
 	CW_TL_CNT_NO_STORAGE,	 /* no task storage at a switch: the interval sent open-ended */
-	CW_TL_CNT_END_UNSEEN, /* an interval ended at the next switch out: its switch in unseen */
+	CW_TL_CNT_END_UNSEEN,  /* an interval ended at the next switch out: its switch in unseen */
+	CW_TL_CNT_WALK_REUSED, /* a switch out where the thread blocked last: its walk reused */
 	CW_TL_NR_COUNTERS,
 };
 

@@ -142,17 +142,34 @@ static void spool_write_failed(struct cw_crash_flow *f, unsigned pid, const char
 	f->spool_fail_unsaid = 0;
 }
 
-/* No hold caught this crash, or the tool failed: the kernel's first capture stands in. */
+/*
+ * No hold caught this crash, or the tool failed: the kernel's first capture
+ * stands in, with the flight recorder's seconds before the crash beside it
+ * as beside a full snapshot: held_timeline, written while the process was
+ * held for the tool (moved, or left for the caller to remove), or else
+ * written now (the process is gone: its frames are named only as addresses).
+ */
 static void write_partial(struct cw_crash_flow *f, const struct cw_signal_event *ev,
-			  struct cw_snapshot_outcome *out, char *path, size_t cap, const char *why)
+			  const char *held_timeline, struct cw_snapshot_outcome *out, char *path,
+			  size_t cap, const char *why)
 {
-	char err[512];
+	char err[512], timeline[4096] = "";
+	const char *beside = held_timeline;
+	int r;
 
 	out->partial = true;
 	out->why_partial = why;
 	out->path = path;
-	if (cw_partial_snapshot_write(ev, f->c.sym, why, f->c.spool, path, cap, err, sizeof(err)) <
-	    0) {
+	if ((!beside || !beside[0]) && f->c.flight &&
+	    flight_timeline(f->c.flight, (pid_t)ev->task.pid, f->c.spool, timeline,
+			    sizeof(timeline)) == 0)
+		beside = timeline;
+	r = cw_partial_snapshot_write(ev, f->c.sym, why, beside, f->c.spool, path, cap, err,
+				      sizeof(err));
+	/* Not moved beside the document: nothing else would ever remove it. */
+	if (timeline[0])
+		unlink(timeline);
+	if (r < 0) {
 		spool_write_failed(f, ev->task.pid, err);
 		/* The record still comes, and says why there is no file. */
 		snprintf(f->unwritten_why, sizeof(f->unwritten_why), "%s; not written: %s", why,
@@ -210,7 +227,7 @@ static void partial_outcome(struct cw_crash_flow *f, const struct cw_signal_even
 	struct cw_snapshot_outcome out = {.path = "", .tool_status = -1};
 	char path[4096];
 
-	write_partial(f, ev, &out, path, sizeof(path), why);
+	write_partial(f, ev, NULL, &out, path, sizeof(path), why);
 	if (out.path[0])
 		spooled(f);
 	print_outcome(f, ev, &out, CW_HELD_NONE, NULL);
@@ -258,7 +275,7 @@ static struct cw_ledger_entry *entry_of(struct cw_crash_flow *f, const struct cw
 }
 
 /* A hold finished (on the pool): what became of its crash. */
-static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
+static void hold_outcome_of(struct cw_crash_flow *f, struct cw_hold_job *j)
 {
 	struct cw_ledger_entry *e = entry_of(f, &j->ev);
 	struct cw_snapshot_outcome out = {
@@ -332,7 +349,7 @@ static void hold_outcome(struct cw_crash_flow *f, struct cw_hold_job *j)
 		if (ev != &bare)
 			cw_admission_snapshotted(&f->adm, ev, j->r.path);
 	} else if (ev != &bare) {
-		write_partial(f, ev, &out, path, sizeof(path),
+		write_partial(f, ev, j->r.beside, &out, path, sizeof(path),
 			      why_hold_failed(j, why, sizeof(why)));
 	}
 	if (e) {
@@ -366,7 +383,10 @@ void cw_crash_flow_holds_done(struct cw_crash_flow *f)
 			cw_hold_job_free(j);
 			continue;
 		}
-		hold_outcome(f, j);
+		hold_outcome_of(f, j);
+		/* The timeline the hold left, if no partial snapshot took it. */
+		if (j->r.beside[0])
+			unlink(j->r.beside);
 		cw_hold_job_free(j);
 	}
 }

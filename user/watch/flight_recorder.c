@@ -280,6 +280,10 @@ void cw_flight_emit_counters(struct cw_flight_recorder *f, struct cw_counter_sin
 		s, "flight_unseen_switch_in",
 		"Off-CPU intervals whose switch in went unseen, ended at the next switch out.",
 		c[CW_TL_CNT_END_UNSEEN]);
+	cw_sink_counter(s, "flight_walks_reused",
+			"Switches out where the thread blocked as it last did: its stack walk "
+			"reused.",
+			c[CW_TL_CNT_WALK_REUSED]);
 }
 
 void cw_flight_stop(struct cw_flight_recorder *f)

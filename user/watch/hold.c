@@ -369,10 +369,17 @@ static void write_beside(const struct cw_hold_config *c, pid_t pid, char *path, 
 		path[0] = '\0';
 }
 
-/* The tool moves it beside its snapshot; a tool that failed leaves it. */
-static void remove_beside(const char *path)
+/*
+ * The tool moves it beside its snapshot; a tool that wrote none leaves it,
+ * for the caller's partial snapshot (r->beside), or it is removed.
+ */
+static void leave_beside(const char *path, struct cw_hold_result *r)
 {
-	if (path[0])
+	if (!path[0])
+		return;
+	if (!r->path[0] && strlen(path) < sizeof(r->beside))
+		snprintf(r->beside, sizeof(r->beside), "%s", path);
+	else
 		unlink(path);
 }
 
@@ -432,7 +439,7 @@ release:
 	r->held_ms = ms_since_boottime(ev->hdr.ts_ns);
 	if (child > 0)
 		collect_tool(child, out[0], deadline, c->cancel_fd, r);
-	remove_beside(beside);
+	leave_beside(beside, r);
 	close_pair(out);
 	close_pair(captured);
 	return err;
@@ -669,7 +676,7 @@ answer:
 		collect_tool(child, out[0], deadline, c->cancel_fd, r);
 	}
 	cw_core_call_finish(call, deadline);
-	remove_beside(beside);
+	leave_beside(beside, r);
 	close_pair(out);
 	close_pair(seized);
 	close_pair(captured);

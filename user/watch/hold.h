@@ -81,6 +81,12 @@ struct cw_hold_result {
 	/* Read from the snapshot by the worker (snapshot_stack.h), for the record. */
 	char cause[512];
 	char *stack; /* malloc'd, freed with the job */
+	/*
+	 * No snapshot: the timeline written beside for the tool (the flight
+	 * recorder's, while the process was held), the caller's to move beside
+	 * the partial snapshot or remove; "" otherwise.
+	 */
+	char beside[4096];
 };
 
 /* The snapshot tool beside the running executable. */

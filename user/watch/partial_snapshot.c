@@ -260,8 +260,8 @@ void cw_partial_doc_free(struct cw_partial_doc *p)
 	cw_container_info_free(&p->container);
 }
 
-json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
-				 const char *why, const char *uuid)
+static json_t *partial_json(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+			    const char *why, const char *uuid, const char *timeline)
 {
 	/* About 12 KiB: off the stack of the thread that writes it. */
 	struct cw_partial_doc *p = malloc(sizeof(*p));
@@ -270,27 +270,59 @@ json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_sym
 	if (!p)
 		return NULL;
 	cw_partial_doc_fill(p, ev, sym, why, uuid);
+	p->doc.timeline = timeline;
 	doc = cw_snapshot_doc_json(&p->doc);
 	cw_partial_doc_free(p);
 	free(p);
 	return doc;
 }
 
-int cw_partial_snapshot_write(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
-			      const char *why, const char *dir, char *path, size_t cap, char *err,
-			      size_t err_cap)
+json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+				 const char *why, const char *uuid)
 {
-	char uuid[64];
+	return partial_json(ev, sym, why, uuid, NULL);
+}
+
+/* The timeline file moved to dir/<uuid>.timeline.json, as the snapshot tool keeps it; its name. */
+static const char *keep_timeline(const char *file, const char *dir, const char *uuid, char *name,
+				 size_t cap, char *moved, size_t moved_cap)
+{
+	snprintf(name, cap, "%s.timeline.json", uuid);
+	snprintf(moved, moved_cap, "%s/%s", dir, name);
+	if (rename(file, moved) < 0) {
+		fprintf(stderr,
+			"crashwatch: failed to keep the timeline %s beside a partial snapshot: %s, "
+			"ignoring\n",
+			file, strerror(errno));
+		moved[0] = '\0';
+		return NULL;
+	}
+	return name;
+}
+
+int cw_partial_snapshot_write(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
+			      const char *why, const char *timeline, const char *dir, char *path,
+			      size_t cap, char *err, size_t err_cap)
+{
+	char uuid[64], name[128], moved[4096] = "";
+	const char *kept = NULL;
 	json_t *doc;
 	int r;
 
 	cw_new_uuid(uuid, sizeof(uuid));
-	doc = cw_partial_snapshot_json(ev, sym, why, uuid);
+	/* Before the document: whoever takes the document finds its timeline there. */
+	if (timeline && timeline[0])
+		kept = keep_timeline(timeline, dir, uuid, name, sizeof(name), moved, sizeof(moved));
+	doc = partial_json(ev, sym, why, uuid, kept);
 	if (!doc) {
 		snprintf(err, err_cap, "out of memory building a partial snapshot");
-		return -ENOMEM;
+		r = -ENOMEM;
+	} else {
+		r = cw_write_json_atomic(doc, dir, uuid, path, cap, err, err_cap);
+		json_decref(doc);
 	}
-	r = cw_write_json_atomic(doc, dir, uuid, path, cap, err, err_cap);
-	json_decref(doc);
+	/* No document to name it: nothing would ever take it out of the spool. */
+	if (r < 0 && moved[0])
+		unlink(moved);
 	return r;
 }

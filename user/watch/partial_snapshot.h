@@ -46,9 +46,14 @@ void cw_partial_doc_free(struct cw_partial_doc *p);
 json_t *cw_partial_snapshot_json(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
 				 const char *why, const char *uuid);
 
-/* Build it and write it atomically into dir; its path in path.  0 or -errno, err set. */
+/*
+ * Build it and write it atomically into dir; its path in path.  0 or
+ * -errno, err set.  timeline: a file in dir (the flight recorder's) moved
+ * beside it as <uuid>.timeline.json and named in it, or NULL; left where it
+ * is if it could not be.
+ */
 int cw_partial_snapshot_write(const struct cw_signal_event *ev, struct cw_symbolizer *sym,
-			      const char *why, const char *dir, char *path, size_t cap, char *err,
-			      size_t err_cap);
+			      const char *why, const char *timeline, const char *dir, char *path,
+			      size_t cap, char *err, size_t err_cap);
 
 #endif

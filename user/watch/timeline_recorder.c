@@ -95,6 +95,7 @@ static int attach_perf_events(struct cw_tl_recorder *r, unsigned hz)
 int cw_tl_recorder_start(struct cw_tl_recorder *r, const struct cw_tl_recorder_options *o,
 			 cw_tl_record_fn fn, void *ctx)
 {
+	__u32 ring;
 	int err;
 
 	memset(r, 0, sizeof(*r));
@@ -120,8 +121,9 @@ int cw_tl_recorder_start(struct cw_tl_recorder *r, const struct cw_tl_recorder_o
 	r->skel->rodata->all_pids = o->all;
 	r->skel->rodata->view_pidns = o->all ? o->view_pidns : 0;
 	r->skel->rodata->filter_cgroups = o->all && o->n_cgroups > 0;
-	bpf_map__set_max_entries(r->skel->maps.samples,
-				 o->ringbuf_bytes ? o->ringbuf_bytes : 4U << 20);
+	ring = o->ringbuf_bytes ? o->ringbuf_bytes : 4U << 20;
+	bpf_map__set_max_entries(r->skel->maps.samples, ring);
+	r->skel->rodata->wakeup_bytes = ring / 16;
 	err = timeline_bpf__load(r->skel);
 	if (err) {
 		fprintf(stderr, "crashwatch: failed to load the timeline BPF programs: %s\n",
@@ -180,9 +182,12 @@ int cw_tl_recorder_consume(struct cw_tl_recorder *r)
 	return ring_buffer__consume(r->rb);
 }
 
+/* Woken only once wakeup_bytes wait (timeline.bpf.c): what waits is read at the timeout too. */
 int cw_tl_recorder_poll(struct cw_tl_recorder *r, int timeout_ms)
 {
-	return ring_buffer__poll(r->rb, timeout_ms);
+	int n = ring_buffer__poll(r->rb, timeout_ms);
+
+	return n < 0 ? n : ring_buffer__consume(r->rb);
 }
 
 /* One run of the task iterator, in mode, over pid's threads (0: every task). */

@@ -53,7 +53,8 @@ struct cw_tl_recorder {
 int cw_tl_recorder_start(struct cw_tl_recorder *r, const struct cw_tl_recorder_options *o,
 			 cw_tl_record_fn fn, void *ctx);
 
-/* An fd that polls readable when records wait; then cw_tl_recorder_consume. */
+/* An fd that polls readable once a batch of records waits (not at each); then
+ * cw_tl_recorder_consume. */
 int cw_tl_recorder_fd(const struct cw_tl_recorder *r);
 int cw_tl_recorder_consume(struct cw_tl_recorder *r);
 int cw_tl_recorder_poll(struct cw_tl_recorder *r, int timeout_ms);
