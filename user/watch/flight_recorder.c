@@ -2,6 +2,7 @@
 #include "flight_recorder.h"
 
 #include "counter_sink.h"
+#include "timeline_compact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,44 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/*
- * In the ring a record is kept without the frames it does not have: the
- * fields before frames[], nframes frames, stack_len bytes of stack.
- */
-#define FIXED_PART offsetof(struct cw_tl_record, frames)
-
-static size_t compact_size(const struct cw_tl_record *r)
-{
-	return FIXED_PART + r->nframes * sizeof(r->frames[0]) + r->stack_len;
-}
-
-static void *compact(const struct cw_tl_record *r)
-{
-	size_t frames = r->nframes * sizeof(r->frames[0]);
-	uint8_t *c = malloc(compact_size(r));
-
-	if (!c)
-		return NULL;
-	memcpy(c, r, FIXED_PART);
-	memcpy(c + FIXED_PART, r->frames, frames);
-	memcpy(c + FIXED_PART + frames, r->stack, r->stack_len);
-	return c;
-}
-
-static struct cw_tl_record *expand(const void *c)
-{
-	const struct cw_tl_record *head = c;
-	size_t frames = head->nframes * sizeof(head->frames[0]);
-	struct cw_tl_record *r = calloc(1, sizeof(*r));
-
-	if (!r)
-		return NULL;
-	memcpy(r, c, FIXED_PART);
-	memcpy(r->frames, (const uint8_t *)c + FIXED_PART, frames);
-	memcpy(r->stack, (const uint8_t *)c + FIXED_PART + frames, head->stack_len);
-	return r;
-}
 
 /* Until when a record says something: an open-ended interval (end 0) for as long as it is kept. */
 static uint64_t last_ns(const struct cw_tl_record *r)
@@ -64,7 +27,7 @@ static void forget_first(struct cw_flight_recorder *f)
 {
 	void *c = f->v[f->first];
 
-	f->bytes -= compact_size(c);
+	f->bytes -= cw_tl_compact_size(c);
 	free(c);
 	f->first = (f->first + 1) % f->cap;
 	f->n--;
@@ -90,7 +53,7 @@ static int grow(struct cw_flight_recorder *f)
 static int keep(void *ctx, const struct cw_tl_record *r)
 {
 	struct cw_flight_recorder *f = ctx;
-	size_t size = compact_size(r);
+	size_t size = cw_tl_compact_size(r);
 	uint64_t now = r->end_ns ? r->end_ns : r->hdr.ts_ns;
 	void *c;
 
@@ -107,7 +70,7 @@ static int keep(void *ctx, const struct cw_tl_record *r)
 	}
 	if (f->n == f->cap && grow(f) < 0)
 		return 0;
-	c = compact(r);
+	c = cw_tl_compact(r);
 	if (!c)
 		return 0;
 	f->v[(f->first + f->n) % f->cap] = c;
@@ -203,7 +166,7 @@ int cw_flight_write_timeline(struct cw_flight_recorder *f, pid_t pid, const char
 		if (r->pid != (uint32_t)pid || r->start_boottime != started ||
 		    last_ns(r) < jo.start_ns)
 			continue;
-		if (!(recs[n] = expand(r)))
+		if (!(recs[n] = cw_tl_expand(r)))
 			break;
 		n++;
 	}

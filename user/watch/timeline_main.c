@@ -17,6 +17,7 @@
 #include "detector.h"
 #include "parse.h"
 #include "scope.h"
+#include "timeline_compact.h"
 #include "timeline_events.h"
 #include "timeline_recorder.h"
 #include "watch_options.h"
@@ -113,13 +114,27 @@ static int collect(void *ctx, const struct cw_tl_record *r)
 		c->v = nv;
 		c->cap = cap;
 	}
-	copy = malloc(r->hdr.size);
+	/* Kept compact while recording: the frame slots it does not use are most of it. */
+	copy = cw_tl_compact(r);
 	if (!copy) {
 		c->err = -ENOMEM;
 		return -ENOMEM;
 	}
-	memcpy(copy, r, r->hdr.size);
 	c->v[c->n++] = copy;
+	return 0;
+}
+
+/* The records whole again, for the writer: at the end, off the recording's clock. */
+static int expand_all(struct collected *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct cw_tl_record *full = cw_tl_expand(c->v[i]);
+
+		if (!full)
+			return -ENOMEM;
+		free(c->v[i]);
+		c->v[i] = full;
+	}
 	return 0;
 }
 
@@ -416,7 +431,9 @@ int cw_timeline_main(int argc, char **argv)
 			strerror(-(c.err ? c.err : events.err)));
 		goto cleanup;
 	}
-	err = write_trace(a->output, &c, &jo, &st);
+	err = expand_all(&c);
+	if (!err)
+		err = write_trace(a->output, &c, &jo, &st);
 	if (err < 0) {
 		fprintf(stderr, "crashwatch: failed to write %s: %s\n", a->output, strerror(-err));
 		goto cleanup;
