@@ -17,8 +17,9 @@ NODE_PATH = os.path.join(BUILD, "node", "node_modules")
 STATES = {"running", "runnable", "sleeping", "disk", "stopped"}
 
 
-def start_target(*args):
-    p = subprocess.Popen([TARGET, *map(str, args)], stdout=subprocess.PIPE, text=True)
+def start_target(*args, prefix=()):
+    """timeline_threads (under prefix, e.g. setpriv), once every thread is at it."""
+    p = subprocess.Popen([*prefix, TARGET, *map(str, args)], stdout=subprocess.PIPE, text=True)
     info = {}
     while "ready" not in info:
         line = p.stdout.readline()

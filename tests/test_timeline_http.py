@@ -14,10 +14,10 @@ import threading
 import time
 
 from conftest import TARGETS, WATCHER, Watcher, finish, start_target, wait_until
+from test_timeline import start_target as start_tl_target
 from test_timeline import CONSUMER, NODE_PATH, check_format, strict_load
 
 NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-TL = os.path.join(TARGETS, "timeline_threads")
 NAMES = ("spinner", "locked", "piped", "napper", "alternate")
 
 
@@ -48,15 +48,7 @@ def get(port, target, method="GET", timeout=60, host="127.0.0.1"):
 
 
 def timeline_target(*prefix):
-    """timeline_threads (under prefix, e.g. setpriv), once every thread is at it."""
-    p = subprocess.Popen([*prefix, TL], stdout=subprocess.PIPE, text=True)
-    info = {}
-    while "ready" not in info:
-        line = p.stdout.readline()
-        assert line, "the target ended before it was ready"
-        k, v = line.strip().split("=", 1)
-        info[k] = int(v)
-    return p, info
+    return start_tl_target(prefix=prefix)
 
 
 def recordings_of(w):

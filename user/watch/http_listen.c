@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -192,4 +193,31 @@ void cw_http_listener_close(struct cw_http_listener *l)
 	if (l->unix_path[0])
 		unlink(l->unix_path);
 	l->unix_path[0] = '\0';
+}
+
+int cw_http_accept(int listen_fd, int stop_fd, const char *serves)
+{
+	for (;;) {
+		struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN},
+				      {.fd = stop_fd, .events = POLLIN}};
+		int fd;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr,
+				"crashwatch: the endpoint of %s failed to poll: %s; it is no "
+				"longer served\n",
+				serves, strerror(errno));
+			return -1;
+		}
+		if (p[1].revents)
+			return -1;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0)
+			return fd;
+		/* The client left already, or out of fds for now: the next one. */
+	}
 }

@@ -28,6 +28,13 @@ struct cw_http_listener {
 int cw_http_listen(const char *spec, const char *option, unsigned flags, struct cw_http_listener *l,
 		   char *msg, size_t cap);
 
+/*
+ * The next client of an endpoint's thread: its fd (non-blocking,
+ * close-on-exec), or -1 once stop_fd is readable or poll fails (said, with
+ * what is then no longer served, e.g. "/metrics").
+ */
+int cw_http_accept(int listen_fd, int stop_fd, const char *serves);
+
 /* Close, and remove a unix socket's file; safe on one never opened (fd -1). */
 void cw_http_listener_close(struct cw_http_listener *l);
 

@@ -2,7 +2,6 @@
 #include "metrics_server.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,26 +91,10 @@ static void *serve(void *arg)
 	struct cw_metrics_server *m = arg;
 
 	for (;;) {
-		struct pollfd p[2] = {{.fd = m->listen_fd, .events = POLLIN},
-				      {.fd = m->stop_fd, .events = POLLIN}};
-		int fd;
+		int fd = cw_http_accept(m->listen_fd, m->stop_fd, "/metrics");
 
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr,
-				"crashwatch: the metrics server failed to poll: %s; /metrics "
-				"is no longer served\n",
-				strerror(errno));
-			return NULL;
-		}
-		if (p[1].revents)
-			return NULL;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
-			continue; /* the client left already, or out of fds for now */
+			return NULL;
 		serve_client(m, fd);
 		close(fd);
 	}

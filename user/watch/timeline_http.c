@@ -2,7 +2,6 @@
 #include "timeline_http.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,27 +133,11 @@ static void *accept_main(void *arg)
 	struct cw_tl_http_server *s = arg;
 
 	for (;;) {
-		struct pollfd p[2] = {{.fd = s->l.fd, .events = POLLIN},
-				      {.fd = s->stop_fd, .events = POLLIN}};
 		struct cw_tl_http_conn *c;
-		int fd, r;
+		int fd = cw_http_accept(s->l.fd, s->stop_fd, "/debug/timeline"), r;
 
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr,
-				"crashwatch: the timeline endpoint failed to poll: %s; "
-				"/debug/timeline is no longer served\n",
-				strerror(errno));
-			return NULL;
-		}
-		if (p[1].revents)
-			return NULL;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		fd = accept4(s->l.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
-			continue; /* the client left already, or out of fds for now */
+			return NULL;
 		c = free_conn(s);
 		if (!c) {
 			cw_tl_http_count(s, CW_TL_HTTP_REQUESTS);
