@@ -74,6 +74,14 @@ struct {
 	__type(value, __u8);
 } pids SEC(".maps");
 
+/* The Go processes of pids: their records say which goroutine ran. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CW_TL_MAX_PIDS);
+	__type(key, __u32);
+	__type(value, struct cw_tl_go_proc);
+} go_procs SEC(".maps");
+
 /* --cgroup: these cgroup v2 ids and below. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -175,6 +183,31 @@ static __always_inline long read_user(void *dst, __u32 len, __u64 src, struct ta
 }
 
 /*
+ * The goroutine a thread of a Go process runs (or blocked in), 0 for none:
+ * its g in the word of the thread's TLS the runtime keeps it in, its goid in
+ * that g.  The fs base is the task's saved one: Go sets it by arch_prctl,
+ * which keeps it there.  amd64 only.
+ */
+static __always_inline __u64 running_goid(struct task_struct *task, bool remote)
+{
+#ifdef __TARGET_ARCH_x86
+	__u32 tgid = task->tgid;
+	struct cw_tl_go_proc *go = bpf_map_lookup_elem(&go_procs, &tgid);
+	__u64 fsbase, g = 0, goid = 0;
+
+	if (!go)
+		return 0;
+	fsbase = task->thread.fsbase;
+	if (!fsbase || read_user(&g, sizeof(g), fsbase + (__s64)go->g_tls, task, remote) || !g ||
+	    read_user(&goid, sizeof(goid), g + go->goid_offset, task, remote))
+		return 0;
+	return goid;
+#else
+	return 0;
+#endif
+}
+
+/*
  * Who, the registers, the frame-pointer walk and the top of the stack
  * into r.  0, or -1 when the user stack could not be read at all.
  */
@@ -193,6 +226,7 @@ static __always_inline int capture(struct cw_tl_record *r, struct task_struct *t
 	r->bp = BPF_CORE_READ(regs, bp);
 	r->nframes = 0;
 	r->stack_len = 0;
+	r->goid = running_goid(task, remote);
 
 	fp = r->bp;
 	top = r->sp;
@@ -394,6 +428,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			r->state = off_cpu_state(preempt, prev_state);
 			if (s && blocks_where_it_did(w, prev, s)) {
 				count(CW_TL_CNT_WALK_REUSED);
+				/* Go reuses stacks: this one can be another goroutine's. */
+				r->goid = running_goid(prev, false);
 				r->hdr.kind = CW_TL_OFF_CPU;
 			} else {
 				w->walked = capture(r, prev, false) == 0;

@@ -11,7 +11,7 @@
 
 #include "crashwatch/events.h"
 
-#define CW_TL_VERSION 1
+#define CW_TL_VERSION 2
 
 /* Frame-pointer walk: this many frames at most. */
 #define CW_TL_MAX_FRAMES 64
@@ -68,12 +68,27 @@ struct cw_tl_record {
 	__u16 nframes;		/* entries of frames[] */
 	__u16 stack_len;	/* bytes of stack[], copied from sp */
 	__u64 ip, sp, bp;	/* the user registers */
+	/*
+	 * A Go process's (cw_tl_go_proc): the goroutine the thread ran, its g
+	 * read from the thread's TLS as the record was taken; 0: none, or the
+	 * M's own stacks (g0, gsignal).
+	 */
+	__u64 goid;
 	struct cw_tl_frame frames[CW_TL_MAX_FRAMES];
 	__u8 stack[CW_TL_STACK_MAX];
 };
-_Static_assert(sizeof(struct cw_tl_record) == 88 + 16 * CW_TL_MAX_FRAMES + CW_TL_STACK_MAX,
+_Static_assert(sizeof(struct cw_tl_record) == 96 + 16 * CW_TL_MAX_FRAMES + CW_TL_STACK_MAX,
 	       "cw_tl_record layout");
 #define CW_TL_RECORD_HEAD (sizeof(struct cw_tl_record) - CW_TL_STACK_MAX)
+
+/*
+ * A Go process (the go_procs map, by host tgid): where its goroutine ids
+ * are, set by userspace from its executable (user/snapshot/go_binary.c).
+ */
+struct cw_tl_go_proc {
+	__s32 g_tls;	   /* the running g's pointer, from the thread pointer (fs base) */
+	__u32 goid_offset; /* of goid in runtime.g */
+};
 
 enum cw_tl_counter {
 	CW_TL_CNT_SAMPLES,	 /* on-CPU samples sent */

@@ -344,6 +344,33 @@ static int find_pclntab(struct cw_go_binary *b, Elf *e, uint64_t *file_addr)
 	return -ENOEXEC;
 }
 
+/*
+ * The running g's place from the thread pointer, amd64: a Go program linked
+ * without libc sets each thread's fs base itself (runtime.settls), its g in
+ * the word below it; linked with libc, its g is the executable's TLS block,
+ * right below the thread pointer too when that block holds only g.
+ */
+static int32_t g_tls_offset(Elf *e)
+{
+	bool interp = false, only_g = false;
+	GElf_Ehdr eh;
+	size_t nph;
+
+	if (!gelf_getehdr(e, &eh) || eh.e_machine != EM_X86_64 || elf_getphdrnum(e, &nph) < 0)
+		return 0;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(e, (int)i, &ph))
+			return 0;
+		if (ph.p_type == PT_INTERP)
+			interp = true;
+		if (ph.p_type == PT_TLS)
+			only_g = ph.p_memsz == 8 && ph.p_align <= 8;
+	}
+	return !interp || only_g ? -8 : 0;
+}
+
 int cw_go_binary_open(int proc_dir, pid_t pid, const struct cw_maps *maps, struct cw_go_binary *b,
 		      char *err, size_t cap)
 {
@@ -415,6 +442,7 @@ int cw_go_binary_open(int proc_dir, pid_t pid, const struct cw_maps *maps, struc
 	if (cw_gopclntab_find(&b->pcln, "runtime.fatalpanic", &f))
 		b->fatalpanic = f.entry + b->bias;
 	b->types = types_base(b, e, pcln_addr + b->bias);
+	b->g_tls = g_tls_offset(e);
 	r = 0;
 out:
 	elf_end(e);

@@ -42,6 +42,8 @@ struct cw_go_binary {
 	uint64_t types;		/* moduledata.types: the base of type names; 0: not found */
 	uint64_t fatalpanic;	/* runtime address of runtime.fatalpanic's entry; 0: none */
 	const char *allgs_from; /* "symtab", "code" */
+	/* Where a thread's running g is, from its thread pointer (amd64); 0: not known. */
+	int32_t g_tls;
 };
 
 /*

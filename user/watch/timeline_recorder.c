@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "timeline.skel.h"
+#include "timeline_go.h"
 
 const struct cw_tl_record *cw_tl_record_check(const void *data, size_t size)
 {
@@ -92,6 +93,29 @@ static int attach_perf_events(struct cw_tl_recorder *r, unsigned hz)
 	return 0;
 }
 
+/*
+ * A Go process: its records then say which goroutine ran (goroutine tracks).
+ * Not one: nothing to do; one that cannot be read keeps one track per thread.
+ */
+static void mark_go(struct cw_tl_recorder *r, pid_t pid)
+{
+	struct cw_tl_go_proc go;
+	__u32 key = (__u32)pid;
+	char why[256];
+	int err = cw_tl_go_proc_read(pid, &go, why, sizeof(why));
+
+	if (err == 0)
+		err = bpf_map__update_elem(r->skel->maps.go_procs, &key, sizeof(key), &go,
+					   sizeof(go), BPF_ANY);
+	else if (err == -ENOEXEC && !why[0])
+		return;
+	if (err || why[0])
+		fprintf(stderr,
+			"crashwatch: process %d: its goroutines stay on their threads' tracks: "
+			"%s\n",
+			(int)pid, why[0] ? why : strerror(-err));
+}
+
 int cw_tl_recorder_start(struct cw_tl_recorder *r, const struct cw_tl_recorder_options *o,
 			 cw_tl_record_fn fn, void *ctx)
 {
@@ -143,6 +167,8 @@ int cw_tl_recorder_start(struct cw_tl_recorder *r, const struct cw_tl_recorder_o
 			return err;
 		}
 	}
+	for (size_t i = 0; i < o->n_pids; i++)
+		mark_go(r, o->pids[i]);
 	for (unsigned i = 0; o->all && i < o->n_cgroups; i++) {
 		__u8 one = 1;
 
