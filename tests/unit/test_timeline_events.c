@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "timeline_json.h"
 #include "usdt_tracer.h"
@@ -143,7 +144,64 @@ static void instants_of_threads_without_records_are_written_in_time_order(void *
 	free(buf);
 }
 
+/* A record of process 4000000 (none: frames named by address) on the CPU at ts. */
+static struct cw_tl_record *on_cpu(uint64_t ts, uint32_t tid, uint64_t goid, uint64_t ip)
+{
+	struct cw_tl_record *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->hdr.kind = CW_TL_ON_CPU;
+	r->hdr.ts_ns = r->end_ns = ts;
+	r->pid = 4000000;
+	r->tid = tid;
+	strcpy(r->comm, "gothread");
+	r->goid = goid;
+	r->ip = ip;
+	return r;
+}
+
+static void goroutines_on_tracks_of_their_own_across_threads(void **state)
+{
+	/* Goroutine 7 on one M, then another; the first M's own stack between. */
+	const struct cw_tl_record *recs[] = {on_cpu(1000000, 4000001, 7, 0x7000),
+					     on_cpu(2000000, 4000001, 0, 0x1000),
+					     on_cpu(3000000, 4000002, 7, 0x7000),
+					     on_cpu(4000000, 4000002, (1ULL << 30) + 1, 0x2000)};
+	struct cw_tl_json_options o = {
+		.hz = 1000, .start_ns = 0, .end_ns = 10000000, .state_frames = CW_TL_FRAMES_NO};
+	struct cw_tl_json_stats st;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(cw_tl_write_json(f, recs, 4, &o, &st), 0);
+	fclose(f);
+	/* The threads keep their tracks for what ran on no goroutine (goid 0, or past 2^30). */
+	assert_non_null(strstr(buf, "\"tid\":4000001,\"args\":{\"name\":\"gothread\"}"));
+	assert_non_null(strstr(buf, "\"tid\":4000002,\"args\":{\"name\":\"gothread\"}"));
+	assert_non_null(strstr(buf, "\"name\":\"0x1000\",\"ph\":\"B\",\"ts\":2000.000,\"pid\":"
+				    "4000000,\"tid\":4000001}"));
+	assert_non_null(strstr(buf, "\"name\":\"0x2000\",\"ph\":\"B\",\"ts\":4000.000,\"pid\":"
+				    "4000000,\"tid\":4000002}"));
+	/*
+	 * Goroutine 7: one track, 2^30 + 7, whichever thread ran it: one slice from
+	 * its first sample to two periods past its second.
+	 */
+	assert_non_null(strstr(buf, "\"tid\":1073741831,\"args\":{\"name\":\"goroutine 7\"}"));
+	assert_non_null(strstr(buf, "\"name\":\"0x7000\",\"ph\":\"B\",\"ts\":1000.000,\"pid\":"
+				    "4000000,\"tid\":1073741831}"));
+	assert_non_null(strstr(buf, "\"name\":\"0x7000\",\"ph\":\"E\",\"ts\":5000.000,\"pid\":"
+				    "4000000,\"tid\":1073741831}"));
+	assert_int_equal(st.threads, 3);
+	free(buf);
+	for (size_t i = 0; i < 4; i++)
+		free((void *)recs[i]);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(goroutines_on_tracks_of_their_own_across_threads),
 	cmocka_unit_test(events_lists_add_up_once_each),
 	cmocka_unit_test(at_most_64_events),
 	cmocka_unit_test(arguments_as_an_object_named_with_strings_and_big_unsigned),

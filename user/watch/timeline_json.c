@@ -210,6 +210,18 @@ static void diff(struct writer *w, uint32_t pid, uint32_t tid, uint64_t ts,
 		add_event(w, ts, pid, tid, 'B', cur->f[i]);
 }
 
+/*
+ * Goroutine tracks: tids from here up, above any a thread can have (the
+ * kernel's PID_MAX_LIMIT is 1 << 22) and below 1 << 31.
+ */
+#define GOROUTINE_TIDS (1u << 30)
+
+/* The track a record is on: its goroutine's, else its thread's. */
+static uint32_t track_of(const struct cw_tl_record *r)
+{
+	return r->goid && r->goid < GOROUTINE_TIDS ? GOROUTINE_TIDS + (uint32_t)r->goid : r->tid;
+}
+
 static int by_thread_then_time(const void *a, const void *b)
 {
 	const struct cw_tl_record *x = *(const struct cw_tl_record *const *)a;
@@ -217,8 +229,8 @@ static int by_thread_then_time(const void *a, const void *b)
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
+	if (track_of(x) != track_of(y))
+		return track_of(x) < track_of(y) ? -1 : 1;
 	if (x->hdr.ts_ns != y->hdr.ts_ns)
 		return x->hdr.ts_ns < y->hdr.ts_ns ? -1 : 1;
 	/* The same interval sent twice (a flush, then its end): the longer last. */
@@ -234,7 +246,7 @@ static void thread_slices(struct writer *w, const struct cw_tl_record *const *re
 	struct stack open = {.n = 0}, cur;
 	uint64_t open_until = 0;
 	uint64_t pcs[CW_TL_UNWIND_MAX];
-	uint32_t pid = recs[0]->pid, tid = recs[0]->tid;
+	uint32_t pid = recs[0]->pid, tid = track_of(recs[0]);
 
 	for (size_t i = 0; i < n && !w->err; i++) {
 		const struct cw_tl_record *r = recs[i];
@@ -416,13 +428,13 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 		err = write_meta(out, "process_name", pid, 0, pname);
 		stats->processes++;
 		for (size_t t = p, u = q; (t < pe || u < qe) && !w.err && !err;) {
-			uint32_t tid = t < pe && (u == qe || recs[t]->tid <= ins[u]->tid)
-					       ? recs[t]->tid
+			uint32_t tid = t < pe && (u == qe || track_of(recs[t]) <= ins[u]->tid)
+					       ? track_of(recs[t])
 					       : ins[u]->tid;
 			size_t te = t, ue = u, before = w.n_ev;
-			char tname[CW_COMM_LEN + 1];
+			char tname[32];
 
-			while (te < pe && recs[te]->tid == tid)
+			while (te < pe && track_of(recs[te]) == tid)
 				te++;
 			while (ue < qe && ins[ue]->tid == tid)
 				ue++;
@@ -431,8 +443,12 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 			thread_instants(&w, before, ins + u, ue - u);
 			stats->instants += ue - u;
 			if (w.n_ev > before) {
-				snprintf(tname, sizeof(tname), "%.*s", CW_COMM_LEN,
-					 te > t ? recs[te - 1]->comm : ins[ue - 1]->comm);
+				if (tid >= GOROUTINE_TIDS)
+					snprintf(tname, sizeof(tname), "goroutine %u",
+						 tid - GOROUTINE_TIDS);
+				else
+					snprintf(tname, sizeof(tname), "%.*s", CW_COMM_LEN,
+						 te > t ? recs[te - 1]->comm : ins[ue - 1]->comm);
 				err = write_meta(out, "thread_name", pid, tid, tname);
 				stats->threads++;
 			}

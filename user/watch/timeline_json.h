@@ -7,7 +7,8 @@
  * CPU: a sample; off it: the interval), the thread's state as a virtual
  * frame at the root or the leaf.  Timestamps in µs from the window's start;
  * pids and tids as the records carry them (32-bit: Perfetto drops 64-bit
- * ids).  An observation lasts until the thread's next one, as a sampler at
+ * ids); a Go process's records with a goroutine on its own track, tid 2^30 +
+ * goid, named "goroutine N".  An observation lasts until the thread's next one, as a sampler at
  * hz would have seen it: an on-CPU sample two sampling periods at most (the
  * next one is late), an off-CPU interval one period past its end.
  */
