@@ -12,14 +12,15 @@ import pytest
 from conftest import BUILD, TARGETS, WATCHER, Cgroup
 
 TARGET = os.path.join(TARGETS, "timeline_threads")
+GO_TARGET = os.path.join(TARGETS, "go_goroutines")
 CONSUMER = os.path.join(os.path.dirname(__file__), "tools", "trace_consumer.mjs")
 NODE_PATH = os.path.join(BUILD, "node", "node_modules")
 STATES = {"running", "runnable", "sleeping", "disk", "stopped"}
 
 
-def start_target(*args, prefix=()):
+def start_target(*args, prefix=(), path=TARGET):
     """timeline_threads (under prefix, e.g. setpriv), once every thread is at it."""
-    p = subprocess.Popen([*prefix, TARGET, *map(str, args)], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([*prefix, path, *map(str, args)], stdout=subprocess.PIPE, text=True)
     info = {}
     while "ready" not in info:
         line = p.stdout.readline()
@@ -32,6 +33,15 @@ def start_target(*args, prefix=()):
 @pytest.fixture
 def target():
     p, info = start_target()
+    yield info
+    p.kill()
+    p.wait()
+
+
+@pytest.fixture
+def go_target():
+    """go_goroutines: a goroutine spinning, one blocked reading a pipe, main in bursts."""
+    p, info = start_target(path=GO_TARGET)
     yield info
     p.kill()
     p.wait()
@@ -177,6 +187,56 @@ def test_timeline_loads_in_devtools(target, tmp_path):
     assert any(n == "wait_on_the_lock" and d > 0.9e6 and dep == 3 for n, d, dep in locked)
     spinner = seen["threads"][f"{pid}/{target['spinner_tid']}"]["slices"]
     assert sum(d for n, d, _ in spinner if n == "spin_in_known_function") > 0.7e6
+
+
+def goroutine(info, which):
+    return f"goroutine {info[which + '_goid']}"
+
+
+def test_timeline_goroutine_tracks(go_target, tmp_path):
+    """A Go process: each goroutine that ran a track of its own, in the same process,
+    with a tid no thread can have; what ran on the Ms' own stacks stays on theirs."""
+    seconds = 2
+    out, _ = record(tmp_path, f"--pid={go_target['pid']}", f"--seconds={seconds}")
+    procs, threads, slices = check_format(strict_load(out), seconds)
+    pid = go_target["pid"]
+    assert procs == {pid: "go_goroutines"}
+    span = seconds * 1e6
+    t = by_name(threads, slices)
+    for which in ("main", "spinner", "reader"):
+        assert goroutine(go_target, which) in t, threads
+    goroutines = {tid for (_, tid), name in threads.items() if name.startswith("goroutine ")}
+    assert all(2**30 < tid < 2**31 for tid in goroutines), goroutines
+    real = {int(tid) for tid in os.listdir(f"/proc/{pid}/task")}
+    assert {tid for (_, tid) in threads} - goroutines <= real, threads
+
+    # Blocked in read(2): one slice, the whole recording, under "sleeping".
+    reader = t[goroutine(go_target, "reader")]
+    assert longest(reader, "main.readThePipe") > 0.95 * span, reader
+    assert {n for n, _, _, d in reader if d == 0} == {"sleeping"}
+    # Spinning: in its function most of the time, 2 CPUs shared with the rest.
+    spinner = t[goroutine(go_target, "spinner")]
+    assert total(spinner, "main.spinInKnownFunction") > 0.5 * span, spinner
+    assert total(t[goroutine(go_target, "main")], "main.mainBursts") > 0
+    # The goroutines' functions on their tracks only.
+    for (_, tid), name in threads.items():
+        if tid not in goroutines:
+            seen = {n for n, *_ in slices.get((pid, tid), [])}
+            assert not seen & {"main.readThePipe", "main.spinInKnownFunction"}, (name, seen)
+
+
+def test_timeline_goroutines_load_in_devtools(go_target, tmp_path):
+    """The trace engine reads the goroutine tracks as threads of the process."""
+    out, _ = record(tmp_path, f"--pid={go_target['pid']}", "--seconds=1")
+    r = subprocess.run(["node", CONSUMER, str(out)], capture_output=True, text=True,
+                       env={**os.environ, "NODE_PATH": NODE_PATH}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(r.stdout)
+    assert seen["errors"] == []
+    names = {v["name"]: v["slices"] for v in seen["threads"].values()}
+    reader = names[goroutine(go_target, "reader")]
+    assert any(n == "main.readThePipe" and d > 0.9e6 for n, d, _ in reader), reader
+    assert goroutine(go_target, "spinner") in names
 
 
 @pytest.mark.parametrize("where", ["leaf", "no"])

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import BUILD, Watcher
 from test_flight_recorder import crash_after_work
-from test_timeline import record, strict_load, target  # noqa: F401 (the fixture)
+from test_timeline import go_target, goroutine, record, strict_load, target  # noqa: F401 (fixtures)
 
 VIEWER = os.path.join(os.path.dirname(__file__), "tools", "trace_viewer.mjs")
 NODE_PATH = os.path.join(BUILD, "node", "node_modules")
@@ -61,6 +61,23 @@ def test_timeline_opens_in_chromiums_viewer(target, tmp_path):
         [n, d, dep] for n, d, dep in slices["locked"]]
     assert any(n == "wait_on_the_lock" and d > 0.9e6 and dep == 3 for n, d, dep in slices["locked"])
     assert sum(d for n, d, _ in slices["spinner"] if n == "spin_in_known_function") > 0.7e6
+
+
+def test_goroutine_tracks_open_in_chromiums_viewer(go_target, tmp_path):
+    """A Go process's goroutine tracks: tracks of its process, named, with our slices."""
+    out, _ = record(tmp_path, f"--pid={go_target['pid']}", "--seconds=1")
+    seen = view(out)
+    pid = go_target["pid"]
+    assert [t["name"] for t in seen["tracks"] if t["nesting"] == 0] == [f"go_goroutines ({pid})"]
+    threads = {t["name"].rsplit(" (", 1)[0]: t for t in seen["tracks"] if t["nesting"] == 1}
+    ours = collections.Counter(e["tid"] for e in strict_load(out) if e["ph"] == "B")
+    for which in ("reader", "spinner"):
+        name = goroutine(go_target, which)
+        assert name in threads, seen["tracks"]
+        tid = int(threads[name]["name"].rsplit("(", 1)[1].rstrip(")"))
+        assert len(threads[name]["slices"]) == ours[tid]
+    reader = threads[goroutine(go_target, "reader")]["slices"]
+    assert any(n == "main.readThePipe" and d > 0.9e6 for n, d, _ in reader), reader
 
 
 def test_flight_recorder_timeline_opens_in_chromiums_viewer(tmp_path):
