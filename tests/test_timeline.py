@@ -197,7 +197,7 @@ def test_timeline_goroutine_tracks(go_target, tmp_path):
     """A Go process: each goroutine that ran a track of its own, in the same process,
     with a tid no thread can have; what ran on the Ms' own stacks stays on theirs."""
     seconds = 2
-    out, _ = record(tmp_path, f"--pid={go_target['pid']}", f"--seconds={seconds}")
+    out, err = record(tmp_path, f"--pid={go_target['pid']}", f"--seconds={seconds}")
     procs, threads, slices = check_format(strict_load(out), seconds)
     pid = go_target["pid"]
     assert procs == {pid: "go_goroutines"}
@@ -207,6 +207,8 @@ def test_timeline_goroutine_tracks(go_target, tmp_path):
         assert goroutine(go_target, which) in t, threads
     goroutines = {tid for (_, tid), name in threads.items() if name.startswith("goroutine ")}
     assert all(2**30 < tid < 2**31 for tid in goroutines), goroutines
+    n_threads = len(threads) - len(goroutines)
+    assert f"{out}: {n_threads} threads, {len(goroutines)} goroutines of 1 processes" in err, err
     real = {int(tid) for tid in os.listdir(f"/proc/{pid}/task")}
     assert {tid for (_, tid) in threads} - goroutines <= real, threads
 

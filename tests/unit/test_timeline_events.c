@@ -194,7 +194,8 @@ static void goroutines_on_tracks_of_their_own_across_threads(void **state)
 				    "4000000,\"tid\":1073741831}"));
 	assert_non_null(strstr(buf, "\"name\":\"0x7000\",\"ph\":\"E\",\"ts\":5000.000,\"pid\":"
 				    "4000000,\"tid\":1073741831}"));
-	assert_int_equal(st.threads, 3);
+	assert_int_equal(st.threads, 2);
+	assert_int_equal(st.goroutines, 1);
 	free(buf);
 	for (size_t i = 0; i < 4; i++)
 		free((void *)recs[i]);

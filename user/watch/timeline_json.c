@@ -450,7 +450,10 @@ int cw_tl_write_json(FILE *out, const struct cw_tl_record *const *recs_in, size_
 					snprintf(tname, sizeof(tname), "%.*s", CW_COMM_LEN,
 						 te > t ? recs[te - 1]->comm : ins[ue - 1]->comm);
 				err = write_meta(out, "thread_name", pid, tid, tname);
-				stats->threads++;
+				if (tid >= GOROUTINE_TIDS)
+					stats->goroutines++;
+				else
+					stats->threads++;
 			}
 			t = te;
 			u = ue;

@@ -51,7 +51,8 @@ struct cw_tl_json_options {
 
 struct cw_tl_json_stats {
 	size_t processes, threads, events;
-	size_t instants; /* of events, the instants written */
+	size_t goroutines; /* goroutine tracks, not in threads */
+	size_t instants;   /* of events, the instants written */
 };
 
 /* The state's name as a virtual frame: "running", "sleeping"... */

@@ -339,6 +339,7 @@ int cw_timeline_main(int argc, char **argv)
 	struct cw_scope scope;
 	struct cw_tl_json_options jo;
 	struct cw_tl_json_stats st;
+	char goroutines[48] = "";
 	uint64_t t0, deadline, counters[CW_TL_NR_COUNTERS] = {0};
 	bool scope_resolved = false;
 	int ret = 1, err;
@@ -438,11 +439,14 @@ int cw_timeline_main(int argc, char **argv)
 		fprintf(stderr, "crashwatch: failed to write %s: %s\n", a->output, strerror(-err));
 		goto cleanup;
 	}
+	if (st.goroutines)
+		snprintf(goroutines, sizeof(goroutines), ", %zu goroutines", st.goroutines);
 	fprintf(stderr,
-		"crashwatch: %s: %zu threads of %zu processes over %.3fs, %zu events "
+		"crashwatch: %s: %zu threads%s of %zu processes over %.3fs, %zu events "
 		"(samples %llu, off-CPU intervals %llu, lost %llu)\n",
-		a->output, st.threads, st.processes, (double)(jo.end_ns - jo.start_ns) / 1e9,
-		st.events, (unsigned long long)counters[CW_TL_CNT_SAMPLES],
+		a->output, st.threads, goroutines, st.processes,
+		(double)(jo.end_ns - jo.start_ns) / 1e9, st.events,
+		(unsigned long long)counters[CW_TL_CNT_SAMPLES],
 		(unsigned long long)counters[CW_TL_CNT_OFF_CPU],
 		(unsigned long long)counters[CW_TL_CNT_DROPPED]);
 	if (a->events.n)
