@@ -13,7 +13,7 @@
 
 Nothing asserted: figures.  BUSY_SECONDS (default 6) and REPEAT (default 2);
 MODES, THREADS, HZ (comma-separated, e.g. MODES=nap THREADS=64 HZ=99) and
-FLIGHT=0 narrow it while iterating."""
+FLIGHT=0 narrow it while iterating; OFF_CPU=no records samples only."""
 import json
 import os
 import signal
@@ -35,6 +35,7 @@ MODES = os.environ.get("MODES", "spin" if QUICK else "spin,nap").split(",")
 THREADS = [int(x) for x in os.environ.get("THREADS", "16" if QUICK else "16,64").split(",")]
 HZS = [int(x) for x in os.environ.get("HZ", "99" if QUICK else "19,99,999").split(",")]
 FLIGHT = os.environ.get("FLIGHT", "0" if QUICK else "1") == "1"
+OFF_CPU = os.environ.get("OFF_CPU", "yes")  # no: crashwatch timeline --off-cpu=no
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 PROGS = ("on_cpu_sample", "on_switch", "on_switch_in", "iter_tasks")
 
@@ -72,7 +73,8 @@ def run_busy(mode, threads, hz=None, tmp=None):
     if hz:
         out = os.path.join(tmp, f"tl-{mode}-{threads}-{hz}.json")
         rec = subprocess.Popen([CW, "timeline", f"--pid={busy.pid}", f"--hz={hz}",
-                                f"--seconds={SECONDS + 5}", f"--output={out}"],
+                                f"--seconds={SECONDS + 5}", f"--output={out}",
+                                f"--off-cpu={OFF_CPU}"],
                                stderr=subprocess.PIPE, text=True)
         # The programs' run time while busy runs: sampled from the recorder's "recording"
         # line to 0.5 s before busy's end.  Its start (loading and verifying the BPF

@@ -4,6 +4,7 @@ the format's rules here and loaded by a real consumer (Chrome DevTools' trace
 engine) — not only by our own reading."""
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -167,6 +168,24 @@ def test_timeline_threads(target, tmp_path):
     # Every state frame is one of fgtrace's states, at the root.
     for s in slices.values():
         assert {n for n, _, _, d in s if d == 0} <= STATES
+
+
+def test_timeline_on_cpu_only(target, tmp_path):
+    """--off-cpu=no: samples only, nothing on sched_switch; a thread off the CPU is a gap."""
+    seconds = 2
+    out, err = record(tmp_path, f"--pid={target['pid']}", f"--seconds={seconds}",
+                      "--off-cpu=no")
+    assert re.search(r"samples [1-9]\d*, off-CPU intervals 0,", err), err
+    procs, threads, slices = check_format(strict_load(out), seconds)
+    t = by_name(threads, slices)
+    span = seconds * 1e6
+    assert total(t["spinner"], "spin_in_known_function") > 0.5 * span
+    assert {n for n, _, _, d in t["spinner"] if d == 0} == {"running"}
+    # Blocked all along: never sampled, so no slice at all, not one in the function that waits.
+    assert not t.get("locked") and not t.get("piped"), (t.get("locked"), t.get("piped"))
+    r = subprocess.run([WATCHER, "timeline", f"--pid={target['pid']}", "--off-cpu=maybe"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "bad --off-cpu 'maybe': yes or no" in r.stderr, r.stderr
 
 
 def test_timeline_loads_in_devtools(target, tmp_path):

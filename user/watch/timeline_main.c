@@ -43,6 +43,9 @@ static const char usage[] =
 	"                       or no\n"
 	"  --stack-bytes=N      top of the stack copied per record for CFI unwinding\n"
 	"                       (default 512, at most 1024)\n"
+	"  --off-cpu=yes|no     record threads off the CPU, from sched_switch (default\n"
+	"                       yes); no: samples only, a thread off the CPU is a gap,\n"
+	"                       and the host's context switches cost nothing\n"
 	"  --events=LIST        trace events (USDT probes: PROVIDER:NAME,...; repeatable)\n"
 	"                       of the processes and the libraries they map, each one\n"
 	"                       fired an instant on its thread's track, with its\n"
@@ -168,6 +171,7 @@ struct args {
 	uint64_t hz, stack_bytes;
 	const char *output;
 	enum cw_tl_state_frames frames;
+	bool on_cpu_only;
 	struct cw_usdt_trace_list events;
 };
 
@@ -182,6 +186,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"state-frames", required_argument, NULL, 'f'},
 		{"stack-bytes", required_argument, NULL, 'b'},
 		{"events", required_argument, NULL, 'e'},
+		{"off-cpu", required_argument, NULL, 'O'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -258,6 +263,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'e':
 			if (cw_usdt_trace_list_add(&a->events, optarg, "--events") < 0)
 				return 2;
+			break;
+		case 'O':
+			if (strcmp(optarg, "yes") && strcmp(optarg, "no")) {
+				fprintf(stderr, "crashwatch: bad --off-cpu '%s': yes or no\n",
+					optarg);
+				return 2;
+			}
+			a->on_cpu_only = strcmp(optarg, "no") == 0;
 			break;
 		case 'v':
 			verbose = true;
@@ -373,6 +386,7 @@ int cw_timeline_main(int argc, char **argv)
 	ro.pids = a->pids;
 	ro.n_pids = a->n_pids;
 	ro.ringbuf_bytes = 16U << 20;
+	ro.on_cpu_only = a->on_cpu_only;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -187,6 +187,9 @@ int cw_tl_recorder_start(struct cw_tl_recorder *r, const struct cw_tl_recorder_o
 			strerror(-err));
 		return err;
 	}
+	r->on_cpu_only = o->on_cpu_only;
+	if (o->on_cpu_only)
+		return attach_perf_events(r, o->hz ? o->hz : CW_TL_DEFAULT_HZ);
 	/* Off the CPU first: a thread's first sample then finds the switches that follow it. */
 	r->skel->links.on_switch = bpf_program__attach(r->skel->progs.on_switch);
 	if (!r->skel->links.on_switch) {
@@ -254,11 +257,14 @@ static int iterate(struct cw_tl_recorder *r, enum cw_tl_iter_mode mode, pid_t pi
 
 int cw_tl_recorder_seed(struct cw_tl_recorder *r, pid_t pid)
 {
-	return iterate(r, CW_TL_ITER_SEED, pid);
+	/* Samples only: no interval is ever open. */
+	return r->on_cpu_only ? 0 : iterate(r, CW_TL_ITER_SEED, pid);
 }
 
 int cw_tl_recorder_flush(struct cw_tl_recorder *r, pid_t pid)
 {
+	if (r->on_cpu_only)
+		return 0;
 	int err = iterate(r, CW_TL_ITER_FLUSH, pid);
 	int n = ring_buffer__consume(r->rb);
 

@@ -33,6 +33,11 @@ struct cw_tl_recorder_options {
 	uint32_t view_pidns;	    /* a sidecar's pid namespace, 0 on the host (all only) */
 	const uint64_t *cgroup_ids; /* all only: only these cgroups and below */
 	unsigned n_cgroups;
+	/*
+	 * Samples only: no program on sched_switch.  Every switch of the host
+	 * then costs nothing, and a thread off the CPU is a gap, not a slice.
+	 */
+	bool on_cpu_only;
 };
 
 struct cw_tl_recorder {
@@ -44,6 +49,7 @@ struct cw_tl_recorder {
 	cw_tl_record_fn fn;
 	void *ctx;
 	uint64_t malformed; /* records whose size did not match: dropped */
+	bool on_cpu_only;
 };
 
 /*
