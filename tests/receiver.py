@@ -21,6 +21,8 @@ Backtrace also take multipart/form-data: the snapshot as the part "snapshot"
 beside "timeline", Backtrace's report as "upload_file" beside
 "attachment_<name>" parts; req.parts holds them.
 """
+import email.parser
+import email.policy
 import gzip
 import http.server
 import json
@@ -119,7 +121,23 @@ def parse_multipart(content_type, body):
             raise Invalid(f"multipart part {disp.group(1)!r} twice")
         parts[disp.group(1)] = Part(disp.group(1), disp.group(2), fields.get("content-type"),
                                     data)
+    _as_the_stdlib_reads_it(content_type, body, parts)
     return parts
+
+
+def _as_the_stdlib_reads_it(content_type, body, parts):
+    """The same body through Python's own MIME parser (email, RFC 2046/7578): the parts,
+    their names, file names and bytes must be what the strict reading above found."""
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    if not msg.is_multipart() or msg.defects:
+        raise Invalid(f"Python's email parser reads no clean multipart: {msg.defects}")
+    seen = [(p.get_param("name", header="content-disposition"), p.get_filename(),
+             p.get_payload(decode=True)) for p in msg.iter_parts()]
+    ours = [(p.name, p.filename, p.data) for p in parts.values()]
+    if seen != ours:
+        raise Invalid("Python's email parser reads other parts: "
+                      f"{[(n, f, len(d or b'')) for n, f, d in seen]}")
 
 
 def _form(req, main, others):
