@@ -5,21 +5,28 @@
 #include <errno.h>
 #include <string.h>
 
-int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap)
+Elf *cw_elf_open(int fd)
 {
-	const void *bits;
-	ssize_t n;
 	Elf *elf;
 
 	/* libelf refuses every call until told the version; telling it twice is harmless. */
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf)
-		return -EINVAL;
-	if (elf_kind(elf) != ELF_K_ELF) {
+	if (elf && elf_kind(elf) != ELF_K_ELF) {
 		elf_end(elf);
-		return -ENOEXEC;
+		elf = NULL;
 	}
+	return elf;
+}
+
+int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap)
+{
+	const void *bits;
+	ssize_t n;
+	Elf *elf = cw_elf_open(fd);
+
+	if (!elf)
+		return -ENOEXEC;
 	n = dwelf_elf_gnu_build_id(elf, &bits);
 	if (n > 0) {
 		if ((size_t)n > cap)
@@ -147,14 +154,9 @@ static int exported(int fd, const char *name, int type, Elf **out, GElf_Sym *fou
 	struct named w = {&name, 1, 1, type, &vaddr, found, 0};
 	Elf *elf;
 
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = cw_elf_open(fd);
 	if (!elf)
 		return -ENOEXEC;
-	if (elf_kind(elf) != ELF_K_ELF) {
-		elf_end(elf);
-		return -ENOEXEC;
-	}
 	/* Not STT_GNU_IFUNC: its address is the resolver, not the function. */
 	cw_elf_each_symbol(elf, SHT_DYNSYM, take_named, &w);
 	if (w.left) {

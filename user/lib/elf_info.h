@@ -13,6 +13,13 @@
 /* The GNU build-id of the ELF file open on fd: its length, 0 if none, or -errno. */
 int cw_elf_build_id_fd(int fd, uint8_t *id, size_t cap);
 
+/*
+ * The ELF file open on fd, read through a map (libelf told its version),
+ * or NULL when it cannot be read or is no ELF file (an archive, a script).
+ * elf_end() it.
+ */
+Elf *cw_elf_open(int fd);
+
 /* The link-time address the file offset is loaded at (via PT_LOAD). 0 or -ENOENT. */
 int cw_elf_offset_to_vaddr(Elf *elf, uint64_t offset, uint64_t *vaddr);
 

@@ -64,11 +64,10 @@ int cw_go_elf_functions(int fd, const char *const *names, size_t n, uint64_t *of
 
 	if (n > sizeof(vaddrs) / sizeof(vaddrs[0]))
 		return -EINVAL;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = cw_elf_open(fd);
 	if (!elf)
 		return -ENOEXEC;
-	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) != 0) {
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0) {
 		elf_end(elf);
 		return -ENOEXEC;
 	}

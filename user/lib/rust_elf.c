@@ -73,8 +73,8 @@ static bool lookup_debug_file(Elf *elf, const char *const *dirs, size_t n_dirs, 
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		dbg = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-		if (dbg && elf_kind(dbg) == ELF_K_ELF)
+		dbg = cw_elf_open(fd);
+		if (dbg)
 			scan_symtab(dbg, f);
 		elf_end(dbg);
 		close(fd);
@@ -92,14 +92,9 @@ int cw_rust_panic_points(int fd, const char *const *debug_dirs, size_t n_dirs,
 	Elf *elf;
 
 	memset(out, 0, sizeof(*out));
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = cw_elf_open(fd);
 	if (!elf)
 		return -ENOEXEC;
-	if (elf_kind(elf) != ELF_K_ELF) {
-		elf_end(elf);
-		return -ENOEXEC;
-	}
 	scan_symtab(elf, &f);
 	if (!f.hook && (out->from_debug_file = lookup_debug_file(elf, debug_dirs, n_dirs, &f)))
 		f.any_symbols = true;

@@ -73,10 +73,9 @@ int cw_cxx_exception_locate(pid_t pid, const struct cw_maps *maps, struct cw_cxx
 	fd = cw_module_open_mapped(pid, maps, is_libstdcxx, &lib);
 	if (fd < 0)
 		return fd;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = cw_elf_open(fd);
 	r = -ENOEXEC;
-	if (!elf || elf_kind(elf) != ELF_K_ELF || cw_elf_offset_to_vaddr(elf, 0, &base) < 0)
+	if (!elf || cw_elf_offset_to_vaddr(elf, 0, &base) < 0)
 		goto out;
 	cw_elf_symbols_named(elf, SHT_DYNSYM, -1, names, 3, vaddrs);
 	r = -ENOENT;

@@ -15,6 +15,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "elf_info.h"
+
 #define BUILDINFO_MAGIC "\xff Go buildinf:"
 #define MAX_ALLGS	(1u << 24)
 #define MAX_NOPTRDATA	(16u << 20)
@@ -391,10 +393,9 @@ int cw_go_binary_open(int proc_dir, pid_t pid, const struct cw_maps *maps, struc
 		b->map = NULL;
 		return -ENOEXEC;
 	}
-	elf_version(EV_CURRENT);
 	/* Not elf_memory() on the read-only map: libdw decompresses Go's DWARF in place. */
-	e = elf_begin(b->fd, ELF_C_READ_MMAP, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF || read_version(b, e) < 0) {
+	e = cw_elf_open(b->fd);
+	if (!e || read_version(b, e) < 0) {
 		r = -ENOEXEC;
 		goto out;
 	}

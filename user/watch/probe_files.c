@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "elf_info.h"
 #include "proc_maps.h"
 
 extern char **environ;
@@ -66,11 +67,10 @@ static void elf_interp(int fd, char *out, size_t cap)
 	size_t n;
 
 	out[0] = '\0';
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = cw_elf_open(fd);
 	if (!elf)
 		return;
-	if (elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &n) == 0)
+	if (elf_getphdrnum(elf, &n) == 0)
 		for (size_t i = 0; i < n; i++) {
 			GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
 			ssize_t got;

@@ -19,12 +19,6 @@ size_t cw_tl_compact_size(const struct cw_tl_record *r);
 /* A malloc'd compact copy of r, or NULL. */
 void *cw_tl_compact(const struct cw_tl_record *r);
 
-/* The header of a compact copy: every field before frames[] is valid. */
-static inline const struct cw_tl_record *cw_tl_compact_head(const void *c)
-{
-	return c;
-}
-
 /* A malloc'd full record from a compact copy, or NULL. */
 struct cw_tl_record *cw_tl_expand(const void *c);
 
